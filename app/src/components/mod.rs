@@ -1,0 +1,3 @@
+pub mod badges;
+pub mod environment_card;
+pub mod service_row;

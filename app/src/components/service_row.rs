@@ -1,0 +1,144 @@
+//! One service in one environment: live version, state, health, freshness, links.
+
+use crate::components::badges::{DeployBadge, HealthBadge};
+use crate::model::{DeployState, DeploymentView, HealthState, ServiceStatus};
+use crate::time::{absolute, relative};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+
+#[component]
+pub fn ServiceRow(service: ServiceStatus, now: DateTime<Utc>) -> impl IntoView {
+    let rollup = service.rollup();
+    let provider = service.provider;
+    let version = match &service.live {
+        Some(live) => view! { <Version deployment=live.clone() now/> }.into_any(),
+        None if service.provider == crate::model::ProviderKind::HttpHealth => {
+            view! { <span class="muted-text">"health check only"</span> }.into_any()
+        }
+        None => view! { <span class="muted-text">"not live yet"</span> }.into_any(),
+    };
+    let state_badge = service
+        .live
+        .as_ref()
+        .map(|live| view! { <DeployBadge state=live.state/> });
+    let health = service.health.clone();
+    let health_note = match health.state {
+        HealthState::Degraded | HealthState::Down | HealthState::Unknown => health.detail.clone(),
+        _ => None,
+    };
+    let latency = health.latency_ms.map(|ms| format!("{ms} ms"));
+    let pending = service
+        .pending
+        .clone()
+        .map(|pending| view! { <PendingNote pending now/> });
+    let stale = stale_note(&service, now);
+    let dashboard = service
+        .live
+        .as_ref()
+        .and_then(|live| live.dashboard_url.clone())
+        .map(|href| {
+            view! {
+                <a href=href rel="noopener noreferrer" target="_blank">
+                    {format!("{} ↗", provider.display_name())}
+                </a>
+            }
+        });
+    let live_link = service.live_url.clone().map(|href| {
+        view! {
+            <a href=href rel="noopener noreferrer" target="_blank">
+                "Open ↗"
+            </a>
+        }
+    });
+    view! {
+        <li class=format!("svc-row status-{}", rollup.css_class()) data-service=service.service.clone()>
+            <div class="svc-name">
+                <strong>{service.service.clone()}</strong>
+                <span class="provider">{provider.display_name()}</span>
+            </div>
+            <div class="svc-version">{version}</div>
+            <div class="svc-badges">
+                {state_badge}
+                <HealthBadge state=health.state detail=health.detail.clone()/>
+                {latency.map(|latency| view! { <span class="latency" title="last health-check latency">{latency}</span> })}
+            </div>
+            <div class="svc-links">{live_link} {dashboard}</div>
+            {pending}
+            {health_note.map(|note| view! { <p class="note health-note">{format!("Health: {note}")}</p> })}
+            {stale.map(|note| view! { <p class="note stale-note"><span aria-hidden="true">"◷ "</span>{note}</p> })}
+        </li>
+    }
+}
+
+#[component]
+fn Version(deployment: DeploymentView, now: DateTime<Utc>) -> impl IntoView {
+    let sha = deployment.short_sha().map(str::to_string);
+    let full_sha = deployment.commit_sha.clone().unwrap_or_default();
+    let headline = deployment.headline().map(str::to_string);
+    let author = deployment.author.clone();
+    let deployed = deployment.ready_at.or(deployment.created_at);
+    view! {
+        <span class="version">
+            {sha.map(|sha| view! { <code class="sha" title=full_sha>{sha}</code> })}
+            " "
+            <span class="message">{headline.unwrap_or_else(|| deployment.id.clone())}</span>
+        </span>
+        <span class="meta">
+            {author.clone().map(|author| view! { <span class="author">{format!("by {author}")}</span> })}
+            {deployed.map(|at| view! {
+                {author.is_some().then_some(" · ")}
+                <time datetime=at.to_rfc3339() title=absolute(at)>{relative(at, now)}</time>
+            })}
+        </span>
+    }
+}
+
+#[component]
+fn PendingNote(pending: DeploymentView, now: DateTime<Utc>) -> impl IntoView {
+    let failed = pending.state == DeployState::Failed;
+    let what = match (pending.short_sha(), pending.headline()) {
+        (Some(sha), Some(message)) => format!("{sha} “{message}”"),
+        (Some(sha), None) => sha.to_string(),
+        (None, Some(message)) => format!("“{message}”"),
+        (None, None) => pending.id.clone(),
+    };
+    let when = pending
+        .created_at
+        .map(|at| relative(at, now))
+        .unwrap_or_default();
+    let text = if failed {
+        format!("Newer deploy {what} failed {when}; the version above is still live.")
+    } else {
+        format!(
+            "Deploying {what} ({}) · started {when}",
+            pending.state.label()
+        )
+    };
+    view! {
+        <p class=if failed { "note pending-note bad" } else { "note pending-note busy" }>
+            <span aria-hidden="true">{if failed { "✖ " } else { "↻ " }}</span>
+            {text}
+        </p>
+    }
+}
+
+/// "Data is 4 min old: rate limited, retrying in 30 s" — never silent about stale data.
+fn stale_note(service: &ServiceStatus, now: DateTime<Utc>) -> Option<String> {
+    let poll = &service.poll;
+    if !poll.stale && poll.last_success_at.is_some() {
+        return None;
+    }
+    let problem = poll.problem.clone();
+    match (poll.last_success_at, problem) {
+        (Some(at), Some(problem)) => Some(format!("Data is {} old: {problem}", age(at, now))),
+        (Some(at), None) => Some(format!("Data is {} old", age(at, now))),
+        (None, Some(problem)) => Some(format!("No data yet: {problem}")),
+        (None, None) => None,
+    }
+}
+
+fn age(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    relative(at, now)
+        .trim_end_matches(" ago")
+        .replace("just now", "a few seconds")
+}

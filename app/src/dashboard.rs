@@ -1,0 +1,24 @@
+//! The port the server implements (ssr only): how server functions reach server state
+//! without `app` depending on any server crate.
+
+use crate::error::AppError;
+use crate::model::StatusSnapshot;
+use std::sync::Arc;
+
+/// What the UI asks of the server. `server` implements it over the monitor and provides an
+/// `Arc<dyn Dashboard>` in the Leptos context of every request.
+pub trait Dashboard: Send + Sync + 'static {
+    /// The latest status snapshot (in memory; never waits on a provider).
+    fn status(&self) -> Arc<StatusSnapshot>;
+}
+
+/// The services handle, as stored in context.
+#[derive(Clone)]
+pub struct DashboardHandle(pub Arc<dyn Dashboard>);
+
+/// The handle from the current request's context.
+pub fn use_dashboard() -> Result<Arc<dyn Dashboard>, AppError> {
+    leptos::prelude::use_context::<DashboardHandle>()
+        .map(|handle| handle.0)
+        .ok_or_else(|| AppError::Unavailable("the dashboard is not wired into this request".into()))
+}

@@ -1,0 +1,25 @@
+//! The one error type at the server-function edge: a kind and a message safe to show.
+//! Internal causes are logged on the server, never sent.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum AppError {
+    /// The server is not ready to answer (starting up, misconfigured).
+    #[error("Lookout is not ready: {0}")]
+    Unavailable(String),
+    /// The request could not reach the server or its answer could not be read.
+    #[error("could not talk to the Lookout server: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}

@@ -1,0 +1,30 @@
+#![recursion_limit = "256"]
+//! Lookout's UI: the shell, router, pages, components, server-function declarations and wire
+//! types. Compiles for the server (`ssr`) and to wasm (`hydrate`); depends on no HTTP client,
+//! database or provider crate. The server implements [`dashboard::Dashboard`] and provides it
+//! through context.
+
+pub mod api;
+mod components;
+pub mod connection;
+#[cfg(feature = "ssr")]
+pub mod dashboard;
+pub mod error;
+#[cfg(feature = "hydrate")]
+#[path = "live_browser.rs"]
+mod live;
+#[cfg(not(feature = "hydrate"))]
+#[path = "live_server.rs"]
+mod live;
+pub mod model;
+mod pages;
+pub mod shell;
+pub mod time;
+
+/// The wasm entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(shell::App);
+}

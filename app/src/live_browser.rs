@@ -1,0 +1,85 @@
+//! Browser build: keeps the open page current. Subscribes to the server's SSE stream
+//! (`/api/events`) and, while the stream is down, polls `/api/v1/status` with gloo-net.
+
+use crate::connection::LiveConnection;
+use crate::model::{live_event_names, LiveEvent, StatusSnapshot};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use gloo_net::eventsource::futures::EventSource;
+use leptos::prelude::*;
+use std::time::Duration;
+
+const EVENTS_PATH: &str = "/api/events";
+const STATUS_PATH: &str = "/api/v1/status";
+const FALLBACK_POLL: Duration = Duration::from_secs(30);
+
+pub fn connect(
+    snapshot: RwSignal<Option<StatusSnapshot>>,
+    clock: RwSignal<Option<DateTime<Utc>>>,
+    connection: RwSignal<LiveConnection>,
+) {
+    Effect::new(move |_| {
+        connection.set(LiveConnection::Connecting);
+        leptos::task::spawn_local(follow_stream(snapshot, clock, connection));
+        let _ = set_interval_with_handle(
+            move || {
+                if connection.get_untracked() != LiveConnection::Live {
+                    leptos::task::spawn_local(poll_once(snapshot, clock));
+                }
+            },
+            FALLBACK_POLL,
+        );
+    });
+}
+
+async fn follow_stream(
+    snapshot: RwSignal<Option<StatusSnapshot>>,
+    clock: RwSignal<Option<DateTime<Utc>>>,
+    connection: RwSignal<LiveConnection>,
+) {
+    let Ok(mut source) = EventSource::new(EVENTS_PATH) else {
+        connection.set(LiveConnection::Reconnecting);
+        return;
+    };
+    let (Ok(snapshots), Ok(heartbeats)) = (
+        source.subscribe(live_event_names::SNAPSHOT),
+        source.subscribe(live_event_names::HEARTBEAT),
+    ) else {
+        connection.set(LiveConnection::Reconnecting);
+        return;
+    };
+    let mut events = futures::stream::select(snapshots, heartbeats);
+    // The browser's EventSource reconnects by itself after an error; keep listening.
+    while let Some(event) = events.next().await {
+        let Ok((_, message)) = event else {
+            connection.set(LiveConnection::Reconnecting);
+            continue;
+        };
+        connection.set(LiveConnection::Live);
+        let Some(data) = message.data().as_string() else {
+            continue;
+        };
+        match serde_json::from_str::<LiveEvent>(&data) {
+            Ok(LiveEvent::Snapshot { snapshot: next }) => {
+                clock.set(Some(next.generated_at));
+                snapshot.set(Some(next));
+            }
+            Ok(LiveEvent::Heartbeat { server_time }) => clock.set(Some(server_time)),
+            Err(_) => leptos::logging::warn!("live update could not be read"),
+        }
+    }
+    drop(source);
+}
+
+async fn poll_once(
+    snapshot: RwSignal<Option<StatusSnapshot>>,
+    clock: RwSignal<Option<DateTime<Utc>>>,
+) {
+    let Ok(response) = gloo_net::http::Request::get(STATUS_PATH).send().await else {
+        return;
+    };
+    if let Ok(next) = response.json::<StatusSnapshot>().await {
+        clock.set(Some(next.generated_at));
+        snapshot.set(Some(next));
+    }
+}

@@ -1,0 +1,13 @@
+//! Server build: there is no live stream to open while rendering.
+
+use crate::connection::LiveConnection;
+use crate::model::StatusSnapshot;
+use chrono::{DateTime, Utc};
+use leptos::prelude::RwSignal;
+
+pub fn connect(
+    _snapshot: RwSignal<Option<StatusSnapshot>>,
+    _clock: RwSignal<Option<DateTime<Utc>>>,
+    _connection: RwSignal<LiveConnection>,
+) {
+}

@@ -1,0 +1,129 @@
+//! `/`: one card per environment, one row per service. Complete as server-rendered HTML;
+//! hydrated, it follows the live stream.
+
+use crate::api::get_status;
+use crate::components::environment_card::EnvironmentCard;
+use crate::connection::LiveConnection;
+use crate::model::{RollupStatus, StatusSnapshot};
+use crate::time::{absolute, relative};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let initial = Resource::new_blocking(|| (), |_| get_status());
+    let live_snapshot = RwSignal::new(None::<StatusSnapshot>);
+    let clock = RwSignal::new(None::<DateTime<Utc>>);
+    let connection = RwSignal::new(LiveConnection::Static);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    crate::live::connect(live_snapshot, clock, connection);
+
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Lookout"</a>
+            <span class=move || format!("connection {}", connection.get().css_class()) role="status">
+                {move || connection.get().label()}
+            </span>
+        </header>
+        <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
+            <Suspense fallback=|| view! { <p class="loading">"Loading status…"</p> }>
+                {move || Suspend::new(async move {
+                    match initial.await {
+                        Ok(first) => view! { <StatusBoard first live_snapshot clock/> }.into_any(),
+                        Err(error) => view! {
+                            <section class="problem" role="alert">
+                                <h1>"Status unavailable"</h1>
+                                <p>{error.to_string()}</p>
+                            </section>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn StatusBoard(
+    first: StatusSnapshot,
+    live_snapshot: RwSignal<Option<StatusSnapshot>>,
+    clock: RwSignal<Option<DateTime<Utc>>>,
+) -> impl IntoView {
+    let snapshot = Memo::new(move |_| live_snapshot.get().unwrap_or_else(|| first.clone()));
+    // The server's clock: relative times agree between the server render and the page.
+    let now = Memo::new(move |_| {
+        let generated = snapshot.with(|snapshot| snapshot.generated_at);
+        clock.get().map_or(generated, |tick| tick.max(generated))
+    });
+    move || {
+        let snapshot = snapshot.get();
+        let now = now.get();
+        let overall = snapshot
+            .environments
+            .iter()
+            .map(|environment| environment.rollup())
+            .min()
+            .unwrap_or(RollupStatus::Unknown);
+        let service_count: usize = snapshot.environments.iter().map(|e| e.services.len()).sum();
+        let jump_links = snapshot
+            .environments
+            .iter()
+            .map(|environment| {
+                let rollup = environment.rollup();
+                view! {
+                    <li>
+                        <a href=format!("#{}", environment.anchor()) class=format!("chip {}", rollup.css_class())>
+                            <span class="icon" aria-hidden="true">{rollup.icon()}</span>
+                            {environment.title()}
+                        </a>
+                    </li>
+                }
+            })
+            .collect_view();
+        let cards = snapshot
+            .environments
+            .iter()
+            .cloned()
+            .map(|environment| view! { <EnvironmentCard environment now/> })
+            .collect_view();
+        view! {
+            {snapshot.demo.then(|| view! {
+                <p class="demo-banner" role="note">
+                    <strong>"Demo data. "</strong>
+                    "Every provider on this page is a local simulator. Run Lookout with a config file to watch your real services."
+                </p>
+            })}
+            <div class="summary">
+                <h1>
+                    <span class=format!("overall {}", overall.css_class())>
+                        <span class="icon" aria-hidden="true">{overall.icon()}</span>
+                        {overall_sentence(overall)}
+                    </span>
+                </h1>
+                <p class="summary-meta">
+                    {format!("{} environments · {} service rows · updated ", snapshot.environments.len(), service_count)}
+                    <time datetime=snapshot.generated_at.to_rfc3339() title=absolute(snapshot.generated_at)>
+                        {relative(snapshot.generated_at, now)}
+                    </time>
+                </p>
+                <nav aria-label="Environments"><ul class="chips">{jump_links}</ul></nav>
+            </div>
+            {snapshot.environments.is_empty().then(|| view! {
+                <p class="empty">"No environments are configured."</p>
+            })}
+            <div class="cards">{cards}</div>
+        }
+    }
+}
+
+fn overall_sentence(status: RollupStatus) -> &'static str {
+    match status {
+        RollupStatus::Operational => "All systems operational",
+        RollupStatus::Deploying => "Deploying",
+        RollupStatus::Stale => "Some data is stale",
+        RollupStatus::Unknown => "Some status is unknown",
+        RollupStatus::Degraded => "Degraded",
+        RollupStatus::Down => "Outage",
+    }
+}

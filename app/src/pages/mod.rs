@@ -1,0 +1,2 @@
+pub mod home_page;
+pub mod not_found_page;

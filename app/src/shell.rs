@@ -1,0 +1,45 @@
+//! The HTML shell (server side) and the router (both sides).
+
+use crate::pages::home_page::HomePage;
+use crate::pages::not_found_page::NotFoundPage;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Meta, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The document around the app, rendered by the server for every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="main-css" href="/pkg/main.css"/>
+        <Title text="Lookout"/>
+        <Meta name="description" content="Deployment status of every service and environment"/>
+        <Router>
+            <Routes fallback=NotFoundPage>
+                // Async: the whole page is rendered before it is sent, so it is complete
+                // without JavaScript (no streamed placeholders).
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

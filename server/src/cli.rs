@@ -1,0 +1,118 @@
+//! What the `lookout` subcommands do, kept out of `main.rs` so it stays a thin parser.
+
+use crate::config::{self, process_env};
+use crate::demo::DemoWorld;
+use crate::startup;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Human-readable logs in a terminal, JSON with `LOG_FORMAT=json`; `RUST_LOG` filters.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if process_env("LOG_FORMAT").as_deref() == Some("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// `lookout check-config FILE`.
+pub fn check_config(file: &Path) -> ExitCode {
+    match config::load_file(file, &process_env) {
+        Ok(config) => {
+            print!("{}", config::describe(&config));
+            println!("ok: {} is valid", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{} error(s) in {}", errors.0.len(), file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `lookout serve [--config FILE]`.
+pub fn serve(config_flag: Option<PathBuf>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve_async(config_flag)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("lookout: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_async(config_flag: Option<PathBuf>) -> anyhow::Result<()> {
+    // The demo world must outlive the server: it is dropped (and its simulators stop) last.
+    let mut _demo: Option<DemoWorld> = None;
+    let config = match config::config_path(config_flag, &process_env) {
+        Some(path) => config::load_file(&path, &process_env)?,
+        None => {
+            let port: u16 = process_env("LOOKOUT_DEMO_SIMULATOR_PORT")
+                .and_then(|port| port.parse().ok())
+                .unwrap_or(0);
+            let poll = process_env("LOOKOUT_DEMO_POLL_SECS")
+                .and_then(|seconds| seconds.parse().ok())
+                .unwrap_or(5);
+            let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+            let world = DemoWorld::start(listener).await?;
+            tracing::info!(simulators = %world.base_url, "demo mode: serving simulated providers (no config given)");
+            let config = world.config(Duration::from_secs(poll), &process_env)?;
+            _demo = Some(world);
+            config
+        }
+    };
+    if !config.listen.ip().is_loopback() {
+        tracing::info!("listening on all interfaces ({})", config.listen);
+    }
+    let listener = TcpListener::bind(config.listen).await?;
+    let address = listener.local_addr()?;
+    let shown = if address.ip().is_unspecified() {
+        format!("http://localhost:{}", address.port())
+    } else {
+        format!("http://{address}")
+    };
+    tracing::info!("Lookout is serving {} at {shown}", config.origin);
+    println!("Lookout is up: {shown}");
+    startup::run(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// SIGTERM (what a PaaS sends) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,1209 @@
+//! Configuration: one TOML file, parsed into types that cannot hold invalid states.
+//!
+//! Errors name the file, the line and the key. Secrets never sit in the file: a provider names
+//! the environment variable that holds its token (`token_env`), resolved at load through an
+//! [`EnvLookup`] so tests and demo mode can supply their own. `PORT` from the environment wins
+//! over `server.listen`, as PaaS platforms expect.
+
+use crate::providers::health::{HealthCheckSpec, JsonExpectation};
+use crate::secret::Secret;
+use app::model::{EnvironmentKind, ProviderKind};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Reads environment variables; a function so tests and the demo can supply values.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// A configuration error: where, which key, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub origin: String,
+    pub line: Option<u32>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}: {}", self.origin, self.key, self.message),
+            None => write!(f, "{}: {}: {}", self.origin, self.key, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// All errors found in one file (validation goes on after the first, so one run shows all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+// ---- The validated configuration ----
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where this configuration came from (a path, or "demo").
+    pub origin: String,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub monitor: MonitorSettings,
+    pub environments: Vec<EnvironmentConfig>,
+    pub services: Vec<ServiceConfig>,
+    /// True when the server shows simulated data (demo mode).
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorSettings {
+    pub poll_interval: Duration,
+    pub health_interval: Duration,
+    /// How many deployments per provider resource the monitor reads each poll.
+    pub history_depth: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentConfig {
+    pub name: String,
+    pub kind: EnvironmentKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub source: ServiceSource,
+    /// Show preview deployments of this service (one preview environment per branch).
+    pub previews: bool,
+    pub environments: Vec<ServiceEnvironment>,
+}
+
+impl ServiceConfig {
+    pub fn provider_kind(&self) -> ProviderKind {
+        match &self.source {
+            ServiceSource::Vercel(_) => ProviderKind::Vercel,
+            ServiceSource::Render(_) => ProviderKind::Render,
+            ServiceSource::Railway(_) => ProviderKind::Railway,
+            ServiceSource::HttpOnly => ProviderKind::HttpHealth,
+        }
+    }
+
+    /// The Lookout environment a provider-side environment name maps to.
+    pub fn environment_for(&self, provider_environment: &str) -> Option<&ServiceEnvironment> {
+        self.environments
+            .iter()
+            .find(|environment| environment.provider_environment == provider_environment)
+    }
+}
+
+/// One service in one environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceEnvironment {
+    /// The Lookout environment name.
+    pub environment: String,
+    /// The provider's name for it: Vercel `target`, Railway environment name, or (Render) the
+    /// Lookout name itself.
+    pub provider_environment: String,
+    /// Render: the service id of this environment. Railway: the environment id.
+    pub resource_id: Option<String>,
+    pub url: Option<String>,
+    pub health: Option<HealthCheckSpec>,
+}
+
+/// Where a service's deployments come from.
+#[derive(Debug, Clone)]
+pub enum ServiceSource {
+    Vercel(VercelSource),
+    Render(RenderSource),
+    Railway(RailwaySource),
+    /// No deploy API: only health checks (a database, a droplet).
+    HttpOnly,
+}
+
+#[derive(Debug, Clone)]
+pub struct VercelSource {
+    pub api_base: String,
+    pub token: Secret,
+    pub team_id: Option<String>,
+    pub project: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RenderSource {
+    pub api_base: String,
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct RailwaySource {
+    pub api_base: String,
+    pub token: Secret,
+    pub project_token: bool,
+    pub project_id: String,
+    pub service_id: String,
+}
+
+// ---- The file's shape ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    monitor: RawMonitor,
+    #[serde(default)]
+    environments: Vec<Spanned<RawEnvironment>>,
+    #[serde(default)]
+    providers: BTreeMap<String, Spanned<RawProvider>>,
+    #[serde(default)]
+    services: Vec<Spanned<RawService>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMonitor {
+    poll_interval_secs: Option<Spanned<u64>>,
+    health_interval_secs: Option<Spanned<u64>>,
+    history_depth: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvironment {
+    name: Spanned<String>,
+    kind: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    kind: Spanned<String>,
+    token_env: Option<Spanned<String>>,
+    api_base: Option<Spanned<String>>,
+    /// Vercel: the team to scope calls to.
+    team_id: Option<Spanned<String>>,
+    /// Railway: `bearer` (account/workspace/OAuth token) or `project` (Project-Access-Token).
+    token_kind: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: Spanned<String>,
+    /// A key of `[providers]`, or `http` for a health-check-only service.
+    provider: Spanned<String>,
+    /// Vercel project id or name.
+    project: Option<Spanned<String>>,
+    /// Railway project and service ids.
+    project_id: Option<Spanned<String>>,
+    service_id: Option<Spanned<String>>,
+    #[serde(default)]
+    previews: bool,
+    #[serde(default)]
+    environments: BTreeMap<String, Spanned<RawServiceEnvironment>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServiceEnvironment {
+    /// Vercel: the deployment target (defaults to the environment name).
+    target: Option<Spanned<String>>,
+    /// Render: the service id for this environment.
+    service_id: Option<Spanned<String>>,
+    /// Railway: the environment id, and its name if it differs from Lookout's.
+    environment_id: Option<Spanned<String>>,
+    environment_name: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    health: Option<Spanned<RawHealth>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHealth {
+    url: Spanned<String>,
+    expect_status: Option<Spanned<u16>>,
+    json_pointer: Option<Spanned<String>>,
+    expect_value: Option<Spanned<toml::Value>>,
+    degraded_latency_ms: Option<Spanned<u64>>,
+    timeout_ms: Option<Spanned<u64>>,
+}
+
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
+
+/// Loads and validates a config file.
+pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ConfigErrors(vec![ConfigError {
+            origin: origin.clone(),
+            line: None,
+            key: "(file)".into(),
+            message: format!("cannot read the file: {error}"),
+        }])
+    })?;
+    parse(&text, &origin, env)
+}
+
+/// Where the config file is: `--config`, else `LOOKOUT_CONFIG`; `None` means demo mode.
+pub fn config_path(flag: Option<PathBuf>, env: EnvLookup<'_>) -> Option<PathBuf> {
+    flag.or_else(|| env("LOOKOUT_CONFIG").map(PathBuf::from))
+}
+
+/// Parses and validates config text. `origin` names the file in errors.
+pub fn parse(text: &str, origin: &str, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    let raw: RawConfig = toml::from_str(text).map_err(|error| {
+        let line = error.span().map(|span| line_of(text, span.start));
+        ConfigErrors(vec![ConfigError {
+            origin: origin.to_string(),
+            line,
+            key: "(syntax)".into(),
+            message: error.message().trim().to_string(),
+        }])
+    })?;
+    let mut validator = Validator {
+        text,
+        origin,
+        errors: Vec::new(),
+    };
+    let config = validator.config(raw, env);
+    if validator.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(validator.errors))
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> u32 {
+    let clamped = offset.min(text.len());
+    let line = text.as_bytes()[..clamped]
+        .iter()
+        .filter(|byte| **byte == b'\n')
+        .count()
+        + 1;
+    u32::try_from(line).unwrap_or(u32::MAX)
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    origin: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator<'_> {
+    fn error<T>(&mut self, at: &Spanned<T>, key: &str, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            origin: self.origin.to_string(),
+            line: Some(line_of(self.text, at.span().start)),
+            key: key.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn error_at(&mut self, line: Option<u32>, key: &str, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            origin: self.origin.to_string(),
+            line,
+            key: key.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn line<T>(&self, at: &Spanned<T>) -> Option<u32> {
+        Some(line_of(self.text, at.span().start))
+    }
+
+    fn config(&mut self, raw: RawConfig, env: EnvLookup<'_>) -> Config {
+        let listen = self.listen(&raw.server, env);
+        let public_url = raw.server.public_url.as_ref().and_then(|url| {
+            let parsed = self.url(url, "server.public_url");
+            parsed.map(|text| text.trim_end_matches('/').to_string())
+        });
+        let monitor = self.monitor(&raw.monitor);
+        let environments = self.environments(&raw.environments);
+        let providers = self.providers(&raw.providers, env);
+        let services = self.services(&raw.services, &environments, &providers);
+        Config {
+            origin: self.origin.to_string(),
+            listen,
+            public_url,
+            monitor,
+            environments,
+            services,
+            demo: false,
+        }
+    }
+
+    fn listen(&mut self, raw: &RawServer, env: EnvLookup<'_>) -> SocketAddr {
+        let configured = match &raw.listen {
+            Some(listen) => match listen.get_ref().parse::<SocketAddr>() {
+                Ok(address) => address,
+                Err(_) => {
+                    self.error(
+                        listen,
+                        "server.listen",
+                        format!(
+                            "`{}` is not an address like 127.0.0.1:3000",
+                            listen.get_ref()
+                        ),
+                    );
+                    DEFAULT_LISTEN
+                }
+            },
+            None => DEFAULT_LISTEN,
+        };
+        match env("PORT") {
+            Some(port) => match port.trim().parse::<u16>() {
+                // A PaaS sets PORT and routes to all interfaces.
+                Ok(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+                Err(_) => {
+                    self.error_at(
+                        None,
+                        "PORT (environment)",
+                        format!("`{port}` is not a port number"),
+                    );
+                    configured
+                }
+            },
+            None => configured,
+        }
+    }
+
+    fn monitor(&mut self, raw: &RawMonitor) -> MonitorSettings {
+        let mut seconds = |value: &Option<Spanned<u64>>, key: &str, default: u64| match value {
+            Some(value) if *value.get_ref() == 0 || *value.get_ref() > 86_400 => {
+                self.error(value, key, "must be between 1 and 86400 seconds");
+                default
+            }
+            Some(value) => *value.get_ref(),
+            None => default,
+        };
+        let poll = seconds(&raw.poll_interval_secs, "monitor.poll_interval_secs", 30);
+        let health = seconds(
+            &raw.health_interval_secs,
+            "monitor.health_interval_secs",
+            30,
+        );
+        let history_depth = match &raw.history_depth {
+            Some(depth) if *depth.get_ref() == 0 || *depth.get_ref() > 1000 => {
+                self.error(depth, "monitor.history_depth", "must be between 1 and 1000");
+                50
+            }
+            Some(depth) => *depth.get_ref(),
+            None => 50,
+        };
+        MonitorSettings {
+            poll_interval: Duration::from_secs(poll),
+            health_interval: Duration::from_secs(health),
+            history_depth,
+        }
+    }
+
+    fn environments(&mut self, raw: &[Spanned<RawEnvironment>]) -> Vec<EnvironmentConfig> {
+        let mut seen = HashSet::new();
+        let mut environments = Vec::new();
+        for (index, entry) in raw.iter().enumerate() {
+            let environment = entry.get_ref();
+            let key = format!("environments[{index}]");
+            let name = environment.name.get_ref().trim().to_string();
+            if !valid_name(&name) {
+                self.error(
+                    &environment.name,
+                    &format!("{key}.name"),
+                    "use letters, digits, `-` and `_` (e.g. production)",
+                );
+                continue;
+            }
+            if !seen.insert(name.clone()) {
+                self.error(
+                    &environment.name,
+                    &format!("{key}.name"),
+                    format!("`{name}` is defined twice"),
+                );
+                continue;
+            }
+            let kind = match &environment.kind {
+                Some(kind) => match parse_kind(kind.get_ref()) {
+                    Some(EnvironmentKind::Preview) => {
+                        self.error(
+                            kind,
+                            &format!("{key}.kind"),
+                            "preview environments come from the providers (set `previews = true` on a service)",
+                        );
+                        continue;
+                    }
+                    Some(kind) => kind,
+                    None => {
+                        self.error(
+                            kind,
+                            &format!("{key}.kind"),
+                            format!(
+                                "`{}` is not one of production, staging, development",
+                                kind.get_ref()
+                            ),
+                        );
+                        continue;
+                    }
+                },
+                None => parse_kind(&name)
+                    .filter(|kind| *kind != EnvironmentKind::Preview)
+                    .unwrap_or(EnvironmentKind::Development),
+            };
+            environments.push(EnvironmentConfig { name, kind });
+        }
+        if environments.is_empty() && raw.is_empty() {
+            self.error_at(
+                None,
+                "environments",
+                "define at least one [[environments]] entry (e.g. name = \"production\")",
+            );
+        }
+        environments
+    }
+
+    fn providers(
+        &mut self,
+        raw: &BTreeMap<String, Spanned<RawProvider>>,
+        env: EnvLookup<'_>,
+    ) -> BTreeMap<String, ProviderConnection> {
+        let mut providers = BTreeMap::new();
+        for (name, entry) in raw {
+            let provider = entry.get_ref();
+            let key = format!("providers.{name}");
+            let kind = match provider.kind.get_ref().as_str() {
+                "vercel" => ProviderKind::Vercel,
+                "render" => ProviderKind::Render,
+                "railway" => ProviderKind::Railway,
+                other => {
+                    self.error(
+                        &provider.kind,
+                        &format!("{key}.kind"),
+                        format!("`{other}` is not a supported provider (vercel, render, railway)"),
+                    );
+                    continue;
+                }
+            };
+            let Some(token_env) = &provider.token_env else {
+                self.error(
+                    entry,
+                    &format!("{key}.token_env"),
+                    "missing: name the environment variable that holds the API token",
+                );
+                continue;
+            };
+            let token = match env(token_env.get_ref()) {
+                Some(token) => Secret::new(token),
+                None => {
+                    self.error(
+                        token_env,
+                        &format!("{key}.token_env"),
+                        format!("environment variable {} is not set", token_env.get_ref()),
+                    );
+                    continue;
+                }
+            };
+            let default_base = match kind {
+                ProviderKind::Vercel => "https://api.vercel.com",
+                ProviderKind::Render => "https://api.render.com/v1",
+                _ => "https://backboard.railway.com/graphql/v2",
+            };
+            let api_base = match &provider.api_base {
+                Some(base) => match self.url(base, &format!("{key}.api_base")) {
+                    Some(base) => base.trim_end_matches('/').to_string(),
+                    None => continue,
+                },
+                None => default_base.to_string(),
+            };
+            if provider.team_id.is_some() && kind != ProviderKind::Vercel {
+                if let Some(team) = &provider.team_id {
+                    self.error(
+                        team,
+                        &format!("{key}.team_id"),
+                        "only Vercel connections take a team_id",
+                    );
+                }
+            }
+            let project_token = match &provider.token_kind {
+                Some(token_kind) if kind == ProviderKind::Railway => {
+                    match token_kind.get_ref().as_str() {
+                        "bearer" => false,
+                        "project" => true,
+                        other => {
+                            self.error(
+                                token_kind,
+                                &format!("{key}.token_kind"),
+                                format!("`{other}` is not one of bearer, project"),
+                            );
+                            false
+                        }
+                    }
+                }
+                Some(token_kind) => {
+                    self.error(
+                        token_kind,
+                        &format!("{key}.token_kind"),
+                        "only Railway connections take a token_kind",
+                    );
+                    false
+                }
+                None => false,
+            };
+            providers.insert(
+                name.clone(),
+                ProviderConnection {
+                    kind,
+                    api_base,
+                    token,
+                    team_id: provider.team_id.as_ref().map(|team| team.get_ref().clone()),
+                    project_token,
+                    line: self.line(entry),
+                },
+            );
+        }
+        providers
+    }
+
+    fn services(
+        &mut self,
+        raw: &[Spanned<RawService>],
+        environments: &[EnvironmentConfig],
+        providers: &BTreeMap<String, ProviderConnection>,
+    ) -> Vec<ServiceConfig> {
+        let mut seen = HashSet::new();
+        let mut services = Vec::new();
+        for (index, entry) in raw.iter().enumerate() {
+            let service = entry.get_ref();
+            let name = service.name.get_ref().trim().to_string();
+            let key = format!("services[{index}]");
+            if !valid_name(&name) {
+                self.error(
+                    &service.name,
+                    &format!("{key}.name"),
+                    "use letters, digits, `-` and `_`",
+                );
+                continue;
+            }
+            let key = format!("services.{name}");
+            if !seen.insert(name.clone()) {
+                self.error(
+                    &service.name,
+                    &format!("{key}.name"),
+                    format!("`{name}` is defined twice"),
+                );
+                continue;
+            }
+            let provider_name = service.provider.get_ref().as_str();
+            let source = if provider_name == "http" {
+                Some(ServiceSource::HttpOnly)
+            } else {
+                match providers.get(provider_name) {
+                    Some(connection) => self.source(service, connection, &key),
+                    None => {
+                        // A provider whose own entry failed validation was reported already.
+                        let message = format!(
+                            "`{provider_name}` is not a key of [providers] (nor `http` for a health-check-only service)"
+                        );
+                        self.error(&service.provider, &format!("{key}.provider"), message);
+                        None
+                    }
+                }
+            };
+            let Some(source) = source else { continue };
+            if service.environments.is_empty() {
+                self.error(
+                    &service.name,
+                    &format!("{key}.environments"),
+                    "add at least one [services.environments.<name>] table",
+                );
+                continue;
+            }
+            let mut service_environments = Vec::new();
+            for (environment_name, environment) in &service.environments {
+                let env_key = format!("{key}.environments.{environment_name}");
+                if !environments
+                    .iter()
+                    .any(|known| &known.name == environment_name)
+                {
+                    self.error(
+                        environment,
+                        &env_key,
+                        format!("`{environment_name}` is not defined in [[environments]]"),
+                    );
+                    continue;
+                }
+                if let Some(parsed) =
+                    self.service_environment(&source, environment_name, environment, &env_key)
+                {
+                    service_environments.push(parsed);
+                }
+            }
+            if service.previews
+                && matches!(source, ServiceSource::HttpOnly | ServiceSource::Render(_))
+            {
+                self.error(
+                    &service.name,
+                    &format!("{key}.previews"),
+                    "previews are read from Vercel and Railway deployments; Render preview services are not supported yet",
+                );
+            }
+            services.push(ServiceConfig {
+                name,
+                source,
+                previews: service.previews,
+                environments: service_environments,
+            });
+        }
+        services
+    }
+
+    fn source(
+        &mut self,
+        service: &RawService,
+        connection: &ProviderConnection,
+        key: &str,
+    ) -> Option<ServiceSource> {
+        let required =
+            |value: &Option<Spanned<String>>, field: &str, validator: &mut Self| match value {
+                Some(value) if !value.get_ref().trim().is_empty() => {
+                    Some(value.get_ref().trim().to_string())
+                }
+                _ => {
+                    validator.error(
+                        &service.name,
+                        &format!("{key}.{field}"),
+                        format!(
+                            "missing: {} services need `{field}`",
+                            connection.kind.display_name()
+                        ),
+                    );
+                    None
+                }
+            };
+        match connection.kind {
+            ProviderKind::Vercel => {
+                let project = required(&service.project, "project", self)?;
+                Some(ServiceSource::Vercel(VercelSource {
+                    api_base: connection.api_base.clone(),
+                    token: connection.token.clone(),
+                    team_id: connection.team_id.clone(),
+                    project,
+                }))
+            }
+            ProviderKind::Render => Some(ServiceSource::Render(RenderSource {
+                api_base: connection.api_base.clone(),
+                token: connection.token.clone(),
+            })),
+            ProviderKind::Railway => {
+                let project_id = required(&service.project_id, "project_id", self);
+                let service_id = required(&service.service_id, "service_id", self);
+                Some(ServiceSource::Railway(RailwaySource {
+                    api_base: connection.api_base.clone(),
+                    token: connection.token.clone(),
+                    project_token: connection.project_token,
+                    project_id: project_id?,
+                    service_id: service_id?,
+                }))
+            }
+            other => {
+                self.error_at(
+                    connection.line,
+                    key,
+                    format!("{other} is not supported yet"),
+                );
+                None
+            }
+        }
+    }
+
+    fn service_environment(
+        &mut self,
+        source: &ServiceSource,
+        environment_name: &str,
+        raw: &Spanned<RawServiceEnvironment>,
+        key: &str,
+    ) -> Option<ServiceEnvironment> {
+        let environment = raw.get_ref();
+        let text = |value: &Option<Spanned<String>>| {
+            value
+                .as_ref()
+                .map(|value| value.get_ref().trim().to_string())
+        };
+        let misplaced =
+            |value: &Option<Spanned<String>>, field: &str, belongs: &str, validator: &mut Self| {
+                if let Some(value) = value {
+                    validator.error(
+                        value,
+                        &format!("{key}.{field}"),
+                        format!("only {belongs} services take `{field}`"),
+                    );
+                }
+            };
+        let (provider_environment, resource_id) = match source {
+            ServiceSource::Vercel(_) => {
+                misplaced(&environment.service_id, "service_id", "Render", self);
+                misplaced(
+                    &environment.environment_id,
+                    "environment_id",
+                    "Railway",
+                    self,
+                );
+                (
+                    text(&environment.target).unwrap_or_else(|| environment_name.to_string()),
+                    None,
+                )
+            }
+            ServiceSource::Render(_) => {
+                misplaced(&environment.target, "target", "Vercel", self);
+                misplaced(
+                    &environment.environment_id,
+                    "environment_id",
+                    "Railway",
+                    self,
+                );
+                let Some(service_id) = text(&environment.service_id) else {
+                    self.error(
+                        raw,
+                        &format!("{key}.service_id"),
+                        "missing: the Render service id (srv-…) for this environment",
+                    );
+                    return None;
+                };
+                (environment_name.to_string(), Some(service_id))
+            }
+            ServiceSource::Railway(_) => {
+                misplaced(&environment.target, "target", "Vercel", self);
+                misplaced(&environment.service_id, "service_id", "Render", self);
+                let Some(environment_id) = text(&environment.environment_id) else {
+                    self.error(
+                        raw,
+                        &format!("{key}.environment_id"),
+                        "missing: the Railway environment id",
+                    );
+                    return None;
+                };
+                (
+                    text(&environment.environment_name)
+                        .unwrap_or_else(|| environment_name.to_string()),
+                    Some(environment_id),
+                )
+            }
+            ServiceSource::HttpOnly => {
+                if environment.health.is_none() {
+                    self.error(
+                        raw,
+                        &format!("{key}.health"),
+                        "missing: an `http` service needs a health check",
+                    );
+                    return None;
+                }
+                (environment_name.to_string(), None)
+            }
+        };
+        let url = match &environment.url {
+            Some(url) => Some(self.url(url, &format!("{key}.url"))?),
+            None => None,
+        };
+        let health = match &environment.health {
+            Some(health) => Some(self.health(health, &format!("{key}.health"))?),
+            None => None,
+        };
+        Some(ServiceEnvironment {
+            environment: environment_name.to_string(),
+            provider_environment,
+            resource_id,
+            url,
+            health,
+        })
+    }
+
+    fn health(&mut self, raw: &Spanned<RawHealth>, key: &str) -> Option<HealthCheckSpec> {
+        let health = raw.get_ref();
+        let url = self.url(&health.url, &format!("{key}.url"))?;
+        let expect_json = match (&health.json_pointer, &health.expect_value) {
+            (Some(pointer), Some(value)) => {
+                if !pointer.get_ref().starts_with('/') {
+                    self.error(
+                        pointer,
+                        &format!("{key}.json_pointer"),
+                        "a JSON pointer starts with `/` (e.g. /status)",
+                    );
+                    return None;
+                }
+                let Ok(json) = serde_json::to_value(value.get_ref()) else {
+                    self.error(
+                        value,
+                        &format!("{key}.expect_value"),
+                        "cannot be compared with JSON",
+                    );
+                    return None;
+                };
+                Some(JsonExpectation {
+                    pointer: pointer.get_ref().clone(),
+                    value: json,
+                })
+            }
+            (None, None) => None,
+            (Some(pointer), None) => {
+                self.error(
+                    pointer,
+                    &format!("{key}.expect_value"),
+                    "missing: json_pointer needs expect_value",
+                );
+                return None;
+            }
+            (None, Some(value)) => {
+                self.error(
+                    value,
+                    &format!("{key}.json_pointer"),
+                    "missing: expect_value needs json_pointer",
+                );
+                return None;
+            }
+        };
+        if let Some(status) = &health.expect_status {
+            if !(100..=599).contains(status.get_ref()) {
+                self.error(
+                    status,
+                    &format!("{key}.expect_status"),
+                    "not an HTTP status code",
+                );
+            }
+        }
+        let millis = |value: &Option<Spanned<u64>>, default: u64| {
+            value.as_ref().map_or(default, |v| *v.get_ref())
+        };
+        Some(HealthCheckSpec {
+            url,
+            expect_status: health
+                .expect_status
+                .as_ref()
+                .map(|status| *status.get_ref()),
+            expect_json,
+            degraded_latency: Duration::from_millis(millis(&health.degraded_latency_ms, 2000)),
+            timeout: Duration::from_millis(millis(&health.timeout_ms, 5000).max(1)),
+        })
+    }
+
+    fn url(&mut self, value: &Spanned<String>, key: &str) -> Option<String> {
+        match url::Url::parse(value.get_ref().trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Some(value.get_ref().trim().to_string())
+            }
+            _ => {
+                self.error(
+                    value,
+                    key,
+                    format!("`{}` is not an http(s) URL", value.get_ref()),
+                );
+                None
+            }
+        }
+    }
+}
+
+struct ProviderConnection {
+    kind: ProviderKind,
+    api_base: String,
+    token: Secret,
+    team_id: Option<String>,
+    project_token: bool,
+    line: Option<u32>,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn parse_kind(value: &str) -> Option<EnvironmentKind> {
+    match value {
+        "production" | "prod" => Some(EnvironmentKind::Production),
+        "staging" | "stage" => Some(EnvironmentKind::Staging),
+        "development" | "dev" => Some(EnvironmentKind::Development),
+        "preview" => Some(EnvironmentKind::Preview),
+        _ => None,
+    }
+}
+
+/// A human summary of what was understood, for `lookout check-config`. Names token variables,
+/// never token values.
+pub fn describe(config: &Config) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "config: {}", config.origin);
+    let _ = writeln!(out, "listen: {}", config.listen);
+    if let Some(url) = &config.public_url {
+        let _ = writeln!(out, "public url: {url}");
+    }
+    let _ = writeln!(
+        out,
+        "monitor: poll every {} s, health every {} s, history depth {}",
+        config.monitor.poll_interval.as_secs(),
+        config.monitor.health_interval.as_secs(),
+        config.monitor.history_depth
+    );
+    let _ = writeln!(out, "environments:");
+    for environment in &config.environments {
+        let _ = writeln!(out, "  {} ({})", environment.name, environment.kind.label());
+    }
+    let _ = writeln!(out, "services:");
+    for service in &config.services {
+        let detail = match &service.source {
+            ServiceSource::Vercel(source) => {
+                format!("project {} at {}", source.project, source.api_base)
+            }
+            ServiceSource::Render(source) => format!("at {}", source.api_base),
+            ServiceSource::Railway(source) => format!(
+                "project {} service {} at {}",
+                source.project_id, source.service_id, source.api_base
+            ),
+            ServiceSource::HttpOnly => "health checks only".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} on {}: {detail}{}",
+            service.name,
+            service.provider_kind(),
+            if service.previews {
+                ", with previews"
+            } else {
+                ""
+            }
+        );
+        for environment in &service.environments {
+            let mut parts = Vec::new();
+            if environment.provider_environment != environment.environment {
+                parts.push(format!(
+                    "provider environment {}",
+                    environment.provider_environment
+                ));
+            }
+            if let Some(id) = &environment.resource_id {
+                parts.push(format!("id {id}"));
+            }
+            if let Some(url) = &environment.url {
+                parts.push(format!("url {url}"));
+            }
+            if let Some(health) = &environment.health {
+                parts.push(format!("health {}", health.url));
+            }
+            let _ = writeln!(out, "    {}: {}", environment.environment, parts.join(", "));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        }
+    }
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:4000"
+
+[monitor]
+poll_interval_secs = 20
+
+[[environments]]
+name = "production"
+
+[[environments]]
+name = "staging"
+
+[providers.vercel]
+kind = "vercel"
+token_env = "VERCEL_TOKEN"
+team_id = "team_1"
+
+[providers.render]
+kind = "render"
+token_env = "RENDER_API_KEY"
+
+[[services]]
+name = "web"
+provider = "vercel"
+project = "prj_web"
+previews = true
+
+[services.environments.production]
+url = "https://example.com"
+health = { url = "https://example.com/api/health", json_pointer = "/status", expect_value = "ok" }
+
+[services.environments.staging]
+target = "staging"
+
+[[services]]
+name = "api"
+provider = "render"
+
+[services.environments.production]
+service_id = "srv-prod"
+
+[[services]]
+name = "db"
+provider = "http"
+
+[services.environments.production]
+health = { url = "https://db.example.com/health", expect_status = 200 }
+"#;
+
+    #[test]
+    fn a_good_file_is_understood() {
+        let env = env_with(&[("VERCEL_TOKEN", "v-secret"), ("RENDER_API_KEY", "r-secret")]);
+        let config = parse(GOOD, "lookout.toml", &env).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:4000");
+        assert_eq!(config.monitor.poll_interval, Duration::from_secs(20));
+        assert_eq!(config.environments.len(), 2);
+        assert_eq!(config.environments[0].kind, EnvironmentKind::Production);
+        let web = &config.services[0];
+        assert!(web.previews);
+        assert_eq!(web.provider_kind(), ProviderKind::Vercel);
+        assert_eq!(
+            web.environment_for("staging")
+                .map(|e| e.environment.as_str()),
+            Some("staging")
+        );
+        let health = web.environments[0].health.as_ref().unwrap();
+        assert_eq!(
+            health.expect_json.as_ref().unwrap().value,
+            serde_json::json!("ok")
+        );
+        assert_eq!(
+            config.services[1].environments[0].resource_id.as_deref(),
+            Some("srv-prod")
+        );
+        let summary = describe(&config);
+        assert!(summary.contains("web on Vercel: project prj_web"));
+        assert!(!summary.contains("v-secret") && !format!("{config:?}").contains("v-secret"));
+    }
+
+    #[test]
+    fn port_from_the_environment_wins() {
+        let env = env_with(&[
+            ("VERCEL_TOKEN", "v"),
+            ("RENDER_API_KEY", "r"),
+            ("PORT", "8080"),
+        ]);
+        let config = parse(GOOD, "lookout.toml", &env).unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn a_missing_token_variable_names_the_key_and_line() {
+        let env = env_with(&[("RENDER_API_KEY", "r")]);
+        let errors = parse(GOOD, "lookout.toml", &env).unwrap_err();
+        let first = &errors.0[0];
+        assert_eq!(first.key, "providers.vercel.token_env");
+        assert_eq!(first.line, Some(16));
+        assert!(errors.to_string().starts_with("lookout.toml:16: providers.vercel.token_env: environment variable VERCEL_TOKEN is not set"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_a_syntax_error_with_its_line() {
+        let text = "[server]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n";
+        let errors = parse(text, "x.toml", &env_with(&[])).unwrap_err();
+        assert_eq!(errors.0[0].line, Some(3));
+        assert!(errors.0[0].message.contains("listne"), "{}", errors);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = r#"
+[[environments]]
+name = "production"
+kind = "prod-ish"
+
+[[services]]
+name = "api"
+provider = "heroku"
+
+[[services]]
+name = "db"
+provider = "http"
+[services.environments.qa]
+health = { url = "not a url" }
+"#;
+        let errors = parse(text, "x.toml", &env_with(&[])).unwrap_err();
+        let keys: Vec<_> = errors
+            .0
+            .iter()
+            .map(|error| (error.key.as_str(), error.line))
+            .collect();
+        assert!(
+            keys.contains(&("environments[0].kind", Some(4))),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&("services.api.provider", Some(8))),
+            "{keys:?}"
+        );
+        assert!(
+            keys.iter()
+                .any(|(key, _)| *key == "services.db.environments.qa"),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn render_environments_need_a_service_id() {
+        let text = r#"
+[[environments]]
+name = "production"
+[providers.render]
+kind = "render"
+token_env = "R"
+[[services]]
+name = "api"
+provider = "render"
+[services.environments.production]
+url = "https://api.example.com"
+"#;
+        let errors = parse(text, "x.toml", &env_with(&[("R", "r")])).unwrap_err();
+        assert_eq!(
+            errors.0[0].key,
+            "services.api.environments.production.service_id"
+        );
+        assert_eq!(errors.0[0].line, Some(10));
+    }
+}

@@ -1,0 +1,14 @@
+//! The Lookout server: everything that talks to the outside world.
+//!
+//! `main.rs` parses the command line and calls [`cli`]; [`startup::run`] is the seam that
+//! both production and the tests use (on port 0).
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod monitor;
+pub mod providers;
+pub mod routes;
+pub mod secret;
+pub mod simulators;
+pub mod startup;

@@ -1,0 +1,37 @@
+//! `lookout`: parse the command line, set up logging, and hand over to the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "lookout", version, about = "Deployment status dashboard")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the dashboard. Without a config (no --config, no LOOKOUT_CONFIG) it serves the
+    /// demo: local provider simulators with sample data.
+    Serve {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a config file and print what was understood; exit 1 on errors.
+    CheckConfig {
+        /// The TOML config file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    server::cli::init_tracing();
+    match cli.command.unwrap_or(Command::Serve { config: None }) {
+        Command::Serve { config } => server::cli::serve(config),
+        Command::CheckConfig { file } => server::cli::check_config(&file),
+    }
+}

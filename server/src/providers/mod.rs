@@ -1,0 +1,216 @@
+//! Hosting-provider clients: the only code that talks to provider APIs.
+//!
+//! Each client is bound to one provider resource (a Vercel project, one Render service, a
+//! Railway service across its environments) and implements [`DeploymentProvider`]. Clients map
+//! the provider's payloads and state enums onto Lookout's own types here, so nothing outside
+//! this module knows a provider's wire format. Base URLs are configurable so the simulators in
+//! `crate::simulators` (and tests) stand in for the real APIs.
+
+pub mod health;
+pub mod http;
+pub mod railway;
+pub mod render;
+pub mod vercel;
+
+use app::model::{DeployState, DeploymentView, ProviderKind};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Which environment of the provider a deployment belongs to, in the provider's own terms.
+/// Config maps these onto Lookout environments.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ProviderEnvironment {
+    /// A named environment: Vercel `target` ("production", "staging"), a Railway environment
+    /// name, or the environment a Render service was configured for.
+    Named(String),
+    /// A preview built from a branch or pull request (Vercel `target: null`, a Railway
+    /// ephemeral environment, a Render preview service).
+    Preview {
+        branch: Option<String>,
+        pr_number: Option<u32>,
+    },
+}
+
+/// The commit a deployment was built from, where the provider says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub sha: Option<String>,
+    pub message: Option<String>,
+    pub author: Option<String>,
+    pub branch: Option<String>,
+}
+
+/// One deployment as a provider reported it, already mapped onto Lookout's state set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderDeployment {
+    /// The provider's id (`dpl_…`, `dep-…`, a Railway UUID).
+    pub id: String,
+    pub state: DeployState,
+    /// The provider's own state value, kept for logs and history.
+    pub provider_state: String,
+    pub environment: ProviderEnvironment,
+    pub commit: CommitInfo,
+    pub pr_number: Option<u32>,
+    /// Who (or what) started the deployment, when the provider says.
+    pub creator: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it finished (became ready or failed).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Where the deployment itself can be reached.
+    pub url: Option<String>,
+    /// The provider's dashboard page for this deployment.
+    pub dashboard_url: Option<String>,
+}
+
+impl ProviderDeployment {
+    /// The page's view of this deployment.
+    pub fn to_view(&self) -> DeploymentView {
+        DeploymentView {
+            id: self.id.clone(),
+            state: self.state,
+            commit_sha: self.commit.sha.clone(),
+            commit_message: self.commit.message.clone(),
+            author: self.commit.author.clone().or_else(|| self.creator.clone()),
+            branch: self.commit.branch.clone(),
+            pr_number: self.pr_number,
+            created_at: self.created_at,
+            ready_at: self.finished_at,
+            url: self.url.clone(),
+            dashboard_url: self.dashboard_url.clone(),
+        }
+    }
+}
+
+/// An opaque continuation token for the next page (a cursor, a timestamp, a page number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageCursor(pub String);
+
+/// One page of deployments, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeploymentPage {
+    pub deployments: Vec<ProviderDeployment>,
+    /// `None` when this was the last page.
+    pub next: Option<PageCursor>,
+}
+
+/// What went wrong talking to a provider. User-safe text comes from [`ProviderError::summary`];
+/// nothing here ever holds a token.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the provider rejected the token (401): {message}")]
+    Unauthorized { message: String },
+    #[error("the token may not access this resource (403): {message}")]
+    Forbidden { message: String },
+    #[error("not found (404): {message}")]
+    NotFound { message: String },
+    #[error("rate limited; retry after {retry_after:?}")]
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    #[error("the provider did not answer in time")]
+    Timeout,
+    #[error("the provider is unavailable (HTTP {status:?}): {message}")]
+    Unavailable {
+        status: Option<u16>,
+        message: String,
+    },
+    #[error("the provider answered with something Lookout cannot read: {detail}")]
+    Malformed { detail: String },
+    #[error("the request was rejected (HTTP {status}): {message}")]
+    Rejected { status: u16, message: String },
+    #[error("could not reach the provider: {detail}")]
+    Transport { detail: String },
+}
+
+impl ProviderError {
+    /// A short sentence for the page ("rate limited, retrying in 30 s").
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Unauthorized { .. } => "token rejected by the provider (401)".into(),
+            Self::Forbidden { .. } => "token lacks access (403)".into(),
+            Self::NotFound { .. } => "resource not found at the provider (404)".into(),
+            Self::RateLimited {
+                retry_after: Some(wait),
+                ..
+            } => format!("rate limited, retrying in {} s", wait.as_secs().max(1)),
+            Self::RateLimited {
+                retry_after: None, ..
+            } => "rate limited by the provider".into(),
+            Self::Timeout => "provider did not answer in time".into(),
+            Self::Unavailable {
+                status: Some(status),
+                ..
+            } => format!("provider unavailable (HTTP {status})"),
+            Self::Unavailable { status: None, .. } => "provider unavailable".into(),
+            Self::Malformed { .. } => "provider sent an unreadable answer".into(),
+            Self::Rejected { status, .. } => {
+                format!("provider rejected the request (HTTP {status})")
+            }
+            Self::Transport { .. } => "provider unreachable".into(),
+        }
+    }
+
+    /// How long to wait before the next attempt, if the provider said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Errors worth backing off on (the provider is struggling or throttling us).
+    pub fn wants_backoff(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. }
+                | Self::Timeout
+                | Self::Unavailable { .. }
+                | Self::Transport { .. }
+        )
+    }
+}
+
+/// A client for one provider resource.
+#[async_trait]
+pub trait DeploymentProvider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+
+    /// One page of deployments, newest first. `cursor` is `None` for the first page.
+    async fn list_deployments(
+        &self,
+        cursor: Option<&PageCursor>,
+        page_size: u32,
+    ) -> Result<DeploymentPage, ProviderError>;
+
+    /// What serves traffic now, one deployment per provider environment, by the provider's own
+    /// marker (Vercel `targets.production`, Render `live`, Railway `activeDeployments`).
+    async fn live_deployments(&self) -> Result<Vec<ProviderDeployment>, ProviderError>;
+
+    /// One deployment by id.
+    async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError>;
+}
+
+/// Reads deployments page by page until `depth` are collected or the provider has no more.
+pub async fn list_recent_deployments(
+    provider: &dyn DeploymentProvider,
+    depth: u32,
+    page_size: u32,
+) -> Result<Vec<ProviderDeployment>, ProviderError> {
+    let mut collected = Vec::new();
+    let mut cursor: Option<PageCursor> = None;
+    while (collected.len() as u64) < u64::from(depth) {
+        let page = provider
+            .list_deployments(cursor.as_ref(), page_size.min(depth))
+            .await?;
+        let received = page.deployments.len();
+        collected.extend(page.deployments);
+        match page.next {
+            Some(next) if received > 0 => cursor = Some(next),
+            _ => break,
+        }
+    }
+    collected.truncate(depth as usize);
+    Ok(collected)
+}

@@ -1,0 +1,1129 @@
+//! The Railway client: one Railway service across the environments Lookout watches, read
+//! through Railway's GraphQL public API v2.
+//!
+//! Everything goes to one endpoint (`POST {api_base}` with `{"query", "variables"}`), so this
+//! module owns its own request/response handling around `reqwest`: a GraphQL error can arrive
+//! with HTTP 200 (or, UNCONFIRMED, with a 4xx), and only the body says what went wrong. Status
+//! codes, transport failures and rate-limit headers still go through [`super::http`].
+//!
+//! Railway has no production/preview flag: an environment is a name, and PR environments are
+//! marked `isEphemeral`. Lookout's config maps the names; ephemeral ones become previews.
+
+use super::http;
+use super::{
+    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError,
+};
+use crate::secret::Secret;
+use app::model::{DeployState, ProviderKind};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
+
+/// Railway's public GraphQL endpoint (the default `api_base`).
+pub const DEFAULT_API_BASE: &str = "https://backboard.railway.com/graphql/v2";
+
+/// The largest page Lookout asks for. Railway's maximum `first` is UNCONFIRMED (the CLI uses
+/// 20); 100 is the common GraphQL ceiling, and a smaller page only costs more requests.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// How many recent deployments `live_deployments` reads to find what ephemeral (PR)
+/// environments serve: those are not configured, so they are discovered from history.
+const EPHEMERAL_SCAN_DEPTH: u32 = 50;
+
+/// Provider error messages are kept for logs and the page; a runaway body is cut here.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// How the token is sent: Railway uses a different header for project tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RailwayTokenKind {
+    /// An account, workspace or OAuth token: `Authorization: Bearer <token>`.
+    Bearer,
+    /// A project token (one environment of one project): `Project-Access-Token: <token>`.
+    ProjectAccessToken,
+}
+
+/// One Railway environment Lookout watches for this service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RailwayEnvironmentRef {
+    pub environment_id: String,
+    /// Railway's name for the environment ("production"); Lookout config maps it.
+    pub name: String,
+}
+
+/// Where and as whom the client talks to Railway, and which service it watches.
+#[derive(Clone, Debug)]
+pub struct RailwayClientConfig {
+    /// The GraphQL endpoint itself, e.g. [`DEFAULT_API_BASE`].
+    pub api_base: String,
+    pub token: Secret,
+    pub token_kind: RailwayTokenKind,
+    pub project_id: String,
+    pub service_id: String,
+    /// The (non-ephemeral) environments whose live deployment Lookout shows.
+    pub environments: Vec<RailwayEnvironmentRef>,
+}
+
+/// A [`DeploymentProvider`] for one Railway service.
+#[derive(Clone, Debug)]
+pub struct RailwayClient {
+    http: reqwest::Client,
+    config: RailwayClientConfig,
+}
+
+/// The fields Lookout reads from every `Deployment`; all queries share this selection.
+macro_rules! deployment_fragment {
+    () => {
+        "fragment LookoutDeployment on Deployment { id status createdAt updatedAt \
+         statusUpdatedAt url staticUrl canRollback meta serviceId creator { name email } \
+         environmentId environment { id name isEphemeral } }"
+    };
+}
+
+const LIST_QUERY: &str = concat!(
+    "query LookoutDeployments($input: DeploymentListInput!, $first: Int, $after: String) { \
+     deployments(input: $input, first: $first, after: $after) { \
+     edges { cursor node { ...LookoutDeployment } } pageInfo { endCursor hasNextPage } } } ",
+    deployment_fragment!()
+);
+
+const DEPLOYMENT_QUERY: &str = concat!(
+    "query LookoutDeployment($id: String!) { deployment(id: $id) { ...LookoutDeployment } } ",
+    deployment_fragment!()
+);
+
+/// The alias of configured environment `index` in the live query (`env0`, `env1`, …); the
+/// variable holding its id has the same name.
+fn environment_alias(index: usize) -> String {
+    format!("env{index}")
+}
+
+/// One request for everything live: a `serviceInstance` per configured environment (aliased
+/// `env0`, `env1`, …) plus the recent deployments, where ephemeral environments show up. One
+/// request rather than several because Railway's hourly budget is small (Free: 100/h).
+fn live_query(environment_count: usize) -> String {
+    let mut definitions = String::from("$serviceId: String!, $recentInput: DeploymentListInput!");
+    let mut selections = String::new();
+    for index in 0..environment_count {
+        let alias = environment_alias(index);
+        definitions.push_str(&format!(", ${alias}: String!"));
+        selections.push_str(&format!(
+            "{alias}: serviceInstance(serviceId: $serviceId, environmentId: ${alias}) \
+             {{ activeDeployments {{ ...LookoutDeployment }} }} "
+        ));
+    }
+    format!(
+        "query LookoutLive({definitions}) {{ {selections}recent: deployments(input: \
+         $recentInput, first: {EPHEMERAL_SCAN_DEPTH}) {{ edges {{ node {{ ...LookoutDeployment \
+         }} }} }} }} {}",
+        deployment_fragment!()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire types (lenient: every field optional, unknown fields ignored)
+// ---------------------------------------------------------------------------------------------
+
+/// A GraphQL response body: `data` and/or `errors`.
+#[derive(Debug, Deserialize)]
+struct GraphQlResponse {
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    errors: Option<Vec<GraphQlError>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct GraphQlError {
+    #[serde(default)]
+    message: String,
+    /// Which (aliased) root field failed, e.g. `["env1"]`.
+    #[serde(default)]
+    path: Option<Vec<Value>>,
+}
+
+impl GraphQlError {
+    fn root_field(&self) -> Option<&str> {
+        self.path.as_ref()?.first()?.as_str()
+    }
+
+    fn short_message(&self) -> String {
+        truncate(&self.message)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeploymentNode {
+    id: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    status_updated_at: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    static_url: Option<String>,
+    /// Scalar JSON; only `commitHash` is confirmed to be in it.
+    #[serde(default)]
+    meta: Option<Value>,
+    #[serde(default)]
+    service_id: Option<String>,
+    #[serde(default)]
+    creator: Option<CreatorNode>,
+    #[serde(default)]
+    environment_id: Option<String>,
+    #[serde(default)]
+    environment: Option<EnvironmentNode>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreatorNode {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvironmentNode {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    is_ephemeral: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListData {
+    deployments: Connection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Connection {
+    #[serde(default)]
+    edges: Vec<Edge>,
+    #[serde(default)]
+    page_info: Option<PageInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Edge {
+    node: DeploymentNode,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageInfo {
+    #[serde(default)]
+    end_cursor: Option<String>,
+    #[serde(default)]
+    has_next_page: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeploymentData {
+    #[serde(default)]
+    deployment: Option<DeploymentNode>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceInstanceNode {
+    #[serde(default)]
+    active_deployments: Vec<DeploymentNode>,
+}
+
+/// What came back from a request that did not fail outright.
+struct GraphQlOutcome {
+    status: StatusCode,
+    data: Option<Value>,
+    errors: Vec<GraphQlError>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// State and field mapping
+// ---------------------------------------------------------------------------------------------
+
+/// Maps Railway's `DeploymentStatus` onto Lookout's state set.
+pub fn map_status(status: &str) -> DeployState {
+    match status {
+        // WAITING is "waiting for approval" in the docs; NEEDS_APPROVAL is the schema's name for
+        // the same kind of hold. Neither has started building.
+        "QUEUED" | "WAITING" | "NEEDS_APPROVAL" | "INITIALIZING" => DeployState::Queued,
+        "BUILDING" => DeployState::Building,
+        "DEPLOYING" => DeployState::Deploying,
+        // SLEEPING: the deployment is live but scaled to zero (app sleeping); it wakes on the
+        // next request, so for the dashboard it is what serves traffic.
+        "SUCCESS" | "SLEEPING" => DeployState::Ready,
+        "FAILED" | "CRASHED" => DeployState::Failed,
+        // REMOVED/REMOVING: replaced by a newer deployment (or removed by hand).
+        "REMOVED" | "REMOVING" => DeployState::Superseded,
+        "SKIPPED" => DeployState::Canceled,
+        other => {
+            warn_unknown_status(other);
+            DeployState::Unknown
+        }
+    }
+}
+
+fn warn_unknown_status(status: &str) {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let first_time = SEEN
+        .get_or_init(|| Mutex::new(HashSet::new()))
+        .lock()
+        .map(|mut seen| seen.insert(status.to_string()))
+        .unwrap_or(true);
+    if first_time {
+        tracing::warn!(
+            provider = "railway",
+            status,
+            "unknown Railway deployment status"
+        );
+    }
+}
+
+/// Whether `statusUpdatedAt` marks when the deployment finished. For REMOVED it is when the
+/// deployment was taken down and for SLEEPING when it fell asleep, not when it became ready,
+/// so those have no finish time.
+fn status_is_finished(status: &str) -> bool {
+    matches!(status, "SUCCESS" | "FAILED" | "CRASHED" | "SKIPPED")
+}
+
+fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value?)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
+}
+
+fn meta_string(meta: Option<&Value>, key: &str) -> Option<String> {
+    non_empty(meta?.get(key)?.as_str())
+}
+
+/// `url`/`staticUrl` come as bare host names (meanings UNCONFIRMED); either is the address of
+/// the deployment, so the first present one gets a scheme if it has none.
+fn deployment_url(node: &DeploymentNode) -> Option<String> {
+    let raw = non_empty(node.url.as_deref()).or_else(|| non_empty(node.static_url.as_deref()))?;
+    if raw.contains("://") {
+        Some(raw)
+    } else {
+        Some(format!("https://{raw}"))
+    }
+}
+
+/// PR environments carry the PR number in their name (`pr-42`, `web-pr-42`). That naming is a
+/// convention, UNCONFIRMED as a rule: a name that does not match yields no number.
+pub fn pr_number_from_environment_name(name: &str) -> Option<u32> {
+    let lower = name.trim().to_ascii_lowercase();
+    let start = lower.rfind("pr-")?;
+    if start > 0 && !matches!(lower.as_bytes()[start - 1], b'-' | b'_') {
+        return None;
+    }
+    let digits = &lower[start + 3..];
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn truncate(message: &str) -> String {
+    let message = message.trim();
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message.to_string(),
+    }
+}
+
+fn dashboard_url(config: &RailwayClientConfig, environment_id: Option<&str>, id: &str) -> String {
+    let encode =
+        |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+    let mut address = format!(
+        "https://railway.com/project/{}/service/{}?",
+        encode(&config.project_id),
+        encode(&config.service_id)
+    );
+    if let Some(environment_id) = environment_id {
+        address.push_str(&format!("environmentId={}&", encode(environment_id)));
+    }
+    address.push_str(&format!("id={}", encode(id)));
+    address
+}
+
+/// Maps one `Deployment` node onto Lookout's deployment.
+fn map_deployment(config: &RailwayClientConfig, node: &DeploymentNode) -> ProviderDeployment {
+    let status = node.status.clone().unwrap_or_default();
+    let meta = node.meta.as_ref();
+    let commit = CommitInfo {
+        // Only `commitHash` is confirmed in GraphQL `meta`; the other three are the webhook's
+        // names (UNCONFIRMED here) and are read when present.
+        sha: meta_string(meta, "commitHash"),
+        message: meta_string(meta, "commitMessage"),
+        author: meta_string(meta, "commitAuthor"),
+        branch: meta_string(meta, "branch"),
+    };
+    let environment_id = node
+        .environment_id
+        .clone()
+        .or_else(|| node.environment.as_ref().and_then(|env| env.id.clone()));
+    let environment_name = node
+        .environment
+        .as_ref()
+        .and_then(|env| non_empty(env.name.as_deref()))
+        .or_else(|| {
+            // Without the environment object, the configured name for its id will do.
+            let id = environment_id.as_deref()?;
+            config
+                .environments
+                .iter()
+                .find(|env| env.environment_id == id)
+                .map(|env| env.name.clone())
+        });
+    let is_ephemeral = node
+        .environment
+        .as_ref()
+        .and_then(|env| env.is_ephemeral)
+        .unwrap_or(false);
+    let (environment, pr_number) = if is_ephemeral {
+        let pr_number = environment_name
+            .as_deref()
+            .and_then(pr_number_from_environment_name);
+        let environment = ProviderEnvironment::Preview {
+            branch: commit.branch.clone(),
+            pr_number,
+        };
+        (environment, pr_number)
+    } else {
+        // An unnamed, unconfigured environment is shown by its id: better than guessing.
+        let name = environment_name
+            .or_else(|| environment_id.clone())
+            .unwrap_or_default();
+        (ProviderEnvironment::Named(name), None)
+    };
+    let creator = node.creator.as_ref().and_then(|creator| {
+        non_empty(creator.name.as_deref()).or_else(|| non_empty(creator.email.as_deref()))
+    });
+    let finished_at = if status_is_finished(&status) {
+        parse_time(node.status_updated_at.as_deref())
+    } else {
+        None
+    };
+    ProviderDeployment {
+        id: node.id.clone(),
+        state: map_status(&status),
+        provider_state: status,
+        environment,
+        commit,
+        pr_number,
+        creator,
+        created_at: parse_time(node.created_at.as_deref()),
+        finished_at,
+        url: deployment_url(node),
+        dashboard_url: Some(dashboard_url(config, environment_id.as_deref(), &node.id)),
+    }
+}
+
+/// Newest first; deployments without a creation time go last.
+fn sort_newest_first(deployments: &mut [ProviderDeployment]) {
+    deployments.sort_by_key(|deployment| std::cmp::Reverse(deployment.created_at));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error mapping
+// ---------------------------------------------------------------------------------------------
+
+/// Errors that decide the outcome of the whole request, whatever else came back: the token
+/// is wrong, 2FA is required, or the budget is used up.
+fn fatal_error(
+    error: &GraphQlError,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Option<ProviderError> {
+    let message = error.message.trim();
+    let lower = message.to_ascii_lowercase();
+    // The messages the official CLI handles.
+    if lower == "not authorized" || lower == "project token not found" {
+        return Some(ProviderError::Unauthorized {
+            message: error.short_message(),
+        });
+    }
+    if lower.contains("two factor authentication required") {
+        return Some(ProviderError::Forbidden {
+            message: error.short_message(),
+        });
+    }
+    // Railway signals throttling with HTTP 429; a GraphQL error saying so is treated alike in
+    // case it ever comes with another status (UNCONFIRMED).
+    if lower.contains("rate limit") {
+        return Some(ProviderError::RateLimited {
+            retry_after: http::parse_rate_limit(headers, now).wait(now),
+            message: error.short_message(),
+        });
+    }
+    None
+}
+
+/// Any other GraphQL error: "not found" for an unknown id (wording UNCONFIRMED: matched
+/// loosely), else the request was rejected. The status is the real HTTP status, which for a
+/// GraphQL error is usually 200.
+fn request_error(error: &GraphQlError, status: StatusCode) -> ProviderError {
+    if error.message.to_ascii_lowercase().contains("not found") {
+        ProviderError::NotFound {
+            message: error.short_message(),
+        }
+    } else {
+        ProviderError::Rejected {
+            status: status.as_u16(),
+            message: error.short_message(),
+        }
+    }
+}
+
+/// Reads `data` as `T`, failing on any GraphQL error.
+fn strict_data<T: serde::de::DeserializeOwned>(
+    outcome: GraphQlOutcome,
+) -> Result<T, ProviderError> {
+    if let Some(error) = outcome.errors.first() {
+        return Err(request_error(error, outcome.status));
+    }
+    decode_data(outcome.data)
+}
+
+fn decode_data<T: serde::de::DeserializeOwned>(data: Option<Value>) -> Result<T, ProviderError> {
+    let data = data
+        .filter(|data| !data.is_null())
+        .ok_or_else(|| ProviderError::Malformed {
+            detail: "a GraphQL response without data or errors".into(),
+        })?;
+    serde_json::from_value(data).map_err(|error| ProviderError::Malformed {
+        detail: format!("unexpected GraphQL data: {error}"),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+// ---------------------------------------------------------------------------------------------
+
+impl RailwayClient {
+    pub fn new(http: reqwest::Client, config: RailwayClientConfig) -> Self {
+        Self { http, config }
+    }
+
+    pub fn config(&self) -> &RailwayClientConfig {
+        &self.config
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
+        match self.config.token_kind {
+            RailwayTokenKind::Bearer => Ok(request.bearer_auth(self.config.token.expose())),
+            RailwayTokenKind::ProjectAccessToken => {
+                let mut value =
+                    HeaderValue::from_str(self.config.token.expose()).map_err(|_| {
+                        ProviderError::Unauthorized {
+                            message: "the token holds characters an HTTP header cannot carry"
+                                .into(),
+                        }
+                    })?;
+                value.set_sensitive(true);
+                Ok(request.header("Project-Access-Token", value))
+            }
+        }
+    }
+
+    /// Sends one GraphQL request and sorts out what came back. The body is parsed whatever
+    /// the status, because the HTTP status of a GraphQL error is UNCONFIRMED (200 or 4xx):
+    /// auth messages in the body win over the status; otherwise a failure status maps as
+    /// any provider's would.
+    async fn execute(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<GraphQlOutcome, ProviderError> {
+        let body = json!({ "query": query, "variables": variables });
+        let request = self.authorize(self.http.post(&self.config.api_base).json(&body))?;
+        let response = request.send().await.map_err(http::transport_error)?;
+        let now = Utc::now();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(http::transport_error)?;
+        let rate_limit = http::parse_rate_limit(&headers, now);
+        if rate_limit.remaining.is_some() {
+            tracing::debug!(
+                provider = "railway",
+                remaining = ?rate_limit.remaining,
+                limit = ?rate_limit.limit,
+                "rate-limit budget"
+            );
+        }
+        let envelope = serde_json::from_slice::<GraphQlResponse>(&bytes)
+            .ok()
+            .filter(|envelope| envelope.data.is_some() || envelope.errors.is_some());
+        let errors = envelope
+            .as_ref()
+            .and_then(|envelope| envelope.errors.clone())
+            .unwrap_or_default();
+        let first_message = errors
+            .first()
+            .map(GraphQlError::short_message)
+            .filter(|message| !message.is_empty());
+        let reason = || {
+            status
+                .canonical_reason()
+                .unwrap_or("error without a message")
+                .to_string()
+        };
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let message = first_message.unwrap_or_else(reason);
+            return Err(http::status_error(status, &headers, message, now));
+        }
+        if let Some(error) = errors
+            .iter()
+            .find_map(|error| fatal_error(error, &headers, now))
+        {
+            return Err(error);
+        }
+        if !status.is_success() {
+            // An unknown id may come as a 4xx with a GraphQL error (UNCONFIRMED): the body
+            // says "not found" more precisely than a 400 does.
+            if status.is_client_error() {
+                if let Some(error) = errors.first() {
+                    if let not_found @ ProviderError::NotFound { .. } = request_error(error, status)
+                    {
+                        return Err(not_found);
+                    }
+                }
+            }
+            let message = first_message.unwrap_or_else(reason);
+            return Err(http::status_error(status, &headers, message, now));
+        }
+        let Some(envelope) = envelope else {
+            return Err(ProviderError::Malformed {
+                detail: "the response is not a GraphQL JSON body".into(),
+            });
+        };
+        Ok(GraphQlOutcome {
+            status,
+            data: envelope.data,
+            errors,
+        })
+    }
+
+    /// The `DeploymentListInput` for this service. A project token grants one environment
+    /// only, so with one configured environment the list is scoped to it; whether Railway
+    /// would refuse the unscoped list for such a token is UNCONFIRMED, and the scoped one
+    /// returns the same deployments either way.
+    fn recent_input(&self) -> Value {
+        let mut input = json!({
+            "projectId": self.config.project_id,
+            "serviceId": self.config.service_id,
+        });
+        if let (RailwayTokenKind::ProjectAccessToken, [environment]) =
+            (self.config.token_kind, self.config.environments.as_slice())
+        {
+            input["environmentId"] = json!(environment.environment_id);
+        }
+        input
+    }
+}
+
+#[async_trait]
+impl DeploymentProvider for RailwayClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Railway
+    }
+
+    async fn list_deployments(
+        &self,
+        cursor: Option<&PageCursor>,
+        page_size: u32,
+    ) -> Result<DeploymentPage, ProviderError> {
+        let variables = json!({
+            "input": self.recent_input(),
+            "first": page_size.clamp(1, MAX_PAGE_SIZE),
+            "after": cursor.map(|cursor| cursor.0.clone()),
+        });
+        let outcome = self.execute(LIST_QUERY, variables).await?;
+        let data: ListData = strict_data(outcome)?;
+        let mut deployments: Vec<ProviderDeployment> = data
+            .deployments
+            .edges
+            .iter()
+            .map(|edge| map_deployment(&self.config, &edge.node))
+            .collect();
+        // Railway returns newest first; sorting again guards the page order Lookout relies on.
+        sort_newest_first(&mut deployments);
+        let next = data
+            .deployments
+            .page_info
+            .filter(|info| info.has_next_page == Some(true))
+            .and_then(|info| non_empty(info.end_cursor.as_deref()))
+            .map(PageCursor);
+        Ok(DeploymentPage { deployments, next })
+    }
+
+    async fn live_deployments(&self) -> Result<Vec<ProviderDeployment>, ProviderError> {
+        let environments = &self.config.environments;
+        let mut variables = serde_json::Map::new();
+        variables.insert("serviceId".into(), json!(self.config.service_id));
+        variables.insert("recentInput".into(), self.recent_input());
+        for (index, environment) in environments.iter().enumerate() {
+            variables.insert(environment_alias(index), json!(environment.environment_id));
+        }
+        let outcome = self
+            .execute(&live_query(environments.len()), Value::Object(variables))
+            .await?;
+
+        // A configured environment the service is not deployed to fails only its own aliased
+        // field; the other environments still show. Any other error fails the call.
+        let aliases: HashSet<String> = (0..environments.len()).map(environment_alias).collect();
+        let (tolerated, fatal): (Vec<GraphQlError>, Vec<GraphQlError>) =
+            outcome.errors.into_iter().partition(|error| {
+                error
+                    .root_field()
+                    .is_some_and(|field| aliases.contains(field))
+            });
+        if let Some(error) = fatal.first() {
+            return Err(request_error(error, outcome.status));
+        }
+        for error in &tolerated {
+            tracing::warn!(
+                provider = "railway",
+                field = error.root_field().unwrap_or_default(),
+                message = %error.short_message(),
+                "Railway could not read one environment"
+            );
+        }
+        let mut data: HashMap<String, Value> = decode_data(outcome.data)?;
+
+        let mut live = Vec::new();
+        for (index, environment) in environments.iter().enumerate() {
+            let instance = match data.remove(&environment_alias(index)) {
+                None | Some(Value::Null) => continue,
+                Some(value) => {
+                    serde_json::from_value::<ServiceInstanceNode>(value).map_err(|error| {
+                        ProviderError::Malformed {
+                            detail: format!("unexpected serviceInstance: {error}"),
+                        }
+                    })?
+                }
+            };
+            let mut active: Vec<ProviderDeployment> = instance
+                .active_deployments
+                .iter()
+                .map(|node| map_deployment(&self.config, node))
+                .collect();
+            sort_newest_first(&mut active);
+            // During a rollout the new deployment may be active before it is ready; what
+            // serves traffic is the newest ready one, else the newest at all.
+            let chosen = active
+                .iter()
+                .position(|deployment| deployment.state == DeployState::Ready)
+                .unwrap_or(0);
+            if chosen < active.len() {
+                live.push(active.swap_remove(chosen));
+            } else {
+                tracing::debug!(
+                    provider = "railway",
+                    environment = %environment.name,
+                    "no active deployment"
+                );
+            }
+        }
+
+        // Ephemeral (PR) environments are not configured: their newest SUCCESS deployment
+        // among the recent ones is what they serve.
+        let recent: Connection = match data.remove("recent") {
+            Some(value) if !value.is_null() => {
+                serde_json::from_value(value).map_err(|error| ProviderError::Malformed {
+                    detail: format!("unexpected deployments connection: {error}"),
+                })?
+            }
+            _ => {
+                return Err(ProviderError::Malformed {
+                    detail: "the live query returned no deployments".into(),
+                })
+            }
+        };
+        let configured: HashSet<&str> = environments
+            .iter()
+            .map(|env| env.environment_id.as_str())
+            .collect();
+        let mut previews: HashMap<String, ProviderDeployment> = HashMap::new();
+        for node in recent.edges.iter().map(|edge| &edge.node) {
+            let ephemeral = node
+                .environment
+                .as_ref()
+                .and_then(|env| env.is_ephemeral)
+                .unwrap_or(false);
+            let environment_id = node
+                .environment_id
+                .clone()
+                .or_else(|| node.environment.as_ref().and_then(|env| env.id.clone()));
+            let Some(environment_id) = environment_id else {
+                continue;
+            };
+            if !ephemeral
+                || node.status.as_deref() != Some("SUCCESS")
+                || configured.contains(environment_id.as_str())
+            {
+                continue;
+            }
+            let candidate = map_deployment(&self.config, node);
+            let newer = previews
+                .get(&environment_id)
+                .is_none_or(|current| candidate.created_at > current.created_at);
+            if newer {
+                previews.insert(environment_id, candidate);
+            }
+        }
+        let mut previews: Vec<ProviderDeployment> = previews.into_values().collect();
+        sort_newest_first(&mut previews);
+        live.extend(previews);
+        Ok(live)
+    }
+
+    async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
+        let outcome = self.execute(DEPLOYMENT_QUERY, json!({ "id": id })).await?;
+        let data: DeploymentData = strict_data(outcome)?;
+        let node = data.deployment.ok_or_else(|| ProviderError::NotFound {
+            message: format!("Railway has no deployment {id}"),
+        })?;
+        // This client answers for one service: another service's deployment is not ours.
+        if node
+            .service_id
+            .as_deref()
+            .is_some_and(|service_id| service_id != self.config.service_id)
+        {
+            return Err(ProviderError::NotFound {
+                message: format!("deployment {id} belongs to another Railway service"),
+            });
+        }
+        Ok(map_deployment(&self.config, &node))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const PROJECT: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+    const SERVICE: &str = "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c";
+    const PRODUCTION: &str = "0b8e3a1c-6f0d-4b1e-9d2a-2f5c7e9a1b3c";
+
+    fn config() -> RailwayClientConfig {
+        RailwayClientConfig {
+            api_base: DEFAULT_API_BASE.into(),
+            token: Secret::new("railway-token-123"),
+            token_kind: RailwayTokenKind::Bearer,
+            project_id: PROJECT.into(),
+            service_id: SERVICE.into(),
+            environments: vec![RailwayEnvironmentRef {
+                environment_id: PRODUCTION.into(),
+                name: "production".into(),
+            }],
+        }
+    }
+
+    fn envelope(text: &str) -> GraphQlResponse {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn every_railway_status_maps_to_a_lookout_state() {
+        let expected = [
+            ("QUEUED", DeployState::Queued),
+            ("WAITING", DeployState::Queued),
+            ("NEEDS_APPROVAL", DeployState::Queued),
+            ("INITIALIZING", DeployState::Queued),
+            ("BUILDING", DeployState::Building),
+            ("DEPLOYING", DeployState::Deploying),
+            ("SUCCESS", DeployState::Ready),
+            ("SLEEPING", DeployState::Ready),
+            ("FAILED", DeployState::Failed),
+            ("CRASHED", DeployState::Failed),
+            ("REMOVED", DeployState::Superseded),
+            ("REMOVING", DeployState::Superseded),
+            ("SKIPPED", DeployState::Canceled),
+            ("TELEPORTING", DeployState::Unknown),
+            ("", DeployState::Unknown),
+        ];
+        for (status, state) in expected {
+            assert_eq!(map_status(status), state, "{status}");
+        }
+    }
+
+    #[test]
+    fn the_list_fixture_maps_onto_lookout_deployments() {
+        let body = envelope(include_str!(
+            "../../tests/fixtures/providers/railway_list_deployments_CONSTRUCTED.json"
+        ));
+        assert!(body.errors.is_none());
+        let data: ListData = decode_data(body.data).unwrap();
+        let config = config();
+        let mapped: Vec<ProviderDeployment> = data
+            .deployments
+            .edges
+            .iter()
+            .map(|edge| map_deployment(&config, &edge.node))
+            .collect();
+        assert_eq!(mapped.len(), 2);
+
+        let live = &mapped[0];
+        assert_eq!(live.id, "8107edff-4b8e-44fc-b43a-04566e847a2a");
+        assert_eq!(live.state, DeployState::Ready);
+        assert_eq!(live.provider_state, "SUCCESS");
+        // The fixture has no `environment` object: the configured name for the id is used.
+        assert_eq!(
+            live.environment,
+            ProviderEnvironment::Named("production".into())
+        );
+        assert_eq!(
+            live.commit,
+            CommitInfo {
+                sha: Some("de8b89f13b2bc164cf07e735921bf5513e17951d".into()),
+                message: Some("Fix header layout".into()),
+                author: Some("octocat".into()),
+                branch: Some("main".into()),
+            }
+        );
+        assert_eq!(
+            live.created_at,
+            Some(
+                Utc.with_ymd_and_hms(2025, 11, 21, 23, 48, 42).unwrap()
+                    + chrono::Duration::milliseconds(311)
+            )
+        );
+        assert_eq!(
+            live.finished_at,
+            Some(Utc.with_ymd_and_hms(2025, 11, 21, 23, 50, 2).unwrap())
+        );
+        assert_eq!(
+            live.url.as_deref(),
+            Some("https://web-production-1a2b.up.railway.app")
+        );
+        assert_eq!(
+            live.dashboard_url.as_deref(),
+            Some(
+                "https://railway.com/project/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d/service/\
+                 5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c?environmentId=\
+                 0b8e3a1c-6f0d-4b1e-9d2a-2f5c7e9a1b3c&id=8107edff-4b8e-44fc-b43a-04566e847a2a"
+            )
+        );
+        assert_eq!(live.creator, None);
+        assert_eq!(live.pr_number, None);
+
+        let removed = &mapped[1];
+        assert_eq!(removed.id, "2c1b0a9f-8e7d-4c6b-9a5f-4e3d2c1b0a9f");
+        assert_eq!(removed.state, DeployState::Superseded);
+        assert_eq!(
+            removed.commit.sha.as_deref(),
+            Some("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c")
+        );
+        assert_eq!(
+            removed.commit.message, None,
+            "unconfirmed meta keys are optional"
+        );
+        // `url` is null, so `staticUrl` is the address.
+        assert_eq!(
+            removed.url.as_deref(),
+            Some("https://web-production-1a2b.up.railway.app")
+        );
+        // statusUpdatedAt of a REMOVED deployment is when it was removed, not a finish time.
+        assert_eq!(removed.finished_at, None);
+
+        let info = data.deployments.page_info.unwrap();
+        assert_eq!(info.has_next_page, Some(false));
+        assert_eq!(info.end_cursor.as_deref(), Some("Y3Vyc29yOjI="));
+    }
+
+    #[test]
+    fn the_not_authorized_fixture_is_unauthorized() {
+        let body = envelope(include_str!(
+            "../../tests/fixtures/providers/railway_error_not_authorized_CONSTRUCTED.json"
+        ));
+        // `"data": null` reads as no data.
+        assert!(body.data.is_none());
+        let errors = body.errors.unwrap();
+        assert_eq!(errors[0].message, "Not Authorized");
+        assert_eq!(
+            fatal_error(&errors[0], &HeaderMap::new(), Utc::now()),
+            Some(ProviderError::Unauthorized {
+                message: "Not Authorized".into()
+            })
+        );
+    }
+
+    #[test]
+    fn the_rollback_fixtures_have_the_documented_shape() {
+        let request: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/providers/railway_rollback_request.json"
+        ))
+        .unwrap();
+        let query = request["query"].as_str().unwrap();
+        assert!(query.contains("deploymentRollback(id: $id)"));
+        assert!(
+            !query.contains("deploymentRollback(id: $id) {"),
+            "Boolean!: no sub-selection"
+        );
+        assert_eq!(
+            request["variables"]["id"],
+            "2c1b0a9f-8e7d-4c6b-9a5f-4e3d2c1b0a9f"
+        );
+
+        let response = envelope(include_str!(
+            "../../tests/fixtures/providers/railway_rollback_response_CONSTRUCTED.json"
+        ));
+        assert!(response.errors.is_none());
+        let data: HashMap<String, bool> = decode_data(response.data).unwrap();
+        assert_eq!(data.get("deploymentRollback"), Some(&true));
+    }
+
+    #[test]
+    fn the_webhook_fixture_uses_the_same_status_and_meta_names() {
+        let event: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/providers/railway_webhook_deployment.json"
+        ))
+        .unwrap();
+        assert_eq!(event["type"], "Deployment.failed");
+        assert_eq!(
+            map_status(event["details"]["status"].as_str().unwrap()),
+            DeployState::Ready
+        );
+        for key in ["commitHash", "commitMessage", "commitAuthor", "branch"] {
+            assert_eq!(
+                meta_string(Some(&event["details"]), key).as_deref(),
+                Some("...")
+            );
+        }
+        assert_eq!(event["resource"]["environment"]["isEphemeral"], false);
+    }
+
+    #[test]
+    fn graphql_errors_map_by_message() {
+        let error = |message: &str| GraphQlError {
+            message: message.into(),
+            path: None,
+        };
+        let none = HeaderMap::new();
+        let now = Utc::now();
+        assert!(matches!(
+            fatal_error(&error("Project Token not found"), &none, now),
+            Some(ProviderError::Unauthorized { .. })
+        ));
+        assert!(matches!(
+            fatal_error(&error("Two Factor Authentication Required"), &none, now),
+            Some(ProviderError::Forbidden { .. })
+        ));
+        assert_eq!(
+            fatal_error(&error("Deployment not found"), &none, now),
+            None
+        );
+        assert!(matches!(
+            request_error(&error("Deployment not found"), StatusCode::OK),
+            ProviderError::NotFound { .. }
+        ));
+        assert!(matches!(
+            request_error(&error("Problem processing request"), StatusCode::OK),
+            ProviderError::Rejected { status: 200, .. }
+        ));
+    }
+
+    #[test]
+    fn an_ephemeral_environment_is_a_preview_with_its_pr_number() {
+        let node: DeploymentNode = serde_json::from_value(json!({
+            "id": "d1",
+            "status": "BUILDING",
+            "createdAt": "2026-01-02T03:04:05Z",
+            "staticUrl": "https://web-web-pr-42.up.railway.app",
+            "meta": { "commitHash": "abc", "branch": "feature/x" },
+            "creator": { "name": null, "email": "dev@example.com" },
+            "environmentId": "env-pr",
+            "environment": { "id": "env-pr", "name": "web-pr-42", "isEphemeral": true },
+            "someNewField": { "nested": 1 }
+        }))
+        .unwrap();
+        let mapped = map_deployment(&config(), &node);
+        assert_eq!(
+            mapped.environment,
+            ProviderEnvironment::Preview {
+                branch: Some("feature/x".into()),
+                pr_number: Some(42)
+            }
+        );
+        assert_eq!(mapped.pr_number, Some(42));
+        assert_eq!(mapped.state, DeployState::Building);
+        assert_eq!(mapped.finished_at, None);
+        assert_eq!(mapped.creator.as_deref(), Some("dev@example.com"));
+        assert_eq!(
+            mapped.url.as_deref(),
+            Some("https://web-web-pr-42.up.railway.app")
+        );
+    }
+
+    #[test]
+    fn pr_numbers_come_only_from_matching_names() {
+        assert_eq!(pr_number_from_environment_name("pr-42"), Some(42));
+        assert_eq!(pr_number_from_environment_name("web-PR-7"), Some(7));
+        assert_eq!(pr_number_from_environment_name("api_pr-3"), Some(3));
+        assert_eq!(pr_number_from_environment_name("production"), None);
+        assert_eq!(pr_number_from_environment_name("upr-5"), None);
+        assert_eq!(pr_number_from_environment_name("pr-5b"), None);
+        assert_eq!(pr_number_from_environment_name("pr-"), None);
+    }
+
+    #[test]
+    fn the_live_query_aliases_each_environment() {
+        let query = live_query(2);
+        assert!(query.contains("$env0: String!, $env1: String!"));
+        assert!(
+            query.contains("env1: serviceInstance(serviceId: $serviceId, environmentId: $env1)")
+        );
+        assert!(query.contains("recent: deployments(input: $recentInput, first: 50)"));
+        assert!(query.contains("fragment LookoutDeployment on Deployment"));
+    }
+
+    #[test]
+    fn a_project_token_scopes_the_list_to_its_one_environment() {
+        let bearer = RailwayClient::new(reqwest::Client::new(), config());
+        assert_eq!(
+            bearer.recent_input(),
+            json!({ "projectId": PROJECT, "serviceId": SERVICE })
+        );
+        let mut project = config();
+        project.token_kind = RailwayTokenKind::ProjectAccessToken;
+        let scoped = RailwayClient::new(reqwest::Client::new(), project.clone());
+        assert_eq!(scoped.recent_input()["environmentId"], PRODUCTION);
+        project.environments.push(RailwayEnvironmentRef {
+            environment_id: "other".into(),
+            name: "staging".into(),
+        });
+        let unscoped = RailwayClient::new(reqwest::Client::new(), project);
+        assert_eq!(unscoped.recent_input().get("environmentId"), None);
+    }
+
+    #[test]
+    fn the_client_debug_output_hides_the_token() {
+        let client = RailwayClient::new(reqwest::Client::new(), config());
+        assert!(!format!("{client:?}").contains("railway-token-123"));
+    }
+}

@@ -1,0 +1,677 @@
+//! The Vercel client: one Vercel project, read through the REST API.
+//!
+//! It owns the mapping of Vercel's wire format onto Lookout's types: the deployment list
+//! (`GET /v6/deployments`, paged by the `until` timestamp), what is live per environment
+//! (`GET /v9/projects/{idOrName}` → `targets`, plus the newest ready preview per branch), one
+//! deployment (`GET /v13/deployments/{id}`), Vercel's state enum, the git `meta` keys written by
+//! the GitHub, GitLab and Bitbucket integrations, and Vercel's `{"error":{code,message}}` body.
+//! Contract: `shared/providers/vercel-netlify-render-railway.md`, section 1.
+
+use super::http::send_json;
+use super::{
+    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError,
+};
+use crate::secret::Secret;
+use app::model::{DeployState, ProviderKind};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
+
+/// The largest page the client asks for. Vercel's maximum `limit` is UNCONFIRMED; its CLI uses
+/// 100 internally, so 100 is known to be accepted.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// Where and as whom the client talks to Vercel, and which project it reads.
+#[derive(Clone, Debug)]
+pub struct VercelClientConfig {
+    /// `https://api.vercel.com`, or a simulator's base such as `http://127.0.0.1:PORT/vercel`.
+    pub api_base: String,
+    pub token: Secret,
+    /// Sent as `teamId` on every call when the project belongs to a team.
+    pub team_id: Option<String>,
+    /// The project's id (`prj_…`) or name; every endpoint used here accepts either.
+    pub project: String,
+}
+
+/// A [`DeploymentProvider`] for one Vercel project.
+#[derive(Clone, Debug)]
+pub struct VercelClient {
+    http: reqwest::Client,
+    config: VercelClientConfig,
+}
+
+impl VercelClient {
+    pub fn new(http: reqwest::Client, config: VercelClientConfig) -> Self {
+        Self { http, config }
+    }
+
+    /// `api_base` + path segments (each percent-encoded) + `teamId` when configured.
+    fn endpoint(&self, segments: &[&str]) -> Result<url::Url, ProviderError> {
+        let invalid_base = || ProviderError::Transport {
+            detail: "the configured Vercel API base is not a valid http(s) URL".into(),
+        };
+        let mut url = url::Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
+        url.path_segments_mut()
+            .map_err(|_| invalid_base())?
+            .pop_if_empty()
+            .extend(segments);
+        if let Some(team_id) = &self.config.team_id {
+            url.query_pairs_mut().append_pair("teamId", team_id);
+        }
+        Ok(url)
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, url: url::Url) -> Result<T, ProviderError> {
+        let request = self
+            .http
+            .get(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, "application/json");
+        let (value, _rate_limit) = send_json(request, error_message).await?;
+        Ok(value)
+    }
+
+    async fn deployments_page(
+        &self,
+        until: Option<&str>,
+        limit: u32,
+    ) -> Result<WireDeploymentList, ProviderError> {
+        let mut url = self.endpoint(&["v6", "deployments"])?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("projectId", &self.config.project)
+                .append_pair("limit", &limit.clamp(1, MAX_PAGE_SIZE).to_string());
+            if let Some(until) = until {
+                query.append_pair("until", until);
+            }
+        }
+        self.get(url).await
+    }
+}
+
+#[async_trait]
+impl DeploymentProvider for VercelClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Vercel
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "vercel", project = %self.config.project))]
+    async fn list_deployments(
+        &self,
+        cursor: Option<&PageCursor>,
+        page_size: u32,
+    ) -> Result<DeploymentPage, ProviderError> {
+        let page = self
+            .deployments_page(cursor.map(|cursor| cursor.0.as_str()), page_size)
+            .await?;
+        let deployments = page
+            .deployments
+            .into_iter()
+            .map(WireDeployment::into_provider)
+            .collect::<Result<Vec<_>, _>>()?;
+        // An empty page can still carry a `next` timestamp (Vercel's own example does), so
+        // emptiness ends the listing too.
+        let next = page
+            .pagination
+            .and_then(|pagination| pagination.next)
+            .and_then(millis_cursor)
+            .filter(|_| !deployments.is_empty())
+            .map(PageCursor);
+        Ok(DeploymentPage { deployments, next })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "vercel", project = %self.config.project))]
+    async fn live_deployments(&self) -> Result<Vec<ProviderDeployment>, ProviderError> {
+        let project_url = self.endpoint(&["v9", "projects", &self.config.project])?;
+        let (project, recent) = futures::try_join!(
+            self.get::<WireProject>(project_url),
+            self.deployments_page(None, MAX_PAGE_SIZE),
+        )?;
+        let recent = recent
+            .deployments
+            .into_iter()
+            .map(WireDeployment::into_provider)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // `targets.<environment>` is the deployment serving that environment. The schema
+        // implies it and third-party code relies on it, but Vercel's prose never says so.
+        let mut live = Vec::new();
+        let mut targets: Vec<(String, WireDeployment)> = project
+            .targets
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(environment, summary)| Some((environment, summary?)))
+            .collect();
+        targets.sort_by(|a, b| a.0.cmp(&b.0));
+        for (environment, summary) in targets {
+            let summary = summary.into_provider()?;
+            // The summary lacks `ready` and `inspectorUrl`; the list entry for the same
+            // deployment has them, when it is recent enough to be on the first page.
+            let mut deployment = recent
+                .iter()
+                .find(|listed| listed.id == summary.id)
+                .cloned()
+                .unwrap_or(summary);
+            deployment.environment = ProviderEnvironment::Named(environment);
+            live.push(deployment);
+        }
+
+        // Previews have no marker: the newest ready deployment of a branch is what its
+        // preview URL shows. The list is newest first, so the first one per branch wins.
+        // Branch-less previews (CLI uploads without git) are no branch's preview; skipped.
+        let mut seen_branches = HashSet::new();
+        for deployment in recent {
+            let ProviderEnvironment::Preview {
+                branch: Some(branch),
+                ..
+            } = &deployment.environment
+            else {
+                continue;
+            };
+            if deployment.state == DeployState::Ready && seen_branches.insert(branch.clone()) {
+                live.push(deployment);
+            }
+        }
+        Ok(live)
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "vercel", deployment = %id))]
+    async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
+        let url = self.endpoint(&["v13", "deployments", id])?;
+        self.get::<WireDeployment>(url).await?.into_provider()
+    }
+}
+
+/// The message of Vercel's error body `{"error":{"code":"…","message":"…"}}`.
+fn error_message(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: ErrorDetail,
+    }
+    #[derive(Deserialize)]
+    struct ErrorDetail {
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    let detail = serde_json::from_slice::<ErrorBody>(body).ok()?.error;
+    detail.message.or(detail.code)
+}
+
+/// Maps Vercel's `readyState`/`state` onto Lookout's state set.
+pub fn map_state(state: &str) -> DeployState {
+    match state {
+        "QUEUED" | "INITIALIZING" => DeployState::Queued,
+        "BUILDING" => DeployState::Building,
+        "READY" => DeployState::Ready,
+        "ERROR" => DeployState::Failed,
+        "CANCELED" => DeployState::Canceled,
+        // Held back by deployment checks or protection: it never went live, so to the people
+        // reading the dashboard it is a failed deploy, not one still in progress.
+        "BLOCKED" => DeployState::Failed,
+        // A deleted deployment no longer serves anything; it was replaced (or never live).
+        "DELETED" => DeployState::Superseded,
+        other => {
+            warn_unknown_state(other);
+            DeployState::Unknown
+        }
+    }
+}
+
+/// Logs each unknown state value once per process, so a new Vercel state is noticed without
+/// flooding the log on every poll.
+fn warn_unknown_state(state: &str) {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(|| Mutex::new(HashSet::new()));
+    let first_time = seen
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(state.to_string());
+    if first_time {
+        tracing::warn!(
+            provider = "vercel",
+            state,
+            "unknown deployment state; shown as unknown"
+        );
+    }
+}
+
+/// A ms-epoch `pagination.next` as the `until` value of the next request.
+fn millis_cursor(millis: f64) -> Option<String> {
+    (millis.is_finite() && millis >= 0.0).then(|| format!("{}", millis.trunc() as i64))
+}
+
+fn millis_to_time(millis: Option<f64>) -> Option<DateTime<Utc>> {
+    let millis = millis.filter(|value| value.is_finite())?;
+    Utc.timestamp_millis_opt(millis as i64).single()
+}
+
+#[derive(Debug, Deserialize)]
+struct WireDeploymentList {
+    #[serde(default)]
+    pagination: Option<WirePagination>,
+    deployments: Vec<WireDeployment>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WirePagination {
+    #[serde(default)]
+    next: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireProject {
+    #[allow(dead_code)] // required so that a body without it is not taken for a project
+    id: String,
+    /// Keyed by environment name (`production`, `staging`, custom environments).
+    #[serde(default)]
+    targets: Option<HashMap<String, Option<WireDeployment>>>,
+}
+
+/// A deployment as the list (`uid`), the detail endpoint (`id`) and the project's `targets`
+/// summaries (`id`) send it. Timestamps are ms since the epoch.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireDeployment {
+    #[serde(default)]
+    uid: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    /// Host without scheme; null while the upload is incomplete.
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    created_at: Option<f64>,
+    #[serde(default)]
+    created: Option<f64>,
+    #[serde(default)]
+    ready: Option<f64>,
+    /// Required in v7 and v13; the v6 list may send only `state`.
+    #[serde(default)]
+    ready_state: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    /// `production`, `staging`, or null for a preview.
+    #[serde(default)]
+    target: Option<String>,
+    /// Set for custom environments; its fields are not in the contract (UNCONFIRMED), so only
+    /// a string `slug` (else `name`) is read, to name the environment.
+    #[serde(default)]
+    custom_environment: Option<serde_json::Value>,
+    #[serde(default)]
+    creator: Option<WireCreator>,
+    /// Git information, string → string; non-string values are ignored.
+    #[serde(default)]
+    meta: Option<HashMap<String, serde_json::Value>>,
+    #[serde(default)]
+    inspector_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireCreator {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    github_login: Option<String>,
+}
+
+impl WireDeployment {
+    fn meta_str(&self, key: &str) -> Option<String> {
+        self.meta
+            .as_ref()?
+            .get(key)?
+            .as_str()
+            .filter(|value| !value.is_empty())
+            .map(str::to_string)
+    }
+
+    /// The first of the GitHub, GitLab and Bitbucket variants of a commit meta key
+    /// (`githubCommitSha`, `gitlabCommitSha`, `bitbucketCommitSha`).
+    fn commit_meta(&self, suffix: &str) -> Option<String> {
+        ["github", "gitlab", "bitbucket"]
+            .iter()
+            .find_map(|host| self.meta_str(&format!("{host}Commit{suffix}")))
+    }
+
+    /// The pull request a preview was built for. `githubPrId` is UNCONFIRMED (not among the
+    /// keys Vercel's CLI writes; git-integration keys are undocumented): read when present,
+    /// as a string or a number, and otherwise the PR is simply unknown.
+    fn pr_number(&self) -> Option<u32> {
+        match self.meta.as_ref()?.get("githubPrId")? {
+            serde_json::Value::String(text) => text.trim().parse().ok(),
+            serde_json::Value::Number(number) => {
+                number.as_u64().and_then(|n| u32::try_from(n).ok())
+            }
+            _ => None,
+        }
+    }
+
+    fn custom_environment_name(&self) -> Option<String> {
+        let custom = self.custom_environment.as_ref()?;
+        ["slug", "name"]
+            .iter()
+            .find_map(|key| custom.get(key)?.as_str())
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+    }
+
+    fn into_provider(self) -> Result<ProviderDeployment, ProviderError> {
+        let id = self
+            .uid
+            .clone()
+            .or_else(|| self.id.clone())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| ProviderError::Malformed {
+                detail: "a Vercel deployment without `uid` or `id`".into(),
+            })?;
+        let provider_state = self
+            .ready_state
+            .clone()
+            .or_else(|| self.state.clone())
+            .unwrap_or_default();
+        let state = map_state(&provider_state);
+        let commit = CommitInfo {
+            sha: self.commit_meta("Sha"),
+            message: self.commit_meta("Message"),
+            author: self.commit_meta("AuthorName"),
+            branch: self.commit_meta("Ref"),
+        };
+        let pr_number = self.pr_number();
+        let environment = match (&self.target, self.custom_environment_name()) {
+            (Some(target), _) if !target.is_empty() => ProviderEnvironment::Named(target.clone()),
+            (_, Some(custom)) => ProviderEnvironment::Named(custom),
+            _ => ProviderEnvironment::Preview {
+                branch: commit.branch.clone(),
+                pr_number,
+            },
+        };
+        let creator = self.creator.as_ref().and_then(|creator| {
+            creator
+                .username
+                .clone()
+                .or_else(|| creator.email.clone())
+                .or_else(|| creator.github_login.clone())
+        });
+        let finished_at = if state.is_in_progress() {
+            None
+        } else {
+            millis_to_time(self.ready)
+        };
+        Ok(ProviderDeployment {
+            id,
+            state,
+            provider_state,
+            environment,
+            commit,
+            pr_number,
+            creator,
+            created_at: millis_to_time(self.created_at.or(self.created)),
+            finished_at,
+            url: self
+                .url
+                .filter(|host| !host.is_empty())
+                .map(|host| format!("https://{host}")),
+            dashboard_url: self.inspector_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_list(json: &str) -> DeploymentPage {
+        let page: WireDeploymentList = serde_json::from_str(json).unwrap();
+        let deployments: Vec<_> = page
+            .deployments
+            .into_iter()
+            .map(|d| d.into_provider().unwrap())
+            .collect();
+        let next = page
+            .pagination
+            .and_then(|p| p.next)
+            .and_then(millis_cursor)
+            .filter(|_| !deployments.is_empty())
+            .map(PageCursor);
+        DeploymentPage { deployments, next }
+    }
+
+    fn at(millis: i64) -> Option<DateTime<Utc>> {
+        Utc.timestamp_millis_opt(millis).single()
+    }
+
+    #[test]
+    fn every_vercel_state_maps_onto_lookout() {
+        let expected = [
+            ("QUEUED", DeployState::Queued),
+            ("INITIALIZING", DeployState::Queued),
+            ("BUILDING", DeployState::Building),
+            ("READY", DeployState::Ready),
+            ("ERROR", DeployState::Failed),
+            ("CANCELED", DeployState::Canceled),
+            ("BLOCKED", DeployState::Failed),
+            ("DELETED", DeployState::Superseded),
+            ("PROMOTING_SOMEHOW", DeployState::Unknown),
+            ("", DeployState::Unknown),
+        ];
+        for (vercel, lookout) in expected {
+            assert_eq!(map_state(vercel), lookout, "{vercel}");
+        }
+    }
+
+    #[test]
+    fn list_fixture_parses_production_and_preview() {
+        let page = parse_list(include_str!(
+            "../../tests/fixtures/providers/vercel_list_deployments_CONSTRUCTED.json"
+        ));
+        assert_eq!(page.next, Some(PageCursor("1609492100000".into())));
+        assert_eq!(page.deployments.len(), 2);
+
+        let production = &page.deployments[0];
+        assert_eq!(production.id, "dpl_2euZBFqxYdDMDG1jTrHFnNZ2eUVa");
+        assert_eq!(production.state, DeployState::Ready);
+        assert_eq!(production.provider_state, "READY");
+        assert_eq!(
+            production.environment,
+            ProviderEnvironment::Named("production".into())
+        );
+        assert_eq!(
+            production.commit,
+            CommitInfo {
+                sha: Some("de8b89f13b2bc164cf07e735921bf5513e17951d".into()),
+                message: Some("Fix header layout".into()),
+                author: Some("John Doe".into()),
+                branch: Some("main".into()),
+            }
+        );
+        assert_eq!(production.creator.as_deref(), Some("johndoe"));
+        assert_eq!(production.created_at, at(1_609_492_210_000));
+        assert_eq!(production.finished_at, at(1_609_492_210_000));
+        assert_eq!(
+            production.url.as_deref(),
+            Some("https://docs-9jaeg38me.vercel.app")
+        );
+        assert_eq!(
+            production.dashboard_url.as_deref(),
+            Some("https://vercel.com/acme/nextjs/J1hXN00qjUeoYfpEEf7dnDtpSiVq")
+        );
+
+        let preview = &page.deployments[1];
+        assert_eq!(preview.id, "dpl_7Gw5ZjBRe8zU2q9vVxk3LmP4aTcN");
+        assert_eq!(preview.state, DeployState::Failed);
+        assert_eq!(
+            preview.environment,
+            ProviderEnvironment::Preview {
+                branch: Some("feature/x".into()),
+                pr_number: None
+            }
+        );
+        assert_eq!(
+            preview.commit.message.as_deref(),
+            Some("WIP feature branch")
+        );
+        assert_eq!(preview.commit.author, None);
+        assert_eq!(preview.created_at, at(1_609_492_100_000));
+        assert_eq!(preview.finished_at, None, "no `ready` for a failed build");
+    }
+
+    #[test]
+    fn empty_page_fixture_ends_the_listing_despite_its_next() {
+        let page = parse_list(include_str!(
+            "../../tests/fixtures/providers/vercel_list_deployments_empty_page.json"
+        ));
+        assert!(page.deployments.is_empty());
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn project_fixture_names_the_live_production_deployment() {
+        let project: WireProject = serde_json::from_str(include_str!(
+            "../../tests/fixtures/providers/vercel_get_project_during_rollback_CONSTRUCTED.json"
+        ))
+        .unwrap();
+        let mut targets = project.targets.unwrap();
+        let production = targets
+            .remove("production")
+            .flatten()
+            .unwrap()
+            .into_provider()
+            .unwrap();
+        assert_eq!(production.id, "dpl_2euZBFqxYdDMDG1jTrHFnNZ2eUVa");
+        assert_eq!(production.state, DeployState::Ready);
+        assert_eq!(
+            production.environment,
+            ProviderEnvironment::Named("production".into())
+        );
+        assert_eq!(
+            production.commit.sha.as_deref(),
+            Some("de8b89f13b2bc164cf07e735921bf5513e17951d")
+        );
+        assert_eq!(production.creator.as_deref(), Some("johndoe"));
+        assert_eq!(production.created_at, at(1_609_492_210_000));
+        assert_eq!(
+            production.url.as_deref(),
+            Some("https://docs-9jaeg38me.vercel.app")
+        );
+    }
+
+    #[test]
+    fn error_fixtures_yield_their_messages() {
+        assert_eq!(
+            error_message(include_bytes!(
+                "../../tests/fixtures/providers/vercel_error_forbidden.json"
+            ))
+            .as_deref(),
+            Some("Not authorized")
+        );
+        assert_eq!(
+            error_message(include_bytes!(
+                "../../tests/fixtures/providers/vercel_error_not_found.json"
+            ))
+            .as_deref(),
+            Some("Could not find the RESOURCE: ID")
+        );
+        let rate_limited = error_message(include_bytes!(
+            "../../tests/fixtures/providers/vercel_error_rate_limited.json"
+        ))
+        .unwrap();
+        assert!(rate_limited.starts_with("The rate limit of 6 exceeded"));
+        assert_eq!(error_message(b"<html>bad gateway</html>"), None);
+    }
+
+    #[test]
+    fn aliases_fixture_is_not_a_deployment_list() {
+        // The rollback/promote alias listing shares `pagination` but is a different shape;
+        // taking it for a deployment list must fail rather than yield an empty page.
+        let parsed = serde_json::from_str::<WireDeploymentList>(include_str!(
+            "../../tests/fixtures/providers/vercel_list_rollback_or_promote_aliases_CONSTRUCTED.json"
+        ));
+        assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn v6_state_only_gitlab_meta_and_pr_id_are_read() {
+        let json = r#"{
+            "uid": "dpl_1", "state": "BUILDING", "target": null, "url": null,
+            "createdAt": 1700000000000,
+            "creator": {"uid": "u1", "email": "dev@example.com"},
+            "meta": {"gitlabCommitSha": "abc", "gitlabCommitRef": "fix/login",
+                     "gitlabCommitAuthorName": "Dev", "githubPrId": "42", "extra": 7}
+        }"#;
+        let deployment = serde_json::from_str::<WireDeployment>(json)
+            .unwrap()
+            .into_provider()
+            .unwrap();
+        assert_eq!(deployment.state, DeployState::Building);
+        assert_eq!(deployment.provider_state, "BUILDING");
+        assert_eq!(deployment.commit.sha.as_deref(), Some("abc"));
+        assert_eq!(deployment.commit.author.as_deref(), Some("Dev"));
+        assert_eq!(deployment.pr_number, Some(42));
+        assert_eq!(
+            deployment.environment,
+            ProviderEnvironment::Preview {
+                branch: Some("fix/login".into()),
+                pr_number: Some(42)
+            }
+        );
+        assert_eq!(deployment.creator.as_deref(), Some("dev@example.com"));
+        assert_eq!(deployment.url, None);
+    }
+
+    #[test]
+    fn staging_and_custom_environments_are_named() {
+        let staging = serde_json::from_str::<WireDeployment>(
+            r#"{"id": "dpl_2", "readyState": "READY", "target": "staging"}"#,
+        )
+        .unwrap()
+        .into_provider()
+        .unwrap();
+        assert_eq!(
+            staging.environment,
+            ProviderEnvironment::Named("staging".into())
+        );
+        let custom = serde_json::from_str::<WireDeployment>(
+            r#"{"uid": "dpl_3", "readyState": "READY", "target": null,
+                "customEnvironment": {"id": "env_1", "slug": "qa"}}"#,
+        )
+        .unwrap()
+        .into_provider()
+        .unwrap();
+        assert_eq!(custom.environment, ProviderEnvironment::Named("qa".into()));
+    }
+
+    #[test]
+    fn a_deployment_without_an_id_is_malformed() {
+        let result = serde_json::from_str::<WireDeployment>(r#"{"readyState": "READY"}"#)
+            .unwrap()
+            .into_provider();
+        assert!(matches!(result, Err(ProviderError::Malformed { .. })));
+    }
+
+    #[test]
+    fn endpoints_keep_the_base_path_encode_ids_and_add_the_team() {
+        let client = VercelClient::new(
+            reqwest::Client::new(),
+            VercelClientConfig {
+                api_base: "http://127.0.0.1:9/vercel/".into(),
+                token: Secret::new("tok_do_not_print"),
+                team_id: Some("team_1".into()),
+                project: "docs".into(),
+            },
+        );
+        let url = client.endpoint(&["v13", "deployments", "a/b"]).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/vercel/v13/deployments/a%2Fb?teamId=team_1"
+        );
+        assert!(!format!("{client:?}").contains("tok_do_not_print"));
+    }
+}

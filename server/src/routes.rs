@@ -1,0 +1,187 @@
+//! HTTP routes: the Leptos pages and server functions, the JSON API, the live stream, probes
+//! and the client bundle. Handlers read the monitor's snapshot; none calls a provider.
+
+use crate::monitor::Monitor;
+use app::dashboard::{Dashboard, DashboardHandle};
+use app::model::{live_event_names, LiveEvent, StatusSnapshot};
+use app::shell::{shell, App};
+use axum::extract::{FromRef, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::{Stream, StreamExt};
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde_json::json;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_stream::wrappers::{IntervalStream, WatchStream};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Below the ~55 s after which PaaS routers close idle streams.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
+/// Requests carry no uploads: a small body limit protects the server.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub monitor: Arc<Monitor>,
+    /// Flips to true when the server begins shutting down; ends live streams.
+    pub shutting_down: watch::Receiver<bool>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The server side of the port `app` declares: reads the monitor's latest snapshot.
+struct MonitorDashboard {
+    snapshots: watch::Receiver<Arc<StatusSnapshot>>,
+}
+
+impl Dashboard for MonitorDashboard {
+    fn status(&self) -> Arc<StatusSnapshot> {
+        self.snapshots.borrow().clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let dashboard = DashboardHandle(Arc::new(MonitorDashboard {
+        snapshots: state.monitor.subscribe(),
+    }));
+    let context = move || provide_context(dashboard.clone());
+    let options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
+    // Bundle names are stable (no hash), so browsers revalidate (Last-Modified → 304).
+    let pkg = Router::new()
+        .fallback_service(ServeDir::new(pkg_dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/status", get(api_status))
+        .route("/api/events", get(live_events))
+        .nest("/pkg", pkg)
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// The process is up.
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+/// Config loaded and the monitor running.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.monitor.is_running() {
+        Json(json!({"status": "ready", "config": "loaded", "monitor": "running"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "starting", "config": "loaded", "monitor": "stopped"})),
+        )
+            .into_response()
+    }
+}
+
+/// `GET /api/v1/status`: every environment with its services, as the home page shows them.
+async fn api_status(State(state): State<AppState>) -> Response {
+    let snapshot = state.monitor.current();
+    match serde_json::to_vec(snapshot.as_ref()) {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "status snapshot could not be serialized");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn event_of(name: &str, event: &LiveEvent) -> Option<Event> {
+    match serde_json::to_string(event) {
+        Ok(data) => Some(Event::default().event(name).data(data)),
+        Err(error) => {
+            tracing::error!(%error, "live event could not be serialized");
+            None
+        }
+    }
+}
+
+/// `GET /api/events`: the current snapshot at once, every change after it, and a heartbeat
+/// with the server's clock. Ends when the server shuts down.
+async fn live_events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let snapshots = WatchStream::new(state.monitor.subscribe()).filter_map(|snapshot| async move {
+        event_of(
+            live_event_names::SNAPSHOT,
+            &LiveEvent::Snapshot {
+                snapshot: snapshot.as_ref().clone(),
+            },
+        )
+    });
+    let heartbeats = IntervalStream::new(tokio::time::interval_at(
+        tokio::time::Instant::now() + HEARTBEAT_INTERVAL,
+        HEARTBEAT_INTERVAL,
+    ))
+    .filter_map(|_| async {
+        event_of(
+            live_event_names::HEARTBEAT,
+            &LiveEvent::Heartbeat {
+                server_time: chrono::Utc::now(),
+            },
+        )
+    });
+    let mut shutting_down = state.shutting_down.clone();
+    let stop = async move {
+        let _ = shutting_down.wait_for(|stopping| *stopping).await;
+    };
+    let stream = futures::stream::select(snapshots, heartbeats)
+        .map(Ok)
+        .take_until(Box::pin(stop));
+    Sse::new(stream)
+}

@@ -1,0 +1,692 @@
+//! Render API simulator: `GET /services/{serviceId}/deploys` (cursor paging, `limit`,
+//! `status` filter) and `GET /services/{serviceId}/deploys/{deployId}`, with Render's payload
+//! shapes, status enum, Bearer auth, `{id, message}` error bodies and `RateLimit-*` headers.
+//!
+//! The scenario is a set of services, each with its deploys; pushing a deploy that goes live
+//! deactivates the one that was live, the way Render keeps one `live` deploy per service.
+
+use super::{
+    apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
+    SimDeploymentSpec, SimFault, SimOutcome,
+};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+/// Render's GET budget is documented as both 100/min and 400/min (UNCONFIRMED which); the
+/// simulator allows the larger one unless a scenario sets another.
+const DEFAULT_REQUESTS_PER_MINUTE: u64 = 400;
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// How long a simulated build-and-deploy takes.
+const DEPLOY_MINUTES: i64 = 2;
+/// How long before the deploy its commit was made.
+const COMMIT_LEAD_MINUTES: i64 = 5;
+/// Render's `DeployStatus` enum; a `status` filter outside it is a 400.
+const DEPLOY_STATUSES: [&str; 11] = [
+    "created",
+    "queued",
+    "build_in_progress",
+    "update_in_progress",
+    "live",
+    "deactivated",
+    "build_failed",
+    "update_failed",
+    "canceled",
+    "pre_deploy_in_progress",
+    "pre_deploy_failed",
+];
+
+/// A simulated Render account: services and their deploys.
+#[derive(Debug)]
+pub struct RenderSimulator {
+    token: String,
+    scenario: Mutex<Scenario>,
+    budget: Mutex<RateBudget>,
+    pub faults: FaultInjector,
+    pub requests: RequestCounter,
+}
+
+#[derive(Debug, Default)]
+struct Scenario {
+    services: HashMap<String, SimService>,
+    /// Seeds deploy ids; also orders deploys created at the same instant.
+    last_seed: u64,
+}
+
+#[derive(Debug)]
+struct SimService {
+    name: String,
+    deploys: Vec<SimDeploy>,
+}
+
+#[derive(Clone, Debug)]
+struct SimDeploy {
+    seed: u64,
+    id: String,
+    commit_sha: String,
+    commit_message: String,
+    commit_created_at: DateTime<Utc>,
+    status: &'static str,
+    trigger: &'static str,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl SimDeploy {
+    /// Newest first: by creation time, then by the order they were pushed.
+    fn newest_first(a: &SimDeploy, b: &SimDeploy) -> Ordering {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| b.seed.cmp(&a.seed))
+    }
+
+    fn to_json(&self) -> DeployJson {
+        DeployJson {
+            id: self.id.clone(),
+            commit: CommitJson {
+                id: self.commit_sha.clone(),
+                message: self.commit_message.clone(),
+                created_at: timestamp(self.commit_created_at),
+            },
+            status: self.status,
+            trigger: self.trigger,
+            started_at: timestamp(self.created_at),
+            finished_at: self.finished_at.map(timestamp),
+            created_at: timestamp(self.created_at),
+            updated_at: timestamp(self.updated_at),
+        }
+    }
+}
+
+/// Render's `Deploy` as it goes on the wire.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeployJson {
+    id: String,
+    commit: CommitJson,
+    status: &'static str,
+    trigger: &'static str,
+    started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CommitJson {
+    id: String,
+    message: String,
+    created_at: String,
+}
+
+/// One item of the list answer: `{cursor, deploy}`.
+#[derive(Debug, Serialize)]
+struct DeployWithCursorJson {
+    cursor: String,
+    deploy: DeployJson,
+}
+
+/// Render's `Error` schema.
+#[derive(Debug, Serialize)]
+struct ErrorJson<'a> {
+    id: &'a str,
+    message: &'a str,
+}
+
+/// A fixed one-minute window of requests, as Render's `RateLimit-*` headers describe it.
+#[derive(Debug)]
+struct RateBudget {
+    per_minute: u64,
+    window_started: Instant,
+    used: u64,
+}
+
+/// The `RateLimit-*` values for one answer.
+#[derive(Clone, Copy, Debug)]
+struct RateLimitHeaders {
+    limit: u64,
+    remaining: u64,
+    /// Seconds until the window resets (Render's example value `45` reads this way).
+    reset_secs: u64,
+    /// Set on a 429.
+    retry_after_secs: Option<u64>,
+}
+
+impl RateLimitHeaders {
+    fn apply(self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(self.reset_secs));
+        if let Some(retry_after) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}
+
+/// Why a request could not be answered with data.
+#[derive(Debug)]
+enum SimError {
+    ServiceNotFound,
+    DeployNotFound,
+    BadRequest(String),
+}
+
+impl RenderSimulator {
+    /// A simulator that accepts `token` as its API key.
+    pub fn new(token: &str) -> Self {
+        Self {
+            token: token.to_string(),
+            scenario: Mutex::new(Scenario::default()),
+            budget: Mutex::new(RateBudget {
+                per_minute: DEFAULT_REQUESTS_PER_MINUTE,
+                window_started: Instant::now(),
+                used: 0,
+            }),
+            faults: FaultInjector::default(),
+            requests: RequestCounter::default(),
+        }
+    }
+
+    /// Adds a service (`srv-…`) with no deploys yet; an existing one keeps its deploys.
+    pub fn add_service(&self, service_id: &str, name: &str) {
+        lock(&self.scenario)
+            .services
+            .entry(service_id.to_string())
+            .and_modify(|service| service.name = name.to_string())
+            .or_insert_with(|| SimService {
+                name: name.to_string(),
+                deploys: Vec::new(),
+            });
+    }
+
+    /// The name a service was added with.
+    pub fn service_name(&self, service_id: &str) -> Option<String> {
+        lock(&self.scenario)
+            .services
+            .get(service_id)
+            .map(|service| service.name.clone())
+    }
+
+    /// How many requests per minute pass before the simulator answers 429 (default 400).
+    pub fn set_requests_per_minute(&self, per_minute: u64) {
+        lock(&self.budget).per_minute = per_minute;
+    }
+
+    /// Adds a deploy (`dep-…`) triggered by a new commit and returns its id. `Ready` goes
+    /// `live` and the previously live deploy becomes `deactivated`; `Failed` is
+    /// `build_failed`, `Building` is `build_in_progress`, `Canceled` is `canceled`. A service
+    /// that was never added is created with its id as its name. Render deploys have no author,
+    /// branch or PR number, so those fields of `spec` are dropped.
+    pub fn push_deployment(&self, service_id: &str, spec: &SimDeploymentSpec) -> String {
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        scenario.last_seed += 1;
+        let seed = scenario.last_seed;
+        let id = sim_id("dep-", seed, 20);
+        let finished_at = match spec.outcome {
+            SimOutcome::Building => None,
+            SimOutcome::Ready | SimOutcome::Failed | SimOutcome::Canceled => Some(
+                spec.created_at
+                    .checked_add_signed(chrono::Duration::minutes(DEPLOY_MINUTES))
+                    .unwrap_or(spec.created_at),
+            ),
+        };
+        let status = match spec.outcome {
+            SimOutcome::Ready => "live",
+            SimOutcome::Failed => "build_failed",
+            SimOutcome::Building => "build_in_progress",
+            SimOutcome::Canceled => "canceled",
+        };
+        let service = scenario
+            .services
+            .entry(service_id.to_string())
+            .or_insert_with(|| SimService {
+                name: service_id.to_string(),
+                deploys: Vec::new(),
+            });
+        let updated_at = finished_at.unwrap_or(spec.created_at);
+        if spec.outcome == SimOutcome::Ready {
+            for previous in service.deploys.iter_mut().filter(|d| d.status == "live") {
+                previous.status = "deactivated";
+                previous.updated_at = updated_at;
+            }
+        }
+        service.deploys.push(SimDeploy {
+            seed,
+            id: id.clone(),
+            commit_sha: spec.commit_sha.clone(),
+            commit_message: spec.commit_message.clone(),
+            commit_created_at: spec
+                .created_at
+                .checked_sub_signed(chrono::Duration::minutes(COMMIT_LEAD_MINUTES))
+                .unwrap_or(spec.created_at),
+            status,
+            trigger: "new_commit",
+            created_at: spec.created_at,
+            finished_at,
+            updated_at,
+        });
+        id
+    }
+
+    /// The Render API routes, relative to the API base (`…/v1`).
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/services/{service_id}/deploys", get(list_deploys))
+            .route(
+                "/services/{service_id}/deploys/{deploy_id}",
+                get(get_deploy),
+            )
+            .fallback(unknown_route)
+            .with_state(self)
+    }
+
+    /// What every API request goes through: counting, injected faults, the rate budget and
+    /// the token. `Ok` carries the rate-limit headers for the normal answer.
+    async fn admit(&self, headers: &HeaderMap) -> Result<RateLimitHeaders, Response> {
+        self.requests.record();
+        let fault = apply_delay(self.faults.next()).await;
+        let rate = self.spend_budget();
+        if let Some(fault) = fault {
+            return Err(fault_response(&fault, rate));
+        }
+        if let Some(retry_after) = rate.retry_after_secs {
+            return Err(error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                &format!("rate limit exceeded, retry in {retry_after} seconds"),
+                rate,
+            ));
+        }
+        if !bearer_matches(headers, &self.token) {
+            return Err(unauthorized(rate));
+        }
+        Ok(rate)
+    }
+
+    /// Counts one request against the current window.
+    fn spend_budget(&self) -> RateLimitHeaders {
+        let mut budget = lock(&self.budget);
+        let now = Instant::now();
+        if now.duration_since(budget.window_started) >= RATE_WINDOW {
+            budget.window_started = now;
+            budget.used = 0;
+        }
+        budget.used += 1;
+        let left_in_window = RATE_WINDOW.saturating_sub(now.duration_since(budget.window_started));
+        let reset_secs = left_in_window.as_secs_f64().ceil().max(1.0) as u64;
+        RateLimitHeaders {
+            limit: budget.per_minute,
+            remaining: budget.per_minute.saturating_sub(budget.used),
+            reset_secs,
+            retry_after_secs: (budget.used > budget.per_minute).then_some(reset_secs),
+        }
+    }
+
+    fn list(
+        &self,
+        service_id: &str,
+        params: &ListParams,
+    ) -> Result<Vec<DeployWithCursorJson>, SimError> {
+        let scenario = lock(&self.scenario);
+        let service = scenario
+            .services
+            .get(service_id)
+            .ok_or(SimError::ServiceNotFound)?;
+        let mut deploys: Vec<&SimDeploy> = service.deploys.iter().collect();
+        deploys.sort_by(|a, b| SimDeploy::newest_first(a, b));
+        let start = match &params.cursor {
+            None => 0,
+            Some(cursor) => {
+                let invalid = || SimError::BadRequest("invalid cursor".into());
+                let after_id = decode_cursor(cursor).ok_or_else(invalid)?;
+                deploys
+                    .iter()
+                    .position(|deploy| deploy.id == after_id)
+                    .ok_or_else(invalid)?
+                    + 1
+            }
+        };
+        Ok(deploys[start..]
+            .iter()
+            .filter(|deploy| {
+                params.statuses.is_empty() || params.statuses.iter().any(|s| s == deploy.status)
+            })
+            .take(params.limit as usize)
+            .map(|deploy| DeployWithCursorJson {
+                cursor: encode_cursor(&deploy.id),
+                deploy: deploy.to_json(),
+            })
+            .collect())
+    }
+
+    fn get(&self, service_id: &str, deploy_id: &str) -> Result<DeployJson, SimError> {
+        let scenario = lock(&self.scenario);
+        let service = scenario
+            .services
+            .get(service_id)
+            .ok_or(SimError::ServiceNotFound)?;
+        service
+            .deploys
+            .iter()
+            .find(|deploy| deploy.id == deploy_id)
+            .map(SimDeploy::to_json)
+            .ok_or(SimError::DeployNotFound)
+    }
+}
+
+/// The query of the list endpoint. Render's time filters (`createdBefore`, …) are accepted
+/// and ignored.
+#[derive(Debug, PartialEq)]
+struct ListParams {
+    limit: u32,
+    cursor: Option<String>,
+    /// `status` may repeat and each value may be a comma list.
+    statuses: Vec<String>,
+}
+
+impl ListParams {
+    fn parse(query: Option<&str>) -> Result<Self, SimError> {
+        let mut params = ListParams {
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+            statuses: Vec::new(),
+        };
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "limit" => {
+                    params.limit = value
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+                        .ok_or_else(|| {
+                            SimError::BadRequest(format!(
+                                "limit must be an integer between 1 and {MAX_LIMIT}"
+                            ))
+                        })?;
+                }
+                "cursor" => params.cursor = Some(value.into_owned()),
+                "status" => {
+                    for status in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        if !DEPLOY_STATUSES.contains(&status) {
+                            return Err(SimError::BadRequest(format!(
+                                "invalid status filter: {status}"
+                            )));
+                        }
+                        params.statuses.push(status.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(params)
+    }
+}
+
+async fn list_deploys(
+    State(sim): State<Arc<RenderSimulator>>,
+    Path(service_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    let result =
+        ListParams::parse(query.as_deref()).and_then(|params| sim.list(&service_id, &params));
+    match result {
+        Ok(items) => rate.apply(Json(items).into_response()),
+        Err(error) => sim_error_response(error, rate),
+    }
+}
+
+async fn get_deploy(
+    State(sim): State<Arc<RenderSimulator>>,
+    Path((service_id, deploy_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    match sim.get(&service_id, &deploy_id) {
+        Ok(deploy) => rate.apply(Json(deploy).into_response()),
+        Err(error) => sim_error_response(error, rate),
+    }
+}
+
+async fn unknown_route() -> Response {
+    let body = ErrorJson {
+        id: "not-found",
+        message: "no such endpoint in the Render simulator",
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+fn error_response(status: StatusCode, id: &str, message: &str, rate: RateLimitHeaders) -> Response {
+    rate.apply((status, Json(ErrorJson { id, message })).into_response())
+}
+
+fn unauthorized(rate: RateLimitHeaders) -> Response {
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "invalid API key",
+        rate,
+    )
+}
+
+fn sim_error_response(error: SimError, rate: RateLimitHeaders) -> Response {
+    match error {
+        SimError::ServiceNotFound => error_response(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "service not found",
+            rate,
+        ),
+        SimError::DeployNotFound => {
+            error_response(StatusCode::NOT_FOUND, "not-found", "deploy not found", rate)
+        }
+        SimError::BadRequest(message) => {
+            error_response(StatusCode::BAD_REQUEST, "bad-request", &message, rate)
+        }
+    }
+}
+
+fn fault_response(fault: &SimFault, rate: RateLimitHeaders) -> Response {
+    let status = fault_status(fault);
+    match fault {
+        SimFault::RateLimited { retry_after_secs } => {
+            let rate = RateLimitHeaders {
+                remaining: 0,
+                reset_secs: *retry_after_secs,
+                retry_after_secs: Some(*retry_after_secs),
+                ..rate
+            };
+            error_response(status, "rate-limited", "rate limit exceeded", rate)
+        }
+        SimFault::ServerError => {
+            error_response(status, "internal-error", "internal server error", rate)
+        }
+        SimFault::Unauthorized => unauthorized(rate),
+        SimFault::Garbage => rate.apply(
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>502 upstream hiccup</body></html>",
+            )
+                .into_response(),
+        ),
+        // `apply_delay` has already served a `Slow` fault; answering normally is its point.
+        SimFault::Slow { .. } => error_response(status, "internal-error", "unexpected fault", rate),
+    }
+}
+
+/// RFC 3339 in UTC with whole seconds, as Render's examples (`2021-06-17T08:15:30Z`).
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Cursors are opaque to clients; here they are the hex of the deploy id the page ends at.
+fn encode_cursor(deploy_id: &str) -> String {
+    deploy_id.bytes().fold(String::new(), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    if !cursor.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(cursor.get(at..at + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
+        SimDeploymentSpec {
+            commit_sha: format!("{minute:040x}"),
+            commit_message: format!("change {minute}"),
+            author: "ada".into(),
+            branch: "main".into(),
+            pr_number: None,
+            outcome,
+            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap(),
+        }
+    }
+
+    fn statuses(sim: &RenderSimulator, service_id: &str) -> Vec<(String, &'static str)> {
+        let params = ListParams::parse(None).unwrap();
+        sim.list(service_id, &params)
+            .unwrap()
+            .into_iter()
+            .map(|item| (item.deploy.id, item.deploy.status))
+            .collect()
+    }
+
+    #[test]
+    fn a_ready_push_goes_live_and_deactivates_the_previous_live() {
+        let sim = RenderSimulator::new("t");
+        sim.add_service("srv-a", "api");
+        let first = sim.push_deployment("srv-a", &spec(1, SimOutcome::Ready));
+        let failed = sim.push_deployment("srv-a", &spec(2, SimOutcome::Failed));
+        assert_eq!(
+            statuses(&sim, "srv-a"),
+            vec![(failed.clone(), "build_failed"), (first.clone(), "live")]
+        );
+        let second = sim.push_deployment("srv-a", &spec(3, SimOutcome::Ready));
+        let building = sim.push_deployment("srv-a", &spec(4, SimOutcome::Building));
+        let canceled = sim.push_deployment("srv-a", &spec(5, SimOutcome::Canceled));
+        assert_eq!(
+            statuses(&sim, "srv-a"),
+            vec![
+                (canceled, "canceled"),
+                (building.clone(), "build_in_progress"),
+                (second, "live"),
+                (failed, "build_failed"),
+                (first.clone(), "deactivated"),
+            ]
+        );
+        assert!(first.starts_with("dep-") && first.len() == 24);
+        let in_progress = sim.get("srv-a", &building).unwrap();
+        assert_eq!(in_progress.finished_at, None);
+        let done = sim.get("srv-a", &first).unwrap();
+        assert_eq!(done.finished_at.as_deref(), Some("2026-03-01T12:03:00Z"));
+        assert_eq!(done.created_at, "2026-03-01T12:01:00Z");
+    }
+
+    #[test]
+    fn services_are_separate() {
+        let sim = RenderSimulator::new("t");
+        sim.add_service("srv-a", "api");
+        let a = sim.push_deployment("srv-a", &spec(1, SimOutcome::Ready));
+        let b = sim.push_deployment("srv-b", &spec(2, SimOutcome::Ready));
+        assert_eq!(statuses(&sim, "srv-a"), vec![(a, "live")]);
+        assert_eq!(statuses(&sim, "srv-b"), vec![(b.clone(), "live")]);
+        assert_eq!(sim.service_name("srv-b").as_deref(), Some("srv-b"));
+        assert!(matches!(
+            sim.get("srv-a", &b),
+            Err(SimError::DeployNotFound)
+        ));
+        assert!(matches!(
+            sim.list("srv-c", &ListParams::parse(None).unwrap()),
+            Err(SimError::ServiceNotFound)
+        ));
+    }
+
+    #[test]
+    fn query_parameters_are_checked() {
+        let params =
+            ListParams::parse(Some("limit=5&status=live,canceled&status=queued&cursor=ab"))
+                .unwrap();
+        assert_eq!(
+            params,
+            ListParams {
+                limit: 5,
+                cursor: Some("ab".into()),
+                statuses: vec!["live".into(), "canceled".into(), "queued".into()],
+            }
+        );
+        assert_eq!(ListParams::parse(None).unwrap().limit, DEFAULT_LIMIT);
+        for bad in ["limit=0", "limit=101", "limit=ten", "status=exploded"] {
+            assert!(
+                matches!(ListParams::parse(Some(bad)), Err(SimError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_junk() {
+        let cursor = encode_cursor("dep-0000000000000000002a");
+        assert_eq!(
+            decode_cursor(&cursor).as_deref(),
+            Some("dep-0000000000000000002a")
+        );
+        assert_eq!(decode_cursor("abc"), None);
+        assert_eq!(decode_cursor("zz"), None);
+    }
+
+    #[test]
+    fn the_rate_budget_runs_out_within_a_window() {
+        let sim = RenderSimulator::new("t");
+        sim.set_requests_per_minute(2);
+        let first = sim.spend_budget();
+        assert_eq!(
+            (first.limit, first.remaining, first.retry_after_secs),
+            (2, 1, None)
+        );
+        assert_eq!(sim.spend_budget().remaining, 0);
+        let over = sim.spend_budget();
+        assert_eq!(over.remaining, 0);
+        assert!(over
+            .retry_after_secs
+            .is_some_and(|secs| (1..=60).contains(&secs)));
+    }
+}

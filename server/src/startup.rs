@@ -1,0 +1,71 @@
+//! The startup seam: `main` and the tests both call [`run`] with a config, a bound listener and
+//! a shutdown signal, so tests exercise exactly what production runs (on port 0).
+
+use crate::config::Config;
+use crate::monitor::Monitor;
+use crate::providers::http::build_client;
+use crate::routes::{router, AppState};
+use leptos::prelude::LeptosOptions;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The Leptos bundle's name: Trunk emits `app.js` and `app_bg.wasm` for the `app` crate.
+pub const BUNDLE_NAME: &str = "app";
+
+/// Where the built client lives (Trunk's `dist`); `LOOKOUT_SITE_ROOT` overrides it.
+pub fn site_root() -> PathBuf {
+    std::env::var_os("LOOKOUT_SITE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/site"))
+}
+
+/// Leptos options built in code (cargo-leptos metadata is not used).
+pub fn leptos_options(listen: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(BUNDLE_NAME)
+        .site_root(site_root().to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(listen)
+        .build()
+}
+
+/// Serves the dashboard on `listener` until `shutdown` completes, then stops gracefully
+/// (live streams end, in-flight requests finish, polling stops).
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let local_addr = listener.local_addr()?;
+    let config = Arc::new(config);
+    let monitor = Arc::new(Monitor::start(config.clone(), build_client()));
+    let (stopping, shutting_down) = watch::channel(false);
+    let state = AppState {
+        leptos_options: leptos_options(local_addr),
+        monitor: monitor.clone(),
+        shutting_down,
+    };
+    let app = router(state);
+    if !site_root()
+        .join("pkg")
+        .join(format!("{BUNDLE_NAME}.js"))
+        .exists()
+    {
+        tracing::warn!(
+            site_root = %site_root().display(),
+            "the client bundle is missing: pages render but will not hydrate (run `make build`)"
+        );
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            let _ = stopping.send(true);
+        })
+        .await?;
+    drop(monitor);
+    Ok(())
+}

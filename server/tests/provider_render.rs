@@ -1,0 +1,426 @@
+//! The real Render client against the Render simulator, over HTTP on loopback.
+
+use app::model::DeployState;
+use chrono::{DateTime, TimeZone, Utc};
+use server::providers::render::{RenderClient, RenderClientConfig};
+use server::providers::{
+    list_recent_deployments, DeploymentProvider, PageCursor, ProviderEnvironment, ProviderError,
+};
+use server::secret::Secret;
+use server::simulators::render::RenderSimulator;
+use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "rnd_sim_token_1234";
+const SERVICE: &str = "srv-api0001";
+const SERVICE_URL: &str = "https://api.example.test";
+
+struct Harness {
+    sim: Arc<RenderSimulator>,
+    api_base: String,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let sim = Arc::new(RenderSimulator::new(TOKEN));
+        sim.add_service(SERVICE, "api");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = axum::Router::new().nest("/render", sim.clone().router());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            sim,
+            api_base: format!("http://{address}/render"),
+        }
+    }
+
+    fn client_with(&self, http: reqwest::Client, token: &str, service_id: &str) -> RenderClient {
+        RenderClient::new(
+            http,
+            RenderClientConfig {
+                api_base: self.api_base.clone(),
+                token: Secret::new(token),
+                service_id: service_id.into(),
+                environment: "production".into(),
+                service_url: Some(SERVICE_URL.into()),
+            },
+        )
+    }
+
+    fn client(&self) -> RenderClient {
+        self.client_with(server::providers::http::build_client(), TOKEN, SERVICE)
+    }
+
+    fn push(&self, minute: u32, outcome: SimOutcome) -> String {
+        self.sim.push_deployment(SERVICE, &spec(minute, outcome))
+    }
+}
+
+fn created(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
+}
+
+fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
+    SimDeploymentSpec {
+        commit_sha: format!("{minute:040x}"),
+        commit_message: format!("change number {minute}"),
+        author: "ada".into(),
+        branch: "main".into(),
+        pr_number: None,
+        outcome,
+        created_at: created(minute),
+    }
+}
+
+#[tokio::test]
+async fn pages_are_read_newest_first_up_to_the_depth() {
+    let harness = Harness::start().await;
+    let outcomes = [
+        SimOutcome::Ready,
+        SimOutcome::Failed,
+        SimOutcome::Ready,
+        SimOutcome::Canceled,
+        SimOutcome::Ready,
+        SimOutcome::Ready,
+        SimOutcome::Building,
+    ];
+    // Pushed out of time order: the simulator and client must still read newest first.
+    let mut pushed: Vec<(u32, String)> = Vec::new();
+    for (index, outcome) in outcomes.iter().enumerate() {
+        let minute = 10 + index as u32 * 3;
+        pushed.push((minute, harness.push(minute, *outcome)));
+    }
+    pushed.push((5, harness.push(5, SimOutcome::Failed)));
+    pushed.sort_by_key(|(minute, _)| std::cmp::Reverse(*minute));
+    let expected: Vec<String> = pushed.into_iter().map(|(_, id)| id).collect();
+    let client = harness.client();
+
+    let before = harness.sim.requests.get();
+    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
+    let ids: Vec<&str> = five.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        expected[..5].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        harness.sim.requests.get() - before,
+        3,
+        "pages of 2, 2 and 2"
+    );
+    assert!(five
+        .windows(2)
+        .all(|pair| pair[0].created_at > pair[1].created_at));
+
+    let all = list_recent_deployments(&client, 100, 3).await.unwrap();
+    let ids: Vec<String> = all.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(
+        ids, expected,
+        "every deploy once, stopping at the short last page"
+    );
+
+    // The first page by hand: a full page hands back a cursor, the last one none.
+    let page = client.list_deployments(None, 8).await.unwrap();
+    assert_eq!(page.deployments.len(), 8);
+    let next = page.next.expect("a full page has a next cursor");
+    let rest = client.list_deployments(Some(&next), 8).await.unwrap();
+    assert!(rest.deployments.is_empty());
+    assert_eq!(rest.next, None);
+
+    let building = &all[0];
+    assert_eq!(building.state, DeployState::Building);
+    assert_eq!(building.provider_state, "build_in_progress");
+    assert_eq!(building.finished_at, None);
+    assert_eq!(building.created_at, Some(created(28)));
+    assert_eq!(building.commit.message.as_deref(), Some("change number 28"));
+    assert_eq!(building.commit.sha, Some(format!("{:040x}", 28)));
+    assert_eq!(
+        building.commit.author, None,
+        "Render deploys carry no author"
+    );
+    assert_eq!(
+        building.environment,
+        ProviderEnvironment::Named("production".into())
+    );
+    assert_eq!(building.url, None);
+    let states: Vec<DeployState> = all.iter().map(|d| d.state).collect();
+    assert_eq!(
+        states,
+        vec![
+            DeployState::Building,
+            DeployState::Ready,
+            DeployState::Superseded,
+            DeployState::Canceled,
+            DeployState::Superseded,
+            DeployState::Failed,
+            DeployState::Superseded,
+            DeployState::Failed,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_live_deploy_is_the_one_with_status_live() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    assert!(client.live_deployments().await.unwrap().is_empty());
+
+    let live = harness.push(1, SimOutcome::Ready);
+    harness.push(2, SimOutcome::Building);
+    let found = client.live_deployments().await.unwrap();
+    assert_eq!(found.len(), 1);
+    let found = &found[0];
+    assert_eq!(found.id, live);
+    assert_eq!(found.state, DeployState::Ready);
+    assert_eq!(found.url.as_deref(), Some(SERVICE_URL));
+    assert_eq!(
+        found.environment,
+        ProviderEnvironment::Named("production".into())
+    );
+    assert_eq!(
+        found.finished_at,
+        Some(created(3)),
+        "finished two minutes later"
+    );
+    assert_eq!(
+        found.dashboard_url,
+        Some(format!(
+            "https://dashboard.render.com/web/{SERVICE}/deploys/{live}"
+        ))
+    );
+}
+
+#[tokio::test]
+async fn a_pushed_ready_deploy_goes_live_and_the_old_one_is_deactivated() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let old = harness.push(1, SimOutcome::Ready);
+    let new = harness.push(5, SimOutcome::Ready);
+
+    let live = client.live_deployments().await.unwrap();
+    assert_eq!(
+        live.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [new.as_str()]
+    );
+    let superseded = client.deployment(&old).await.unwrap();
+    assert_eq!(superseded.state, DeployState::Superseded);
+    assert_eq!(superseded.provider_state, "deactivated");
+    assert_eq!(superseded.url, None);
+
+    let failed = harness.push(9, SimOutcome::Failed);
+    let live = client.live_deployments().await.unwrap();
+    assert_eq!(
+        live[0].id, new,
+        "a failed build leaves the live deploy alone"
+    );
+    assert_eq!(
+        client.deployment(&failed).await.unwrap().state,
+        DeployState::Failed
+    );
+}
+
+#[tokio::test]
+async fn a_deploy_by_id_and_unknown_ids() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let id = harness.push(1, SimOutcome::Canceled);
+    let deploy = client.deployment(&id).await.unwrap();
+    assert_eq!(deploy.id, id);
+    assert_eq!(deploy.state, DeployState::Canceled);
+    assert_eq!(deploy.commit.message.as_deref(), Some("change number 1"));
+
+    let missing = client.deployment("dep-doesnotexist").await.unwrap_err();
+    assert_eq!(
+        missing,
+        ProviderError::NotFound {
+            message: "deploy not found".into()
+        }
+    );
+    let other_service = harness.client_with(
+        server::providers::http::build_client(),
+        TOKEN,
+        "srv-missing",
+    );
+    assert!(matches!(
+        other_service.list_deployments(None, 10).await,
+        Err(ProviderError::NotFound { message }) if message == "service not found"
+    ));
+    assert!(matches!(
+        client
+            .list_deployments(Some(&PageCursor("not-a-cursor".into())), 10)
+            .await,
+        Err(ProviderError::Rejected { status: 400, .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_unauthorized_and_never_echoed() {
+    let harness = Harness::start().await;
+    harness.push(1, SimOutcome::Ready);
+    let client = harness.client_with(
+        server::providers::http::build_client(),
+        "rnd_wrong_token_5678",
+        SERVICE,
+    );
+    let error = client.live_deployments().await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    assert!(!format!("{error:?} {error}").contains("rnd_wrong_token_5678"));
+    assert!(!format!("{client:?}").contains("rnd_wrong_token_5678"));
+
+    harness.sim.faults.push_once(SimFault::Unauthorized);
+    assert!(matches!(
+        harness.client().live_deployments().await,
+        Err(ProviderError::Unauthorized { .. })
+    ));
+}
+
+#[tokio::test]
+async fn faults_map_to_typed_errors() {
+    let harness = Harness::start().await;
+    let id = harness.push(1, SimOutcome::Ready);
+    let client = harness.client();
+
+    harness.sim.faults.push_once(SimFault::RateLimited {
+        retry_after_secs: 17,
+    });
+    let error = client.list_deployments(None, 10).await.unwrap_err();
+    assert_eq!(
+        error.retry_after(),
+        Some(Duration::from_secs(17)),
+        "{error:?}"
+    );
+    assert!(matches!(error, ProviderError::RateLimited { .. }));
+
+    harness.sim.faults.push_once(SimFault::ServerError);
+    assert!(matches!(
+        client.live_deployments().await,
+        Err(ProviderError::Unavailable {
+            status: Some(503),
+            ..
+        })
+    ));
+
+    harness.sim.faults.push_once(SimFault::Garbage);
+    assert!(matches!(
+        client.deployment(&id).await,
+        Err(ProviderError::Malformed { .. })
+    ));
+
+    harness
+        .sim
+        .faults
+        .push_once(SimFault::Slow { millis: 1_500 });
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let impatient = harness.client_with(impatient, TOKEN, SERVICE);
+    assert_eq!(
+        impatient.live_deployments().await.unwrap_err(),
+        ProviderError::Timeout
+    );
+
+    // Faults are used once: the next call answers normally.
+    assert_eq!(client.deployment(&id).await.unwrap().id, id);
+}
+
+#[tokio::test]
+async fn running_out_of_budget_is_a_429_with_retry_after() {
+    let harness = Harness::start().await;
+    harness.sim.set_requests_per_minute(2);
+    let client = harness.client();
+    client.list_deployments(None, 5).await.unwrap();
+    client.list_deployments(None, 5).await.unwrap();
+    let error = client.list_deployments(None, 5).await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::RateLimited { retry_after: Some(wait), .. }
+            if wait > Duration::ZERO && wait <= Duration::from_secs(60)),
+        "{error:?}"
+    );
+}
+
+/// The simulator's own HTTP surface, for what the client never sends.
+#[tokio::test]
+async fn the_simulator_speaks_render_http() {
+    let harness = Harness::start().await;
+    let live = harness.push(1, SimOutcome::Ready);
+    let failed = harness.push(2, SimOutcome::Failed);
+    harness.push(3, SimOutcome::Building);
+    let http = reqwest::Client::new();
+    let url = format!("{}/services/{SERVICE}/deploys", harness.api_base);
+
+    let response = http
+        .get(&url)
+        .bearer_auth(TOKEN)
+        .query(&[("status", "live,build_failed"), ("limit", "100")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    for name in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+        assert!(response.headers().contains_key(name), "{name}");
+    }
+    let items: serde_json::Value = response.json().await.unwrap();
+    let ids: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["deploy"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [failed.as_str(), live.as_str()]);
+    assert!(items[0]["cursor"].is_string());
+    assert_eq!(items[1]["deploy"]["status"], "live");
+    assert_eq!(items[1]["deploy"]["trigger"], "new_commit");
+    assert_eq!(items[1]["deploy"]["createdAt"], "2026-03-01T09:01:00Z");
+
+    // `status` may also repeat.
+    let repeated: serde_json::Value = http
+        .get(format!("{url}?status=live&status=build_in_progress"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(repeated.as_array().unwrap().len(), 2);
+
+    for limit in ["0", "101"] {
+        let response = http
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .query(&[("limit", limit)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "limit {limit}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("limit"));
+    }
+
+    let response = http
+        .get(format!("{url}/dep-nope"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["id"], "not-found");
+
+    harness.sim.faults.push_once(SimFault::RateLimited {
+        retry_after_secs: 9,
+    });
+    let response = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "9");
+    assert_eq!(response.headers()["ratelimit-remaining"], "0");
+
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 401, "no token");
+}
