@@ -6,10 +6,17 @@
 //! this module knows a provider's wire format. Base URLs are configurable so the simulators in
 //! `crate::simulators` (and tests) stand in for the real APIs.
 
+pub mod cloudflare;
+pub mod digitalocean;
+pub mod fly;
+pub mod github;
 pub mod health;
+pub mod heroku;
 pub mod http;
+pub mod netlify;
 pub mod railway;
 pub mod render;
+pub mod supabase;
 pub mod vercel;
 
 use app::model::{DeployState, DeploymentView, ProviderKind};

@@ -7,9 +7,16 @@
 //! `/health`) on one simulator server, plus a `/_control` API that the tests and demo use to
 //! change the scenario (see `crate::demo`).
 
+pub mod cloudflare;
+pub mod digitalocean;
+pub mod fly;
+pub mod github;
 pub mod health;
+pub mod heroku;
+pub mod netlify;
 pub mod railway;
 pub mod render;
+pub mod supabase;
 pub mod vercel;
 
 use axum::http::{HeaderMap, StatusCode};

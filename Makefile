@@ -1,0 +1,61 @@
+# Lookout's entry points. README gives two: `make run` and `make test`.
+# Each target installs what is missing first (scripts/setup.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# wasm-opt comes from npm's binaryen (Debian's binaryen 108 breaks the wasm at runtime),
+# so node_modules/.bin goes before /usr/bin.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy unit e2e screenshots clean
+
+## make run: build and serve the demo dashboard (local simulators, no tokens needed)
+run: setup client server
+	./target/debug/lookout serve
+
+## make test: formatting, lints (ssr and hydrate), unit + integration tests, browser tests
+test: setup-test lint unit client-release server e2e
+
+## make release: release client bundle + target/release/lookout (run it from the repo root)
+release: setup client-release
+	cargo build -p server --release --locked
+
+setup:
+	scripts/setup.sh build
+
+setup-test:
+	scripts/setup.sh test
+
+build: setup client server
+
+client:
+	trunk build
+
+client-release:
+	trunk build --release
+
+server:
+	cargo build -p server --locked
+
+lint: fmt-check clippy
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy -p server --all-targets --locked -- -D warnings
+	cargo clippy -p app --features ssr --locked -- -D warnings
+	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
+
+unit:
+	cargo test --workspace --locked
+
+e2e:
+	cd end2end && npx playwright test
+
+## screenshots of a running server: make screenshots URL=http://localhost:3000
+screenshots:
+	cd end2end && node scripts/screenshots.mjs $${URL:-http://localhost:3000} ../target/screenshots
+
+clean:
+	cargo clean

@@ -1,0 +1,70 @@
+//! The `lookout` binary's subcommands, run as a user would.
+
+use std::process::Command;
+
+fn lookout() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lookout"));
+    command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    command.env_remove("PORT").env_remove("LOOKOUT_CONFIG");
+    command
+}
+
+#[test]
+fn check_config_accepts_the_example_and_prints_what_it_understood() {
+    let output = lookout()
+        .args(["check-config", "examples/lookout.toml"])
+        .env("VERCEL_TOKEN", "vercel-secret-value")
+        .env("RENDER_API_KEY", "render-secret-value")
+        .env("RAILWAY_TOKEN", "railway-secret-value")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("web on Vercel: project prj_12HKQaOmR5t5Uy6vdcQsNIiZgHGB"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("api on Render"));
+    assert!(stdout.contains("worker on Railway"));
+    assert!(stdout.contains("ok: examples/lookout.toml is valid"));
+    assert!(!stdout.contains("secret-value"), "tokens are never printed");
+}
+
+#[test]
+fn check_config_names_file_line_and_key_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        "[[environments]]\nname = \"production\"\n\n[[services]]\nname = \"api\"\nprovider = \"render\"\n",
+    )
+    .unwrap();
+    let output = lookout().arg("check-config").arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:6: services.api.provider", path.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_reports_a_missing_token_variable() {
+    let output = lookout()
+        .args(["check-config", "examples/lookout.toml"])
+        .env_remove("VERCEL_TOKEN")
+        .env("RENDER_API_KEY", "r")
+        .env("RAILWAY_TOKEN", "r")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("providers.vercel.token_env: environment variable VERCEL_TOKEN is not set"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,353 @@
+//! The whole server on port 0 with the demo simulators: JSON status, rendered HTML, probes,
+//! the live stream, provider outages, and token secrecy.
+
+use server::config::process_env;
+use server::demo::DemoWorld;
+use server::simulators::SimFault;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const DEMO_TOKENS: [&str; 3] = [
+    "demo-vercel-token",
+    "demo-render-token",
+    "demo-railway-token",
+];
+
+struct TestApp {
+    base: String,
+    world: DemoWorld,
+    http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn spawn_app() -> TestApp {
+    let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+    let config = world.config(Duration::from_secs(1), &process_env).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server::startup::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    let app = TestApp {
+        base,
+        world,
+        http: reqwest::Client::new(),
+        _stop: stop,
+    };
+    app.wait_for_first_polls().await;
+    app
+}
+
+impl TestApp {
+    async fn status(&self) -> serde_json::Value {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/status", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    async fn page(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Waits until every provider-backed row has been polled successfully once.
+    async fn wait_for_first_polls(&self) {
+        for _ in 0..100 {
+            let status = self.status().await;
+            let all_polled = rows(&status).iter().all(|(_, row)| {
+                row["provider"] == "http_health" || !row["poll"]["last_success_at"].is_null()
+            });
+            if all_polled && !rows(&status).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the monitor never polled every provider");
+    }
+}
+
+fn rows(status: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|env| {
+            let name = env["name"].as_str().unwrap().to_string();
+            env["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |row| (name.clone(), row.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn row<'a>(
+    status: &'a serde_json::Value,
+    environment: &str,
+    service: &str,
+) -> &'a serde_json::Value {
+    status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|env| env["name"] == environment)
+        .and_then(|env| {
+            env["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["service"] == service)
+        })
+        .unwrap_or_else(|| panic!("no {service} in {environment}"))
+}
+
+#[tokio::test]
+async fn status_reports_every_environment_kind_with_live_versions() {
+    let app = spawn_app().await;
+    let status = app.status().await;
+    assert_eq!(status["demo"], true);
+    let kinds: Vec<_> = status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["production", "staging", "preview", "preview"]);
+
+    let web = row(&status, "production", "web");
+    assert_eq!(web["provider"], "vercel");
+    assert_eq!(web["live"]["state"], "ready");
+    assert_eq!(
+        web["live"]["commit_message"],
+        "Cache product images at the edge"
+    );
+    assert_eq!(web["live"]["author"], "Maya Chen");
+    assert_eq!(web["live_url"], "https://shop.example.com");
+    assert_eq!(web["poll"]["stale"], false);
+
+    let api = row(&status, "production", "api");
+    assert_eq!(api["provider"], "render");
+    assert_eq!(
+        api["live"]["commit_sha"],
+        "f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d"
+    );
+    assert_eq!(
+        api["live"]["id"].as_str().unwrap().starts_with("dep-"),
+        true
+    );
+
+    let worker = row(&status, "production", "worker");
+    assert_eq!(worker["provider"], "railway");
+    assert_eq!(
+        worker["live"]["commit_message"],
+        "Send order emails in batches"
+    );
+
+    let staging_api = row(&status, "staging", "api");
+    assert_eq!(staging_api["pending"]["state"], "failed");
+    assert_eq!(
+        staging_api["pending"]["commit_message"],
+        "Switch to connection pooler"
+    );
+
+    let checkout = row(&status, "preview/feature/checkout-redesign", "web");
+    assert_eq!(checkout["live"]["pr_number"], 42);
+    let login = row(&status, "preview/fix/login-timeout", "worker");
+    assert!(login["live"].is_null());
+    assert_eq!(login["pending"]["state"], "building");
+}
+
+#[tokio::test]
+async fn health_checks_report_degraded_and_up() {
+    let app = spawn_app().await;
+    let mut status = app.status().await;
+    for _ in 0..50 {
+        if row(&status, "production", "api")["health"]["state"] != "unknown" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = app.status().await;
+    }
+    let api = row(&status, "production", "api");
+    assert_eq!(api["health"]["state"], "degraded");
+    assert!(api["health"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("degraded"));
+    assert_eq!(row(&status, "production", "db")["health"]["state"], "up");
+    assert_eq!(
+        row(&status, "staging", "worker")["health"]["state"],
+        "unchecked"
+    );
+}
+
+#[tokio::test]
+async fn the_home_page_is_complete_html() {
+    let app = spawn_app().await;
+    let (code, html) = app.page("/").await;
+    assert_eq!(code, 200);
+    for expected in [
+        "Demo data.",
+        r#"data-environment="production""#,
+        r#"data-environment="staging""#,
+        "feature/checkout-redesign (#42)",
+        "fix/login-timeout (#57)",
+        "c4d9e2f",
+        "Cache product images at the edge",
+        "Move order totals to a materialized view",
+        "Newer deploy 1a2b3c4",
+        "/pkg/app.js",
+    ] {
+        assert!(html.contains(expected), "the page lacks {expected:?}");
+    }
+    let (code, html) = app.page("/no-such-page").await;
+    assert_eq!(code, 404);
+    assert!(html.contains("Page not found"));
+}
+
+#[tokio::test]
+async fn probes_answer() {
+    let app = spawn_app().await;
+    let (code, body) = app.page("/healthz").await;
+    assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (code, body) = app.page("/readyz").await;
+    assert_eq!(code, 200);
+    assert!(body.contains(r#""monitor":"running""#));
+}
+
+#[tokio::test]
+async fn the_live_stream_starts_with_the_snapshot_and_follows_changes() {
+    let app = spawn_app().await;
+    let mut response = app
+        .http
+        .get(format!("{}/api/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut received = String::new();
+    let first = tokio::time::timeout(Duration::from_secs(5), response.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    received.push_str(&String::from_utf8_lossy(&first));
+    assert!(
+        received.starts_with("event: snapshot\ndata: {\"type\":\"snapshot\""),
+        "{received}"
+    );
+
+    app.world.render.push_deployment(
+        "srv-demoapistag01",
+        &server::simulators::SimDeploymentSpec {
+            commit_sha: "feedfacefeedfacefeedfacefeedfacefeedface".into(),
+            commit_message: "Stream this change".into(),
+            author: "Test".into(),
+            branch: "develop".into(),
+            pr_number: None,
+            outcome: server::simulators::SimOutcome::Ready,
+            created_at: chrono::Utc::now(),
+        },
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !received.contains("Stream this change") {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .expect("no update streamed")
+            .unwrap()
+            .unwrap();
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn provider_outages_leave_the_last_known_data_marked_stale() {
+    let app = spawn_app().await;
+    app.world.vercel.faults.set_sticky(SimFault::ServerError);
+    app.world.render.faults.set_sticky(SimFault::Garbage);
+    app.world.railway.faults.set_sticky(SimFault::RateLimited {
+        retry_after_secs: 30,
+    });
+    let mut status = app.status().await;
+    for _ in 0..60 {
+        let all_stale = rows(&status)
+            .iter()
+            .filter(|(_, row)| row["provider"] != "http_health")
+            .all(|(_, row)| row["poll"]["stale"] == true);
+        if all_stale {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = app.status().await;
+    }
+    let web = row(&status, "production", "web");
+    assert_eq!(web["poll"]["stale"], true);
+    assert!(web["poll"]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("provider unavailable (HTTP 503)"));
+    assert_eq!(
+        web["live"]["commit_message"], "Cache product images at the edge",
+        "last known data stays"
+    );
+    let api = row(&status, "production", "api");
+    assert!(api["poll"]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("unreadable"));
+    let worker = row(&status, "production", "worker");
+    assert!(worker["poll"]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("rate limited, retrying in 30 s"));
+
+    let (code, html) = app.page("/").await;
+    assert_eq!(code, 200);
+    assert!(html.contains("Data is"), "the page says the data is stale");
+    assert!(html.contains("Stale data") || html.contains("Some data is stale"));
+}
+
+#[tokio::test]
+async fn tokens_never_leave_the_server() {
+    let app = spawn_app().await;
+    app.world.vercel.faults.push_once(SimFault::Unauthorized);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut bodies = vec![app.status().await.to_string(), app.page("/").await.1];
+    let mut response = app
+        .http
+        .get(format!("{}/api/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    let chunk = tokio::time::timeout(Duration::from_secs(5), response.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    bodies.push(String::from_utf8_lossy(&chunk).to_string());
+    for body in &bodies {
+        for token in DEMO_TOKENS {
+            assert!(
+                !body.contains(token),
+                "a response contains the token {token}"
+            );
+        }
+    }
+}
