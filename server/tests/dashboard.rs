@@ -18,7 +18,8 @@ struct TestApp {
     base: String,
     world: DemoWorld,
     http: reqwest::Client,
-    _stop: oneshot::Sender<()>,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 async fn spawn_app() -> TestApp {
@@ -29,14 +30,15 @@ async fn spawn_app() -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::startup::run(config, listener, async move {
+    let server = tokio::spawn(server::startup::run(config, listener, async move {
         let _ = stopped.await;
     }));
     let app = TestApp {
         base,
         world,
         http: reqwest::Client::new(),
-        _stop: stop,
+        stop,
+        server,
     };
     app.wait_for_first_polls().await;
     app
@@ -147,10 +149,7 @@ async fn status_reports_every_environment_kind_with_live_versions() {
         api["live"]["commit_sha"],
         "f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d"
     );
-    assert_eq!(
-        api["live"]["id"].as_str().unwrap().starts_with("dep-"),
-        true
-    );
+    assert!(api["live"]["id"].as_str().unwrap().starts_with("dep-"));
 
     let worker = row(&status, "production", "worker");
     assert_eq!(worker["provider"], "railway");
@@ -350,4 +349,28 @@ async fn tokens_never_leave_the_server() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn shutdown_is_graceful_even_with_a_live_stream_open() {
+    let app = spawn_app().await;
+    let mut stream = app
+        .http
+        .get(format!("{}/api/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    let _first = stream.chunk().await.unwrap();
+    app.stop.send(()).unwrap();
+    let finished = tokio::time::timeout(Duration::from_secs(5), app.server).await;
+    assert!(
+        matches!(finished, Ok(Ok(Ok(())))),
+        "the server did not stop in time: {finished:?}"
+    );
+    // The stream ended with the server instead of hanging.
+    let rest = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the live stream was left open");
 }
