@@ -103,10 +103,18 @@ impl RateLimitInfo {
             return Some(wait);
         }
         match (self.remaining, self.reset_at) {
-            (Some(0), Some(reset_at)) => Some((reset_at - now).to_std().unwrap_or(Duration::ZERO)),
+            (Some(0), Some(reset_at)) => Some(whole_seconds(
+                (reset_at - now).to_std().unwrap_or(Duration::ZERO),
+            )),
             _ => None,
         }
     }
+}
+
+/// Rounds a wait up to whole seconds, at least one: retrying early only earns another 429.
+fn whole_seconds(wait: Duration) -> Duration {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Duration::from_secs(seconds.max(1))
 }
 
 /// Maps a transport failure onto [`ProviderError`].
@@ -137,10 +145,18 @@ pub fn status_error(
         StatusCode::UNAUTHORIZED => ProviderError::Unauthorized { message },
         StatusCode::FORBIDDEN => ProviderError::Forbidden { message },
         StatusCode::NOT_FOUND => ProviderError::NotFound { message },
-        StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited {
-            retry_after: parse_rate_limit(headers, now).wait(now),
-            message,
-        },
+        StatusCode::TOO_MANY_REQUESTS => {
+            let info = parse_rate_limit(headers, now);
+            // A 429 means the budget is spent even when no `Remaining: 0` came with it, so a
+            // lone reset time (Netlify's `X-RateLimit-Reset`) is the wait too.
+            let until_reset = info
+                .reset_at
+                .map(|reset_at| whole_seconds((reset_at - now).to_std().unwrap_or(Duration::ZERO)));
+            ProviderError::RateLimited {
+                retry_after: info.wait(now).or(until_reset),
+                message,
+            }
+        }
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ProviderError::Timeout,
         status if status.is_server_error() => ProviderError::Unavailable {
             status: Some(status.as_u16()),
@@ -249,6 +265,15 @@ mod tests {
         assert_eq!(info.limit, Some(1000));
         assert_eq!(info.remaining, Some(12));
         assert_eq!(info.wait(now()), None, "budget left: no wait");
+    }
+
+    #[test]
+    fn a_429_with_only_a_reset_time_waits_until_then() {
+        let h = headers(&[("x-ratelimit-reset", "1700000009")]);
+        assert!(matches!(
+            status_error(StatusCode::TOO_MANY_REQUESTS, &h, String::new(), now()),
+            ProviderError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(9)
+        ));
     }
 
     #[test]

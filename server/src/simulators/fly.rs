@@ -1,1 +1,1217 @@
-//! (being written)
+//! Fly.io simulator: the GraphQL endpoint `POST /graphql` answering `app(name:)` with
+//! `releasesUnprocessed(first, after, status)` (Relay paging) and `currentReleaseUnprocessed`,
+//! and the Machines API list `GET /v1/apps/{app}/machines` — with Fly's payload shapes,
+//! release statuses, `Bearer`/`FlyV1` token schemes, GraphQL error bodies and the Machines
+//! API's `{"error"}` body. A client's `graphql_base` is the nest prefix + [`GRAPHQL_PATH`] and
+//! its `machines_base` the prefix + [`MACHINES_PATH`].
+//!
+//! This is not a GraphQL engine. It finds `app(…)`, `releasesUnprocessed(…)` and
+//! `currentReleaseUnprocessed` by name in the query text (with their aliases), reads their
+//! arguments (variables or simple literals), and returns every field of a release whatever the
+//! selection; a client reads the ones it selected.
+//!
+//! The scenario is a set of apps, each with releases and machines. A pushed release that goes
+//! live moves every machine to its image (creating two machines on the first one), as
+//! `fly deploy` does; Fly keeps the older releases `complete`, so "superseded" is only the
+//! fact that a newer release is current. [`FlySimulator::roll_machines_to`] swaps the machines'
+//! image without a release record, as a rollback through the Machines API does.
+
+use super::{
+    apply_delay, fault_status, lock, sim_id, FaultInjector, RequestCounter, SimDeploymentSpec,
+    SimFault, SimOutcome,
+};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Where the GraphQL endpoint sits under the simulator's prefix.
+pub const GRAPHQL_PATH: &str = "/graphql";
+/// The Machines API base under the simulator's prefix (the real one is `…machines.dev/v1`).
+pub const MACHINES_PATH: &str = "/v1";
+
+/// The page size when `first` is not given, and the most one page holds. Fly's limits are
+/// UNCONFIRMED; GraphQL-Ruby (Fly's API server) cuts larger pages to its `max_page_size`
+/// silently, and so does the simulator.
+const MAX_PAGE_SIZE: usize = 100;
+/// How long a simulated deploy takes.
+const DEPLOY_MINUTES: i64 = 2;
+/// The regions the first live release creates a machine in.
+const MACHINE_REGIONS: [&str; 2] = ["ord", "ams"];
+/// The scheme each kind of token must come with (see [`FlySimulator::authorized`]).
+const MACAROON_PREFIXES: [&str; 2] = ["fm1r", "fm2"];
+
+/// A simulated Fly organization: apps, their releases and machines.
+#[derive(Debug)]
+pub struct FlySimulator {
+    token: String,
+    scenario: Mutex<Scenario>,
+    pub faults: FaultInjector,
+    pub requests: RequestCounter,
+}
+
+#[derive(Debug, Default)]
+struct Scenario {
+    apps: HashMap<String, SimApp>,
+    /// Seeds release and machine ids.
+    last_seed: u64,
+}
+
+#[derive(Debug, Default)]
+struct SimApp {
+    releases: Vec<SimRelease>,
+    machines: Vec<SimMachine>,
+}
+
+#[derive(Clone, Debug)]
+struct SimRelease {
+    seed: u64,
+    id: String,
+    version: i64,
+    status: &'static str,
+    image_ref: String,
+    image_tag: String,
+    image_digest: String,
+    user_name: String,
+    user_email: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+struct SimMachine {
+    id: String,
+    name: String,
+    region: &'static str,
+    state: String,
+    /// `config.image` and the `image_ref` parts it came from.
+    image: String,
+    image_tag: String,
+    image_digest: String,
+    /// The metadata flyctl writes on deploy; a Machines-API image swap leaves it alone.
+    release_id: String,
+    release_version: i64,
+    instance_seed: u64,
+    private_ip: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl SimRelease {
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "version": self.version,
+            "description": "Release",
+            "reason": "deploy",
+            "status": self.status,
+            "imageRef": self.image_ref,
+            // What `stable` means for Machines apps is UNCONFIRMED; here it marks success.
+            "stable": self.status == "complete",
+            "inProgress": self.status == "running",
+            "revertedTo": Value::Null,
+            "deploymentStrategy": "ROLLING",
+            "evaluationId": Value::Null,
+            "user": {
+                "id": sim_id("usr_", self.seed, 6),
+                "email": self.user_email,
+                "name": self.user_name,
+            },
+            "createdAt": timestamp(self.created_at),
+            "updatedAt": timestamp(self.updated_at),
+        })
+    }
+}
+
+impl SimMachine {
+    fn to_json(&self, app: &str) -> Value {
+        let started = self.state == "started";
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "region": self.region,
+            "instance_id": instance_id(self.instance_seed),
+            "private_ip": self.private_ip,
+            "config": {
+                "image": self.image,
+                "metadata": {
+                    "fly_release_id": self.release_id,
+                    "fly_release_version": self.release_version.to_string(),
+                    "fly_process_group": "app",
+                    "fly_platform_version": "v2",
+                },
+                "guest": { "cpu_kind": "shared", "cpus": 1, "memory_mb": 256 },
+                "restart": { "policy": "on-failure" },
+                "services": [{
+                    "protocol": "tcp",
+                    "internal_port": 8080,
+                    "autostart": true,
+                    "autostop": "stop",
+                    "ports": [{ "port": 443, "handlers": ["tls", "http"] }],
+                }],
+            },
+            "image_ref": {
+                "registry": "registry.fly.io",
+                "repository": app,
+                "tag": self.image_tag,
+                "digest": self.image_digest,
+                "labels": {},
+            },
+            "created_at": timestamp(self.created_at),
+            "updated_at": timestamp(self.updated_at),
+            "events": [
+                {
+                    "type": if started { "start" } else { "exit" },
+                    "status": self.state,
+                    "source": "flyd",
+                    "timestamp": self.updated_at.timestamp_millis(),
+                },
+                {
+                    "type": "launch",
+                    "status": "created",
+                    "source": "user",
+                    "timestamp": self.created_at.timestamp_millis(),
+                },
+            ],
+            "checks": [{
+                "name": "servicecheck-00-http-8080",
+                "status": if started { "passing" } else { "critical" },
+                "output": if started { "Success" } else { "machine is not running" },
+                "updated_at": timestamp(self.updated_at),
+            }],
+            "host_status": "ok",
+        })
+    }
+}
+
+impl SimApp {
+    /// Newest first, by version.
+    fn releases_newest_first(&self) -> Vec<&SimRelease> {
+        let mut releases: Vec<&SimRelease> = self.releases.iter().collect();
+        releases.sort_by_key(|release| std::cmp::Reverse(release.version));
+        releases
+    }
+
+    /// What `currentReleaseUnprocessed` answers: the newest successful release. Fly's schema
+    /// says "the latest release"; whether a failed or running one can be current is
+    /// UNCONFIRMED (the client copes with both).
+    fn current_release(&self) -> Option<&SimRelease> {
+        self.releases
+            .iter()
+            .filter(|release| release.status == "complete")
+            .max_by_key(|release| release.version)
+    }
+
+    /// Puts every machine on `release`'s image, as a deploy or a Machines-API update does;
+    /// `metadata` says whether the release metadata moves too (flyctl) or not (a bare image
+    /// swap).
+    fn move_machines_to(&mut self, release: &SimRelease, metadata: MachineMetadata, seed: u64) {
+        for (index, machine) in self
+            .machines
+            .iter_mut()
+            .filter(|machine| !matches!(machine.state.as_str(), "destroyed" | "destroying"))
+            .enumerate()
+        {
+            machine.image = release.image_ref.clone();
+            machine.image_tag = release.image_tag.clone();
+            machine.image_digest = release.image_digest.clone();
+            if metadata == MachineMetadata::FollowsRelease {
+                machine.release_id = release.id.clone();
+                machine.release_version = release.version;
+            }
+            // An update reboots the machine into a new instance.
+            machine.instance_seed = seed * 16 + index as u64;
+            machine.state = "started".into();
+            machine.updated_at = release.updated_at;
+        }
+    }
+}
+
+/// Whether a machine update rewrites the release metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MachineMetadata {
+    FollowsRelease,
+    Untouched,
+}
+
+/// A GraphQL failure: the HTTP status and the message of the one error.
+#[derive(Debug)]
+struct GraphQlFailure {
+    status: StatusCode,
+    message: String,
+    code: Option<&'static str>,
+    /// The response key whose field failed (`app`), answered as `null` in `data`.
+    path: Option<String>,
+}
+
+impl GraphQlFailure {
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::OK,
+            message: message.into(),
+            code: None,
+            path: None,
+        }
+    }
+}
+
+impl FlySimulator {
+    /// A simulator that accepts `token` (see [`FlySimulator::authorized`] for the scheme).
+    pub fn new(token: &str) -> Self {
+        Self {
+            token: token.to_string(),
+            scenario: Mutex::new(Scenario::default()),
+            faults: FaultInjector::default(),
+            requests: RequestCounter::default(),
+        }
+    }
+
+    /// Adds an app with no releases and no machines; an existing one keeps its history.
+    pub fn add_app(&self, app: &str) {
+        lock(&self.scenario)
+            .apps
+            .entry(app.to_string())
+            .or_default();
+    }
+
+    /// Adds a release (version = the app's newest + 1) and returns its id. `Ready` is
+    /// `complete` and moves every machine to its image (the first one creates two started
+    /// machines); `Failed` is `failed`, `Building` is `running`, `Canceled` is `interrupted`,
+    /// and those leave the machines alone. The image is `registry.fly.io/<app>:deployment-…`,
+    /// as flyctl tags it. Fly releases have no commit, branch or PR, so those fields of `spec`
+    /// are dropped; `author` becomes the release's user. An app never added is created.
+    pub fn push_deployment(&self, app: &str, spec: &SimDeploymentSpec) -> String {
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        scenario.last_seed += 1;
+        let seed = scenario.last_seed;
+        let sim_app = scenario.apps.entry(app.to_string()).or_default();
+        let version = sim_app
+            .releases
+            .iter()
+            .map(|release| release.version)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let status = match spec.outcome {
+            SimOutcome::Ready => "complete",
+            SimOutcome::Failed => "failed",
+            SimOutcome::Building => "running",
+            SimOutcome::Canceled => "interrupted",
+        };
+        let updated_at = match spec.outcome {
+            SimOutcome::Building => spec.created_at,
+            SimOutcome::Ready | SimOutcome::Failed | SimOutcome::Canceled => spec
+                .created_at
+                .checked_add_signed(chrono::Duration::minutes(DEPLOY_MINUTES))
+                .unwrap_or(spec.created_at),
+        };
+        let image_tag = format!("deployment-{}", ulid_like(seed));
+        let release = SimRelease {
+            seed,
+            id: sim_id("rel_", seed, 16),
+            version,
+            status,
+            image_ref: format!("registry.fly.io/{app}:{image_tag}"),
+            image_tag,
+            image_digest: format!(
+                "sha256:{:016x}{:016x}{:016x}{:016x}",
+                mix(seed),
+                mix(seed + 1),
+                mix(seed + 2),
+                mix(seed + 3)
+            ),
+            user_name: spec.author.clone(),
+            user_email: format!("{}@example.com", slug(&spec.author)),
+            created_at: spec.created_at,
+            updated_at,
+        };
+        if spec.outcome == SimOutcome::Ready {
+            if sim_app.machines.is_empty() {
+                for (index, region) in MACHINE_REGIONS.iter().enumerate() {
+                    let machine_seed = seed * 16 + index as u64;
+                    sim_app.machines.push(SimMachine {
+                        id: format!("{:014x}", mix(machine_seed) & 0x00ff_ffff_ffff_ffff),
+                        name: machine_name(machine_seed),
+                        region,
+                        state: "started".into(),
+                        image: String::new(),
+                        image_tag: String::new(),
+                        image_digest: String::new(),
+                        release_id: String::new(),
+                        release_version: 0,
+                        instance_seed: machine_seed,
+                        private_ip: format!("fdaa:0:18:a7b:196:e274:9ce1:{:x}", index + 2),
+                        created_at: updated_at,
+                        updated_at,
+                    });
+                }
+            }
+            sim_app.move_machines_to(&release, MachineMetadata::FollowsRelease, seed);
+        }
+        let id = release.id.clone();
+        sim_app.releases.push(release);
+        id
+    }
+
+    /// Puts every machine of `app` on the image of an earlier release through the "Machines
+    /// API", as Lookout's or a user's rollback would: no release record is created, and the
+    /// machines' `fly_release_*` metadata keeps naming the release they were deployed with.
+    /// Returns false for an unknown app or release.
+    pub fn roll_machines_to(&self, app: &str, release_id: &str) -> bool {
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        scenario.last_seed += 1;
+        let seed = scenario.last_seed;
+        let Some(sim_app) = scenario.apps.get_mut(app) else {
+            return false;
+        };
+        let Some(mut release) = sim_app
+            .releases
+            .iter()
+            .find(|release| release.id == release_id)
+            .cloned()
+        else {
+            return false;
+        };
+        let last_change = sim_app
+            .machines
+            .iter()
+            .map(|machine| machine.updated_at)
+            .max()
+            .unwrap_or(release.updated_at);
+        release.updated_at = last_change
+            .checked_add_signed(chrono::Duration::minutes(1))
+            .unwrap_or(last_change);
+        sim_app.move_machines_to(&release, MachineMetadata::Untouched, seed);
+        true
+    }
+
+    /// Sets one machine's `state` (`stopped`, `suspended`, `destroyed`, …). Returns false for
+    /// an unknown app or machine.
+    pub fn set_machine_state(&self, app: &str, machine_id: &str, state: &str) -> bool {
+        let mut scenario = lock(&self.scenario);
+        let Some(machine) = scenario
+            .apps
+            .get_mut(app)
+            .and_then(|sim_app| sim_app.machines.iter_mut().find(|m| m.id == machine_id))
+        else {
+            return false;
+        };
+        machine.state = state.to_string();
+        true
+    }
+
+    /// The ids of an app's machines, in creation order.
+    pub fn machine_ids(&self, app: &str) -> Vec<String> {
+        lock(&self.scenario)
+            .apps
+            .get(app)
+            .map(|sim_app| sim_app.machines.iter().map(|m| m.id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The id of what `currentReleaseUnprocessed` answers.
+    pub fn current_release_id(&self, app: &str) -> Option<String> {
+        lock(&self.scenario)
+            .apps
+            .get(app)
+            .and_then(SimApp::current_release)
+            .map(|release| release.id.clone())
+    }
+
+    /// The Fly routes, relative to the simulator's prefix.
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route(GRAPHQL_PATH, post(graphql))
+            .route(
+                &format!("{MACHINES_PATH}/apps/{{app}}/machines"),
+                get(list_machines),
+            )
+            .fallback(unknown_route)
+            .with_state(self)
+    }
+
+    /// fly-go sends `FlyV1 <token>` for macaroon tokens (`fm1r_…`, `fm2_…`) and `Bearer
+    /// <token>` for the others. Whether Fly also accepts the other scheme is UNCONFIRMED; the
+    /// simulator insists on fly-go's choice, so the client's choice is tested.
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let is_macaroon = self
+            .token
+            .split(',')
+            .any(|part| MACAROON_PREFIXES.contains(&part.split('_').next().unwrap_or_default()));
+        let scheme = if is_macaroon { "FlyV1 " } else { "Bearer " };
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix(scheme))
+            .is_some_and(|given| given == self.token)
+    }
+
+    /// Answers the `app(name:)` field of a query.
+    fn execute(
+        &self,
+        query: &str,
+        variables: &Map<String, Value>,
+    ) -> Result<Value, GraphQlFailure> {
+        let app_call = find_field(query, "app", variables).ok_or_else(|| {
+            GraphQlFailure::bad_request("the Fly simulator answers only app(name:) queries")
+        })?;
+        let Some(name) = app_call.arguments.get("name").and_then(Value::as_str) else {
+            return Err(GraphQlFailure::bad_request(
+                "Argument 'name' on Field 'app' is required here",
+            ));
+        };
+        let scenario = lock(&self.scenario);
+        let Some(sim_app) = scenario.apps.get(name) else {
+            // Fly's wording and code for an unknown app are UNCONFIRMED; this follows the
+            // common GraphQL shape (null field, error with its path and a NOT_FOUND code).
+            return Err(GraphQlFailure {
+                status: StatusCode::OK,
+                message: format!("Could not find App \"{name}\""),
+                code: Some("NOT_FOUND"),
+                path: Some(app_call.key),
+            });
+        };
+        let mut app_json = Map::new();
+        app_json.insert("id".into(), json!(name));
+        app_json.insert("name".into(), json!(name));
+        if let Some(call) = find_field(query, "currentReleaseUnprocessed", variables) {
+            let current = sim_app
+                .current_release()
+                .map_or(Value::Null, SimRelease::to_json);
+            app_json.insert(call.key, current);
+        }
+        if let Some(call) = find_field(query, "releasesUnprocessed", variables) {
+            app_json.insert(call.key, releases_connection(sim_app, &call.arguments)?);
+        }
+        Ok(json!({ app_call.key: app_json }))
+    }
+
+    fn machines(&self, app: &str, query: Option<&str>) -> Option<Vec<Value>> {
+        let mut include_deleted = false;
+        let mut region: Option<String> = None;
+        let mut metadata: Vec<(String, String)> = Vec::new();
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "include_deleted" => include_deleted = value == "true",
+                "region" => region = Some(value.into_owned()),
+                key => {
+                    if let Some(name) = key.strip_prefix("metadata.") {
+                        metadata.push((name.to_string(), value.into_owned()));
+                    }
+                }
+            }
+        }
+        let scenario = lock(&self.scenario);
+        let sim_app = scenario.apps.get(app)?;
+        Some(
+            sim_app
+                .machines
+                .iter()
+                .filter(|machine| include_deleted || machine.state != "destroyed")
+                .filter(|machine| region.as_deref().is_none_or(|r| r == machine.region))
+                .map(|machine| machine.to_json(app))
+                .filter(|machine| {
+                    metadata.iter().all(|(key, value)| {
+                        machine["config"]["metadata"][key.as_str()].as_str() == Some(value.as_str())
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+/// `releasesUnprocessed(first, after, status)`: newest first, Relay cursors.
+fn releases_connection(
+    sim_app: &SimApp,
+    arguments: &Map<String, Value>,
+) -> Result<Value, GraphQlFailure> {
+    if ["last", "before"]
+        .iter()
+        .any(|name| arguments.get(*name).is_some_and(|value| !value.is_null()))
+    {
+        return Err(GraphQlFailure::bad_request(
+            "the Fly simulator pages forwards only (first/after)",
+        ));
+    }
+    let first =
+        match arguments.get("first") {
+            None | Some(Value::Null) => MAX_PAGE_SIZE,
+            Some(value) => match value.as_i64() {
+                Some(first) if first >= 0 => (first as usize).min(MAX_PAGE_SIZE),
+                _ => return Err(GraphQlFailure::bad_request(
+                    "Argument 'first' on Field 'releasesUnprocessed' must be a non-negative Int",
+                )),
+            },
+        };
+    let status = arguments.get("status").and_then(Value::as_str);
+    let releases: Vec<&SimRelease> = sim_app
+        .releases_newest_first()
+        .into_iter()
+        .filter(|release| status.is_none_or(|status| release.status == status))
+        .collect();
+    let start = match arguments.get("after").and_then(Value::as_str) {
+        None => 0,
+        Some(cursor) => {
+            let invalid = || GraphQlFailure::bad_request(format!("Invalid cursor: {cursor}"));
+            let seed = decode_cursor(cursor).ok_or_else(invalid)?;
+            releases
+                .iter()
+                .position(|release| release.seed == seed)
+                .ok_or_else(invalid)?
+                + 1
+        }
+    };
+    let page: Vec<&SimRelease> = releases.iter().skip(start).take(first).copied().collect();
+    let has_next_page = start + page.len() < releases.len();
+    Ok(json!({
+        "nodes": page.iter().map(|release| release.to_json()).collect::<Vec<_>>(),
+        "edges": page
+            .iter()
+            .map(|release| json!({ "cursor": encode_cursor(release.seed), "node": release.to_json() }))
+            .collect::<Vec<_>>(),
+        "pageInfo": {
+            "endCursor": page.last().map(|release| encode_cursor(release.seed)),
+            "startCursor": page.first().map(|release| encode_cursor(release.seed)),
+            "hasNextPage": has_next_page,
+            "hasPreviousPage": start > 0,
+        },
+        "totalCount": releases.len(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny field finder (not a GraphQL parser)
+// ---------------------------------------------------------------------------------------------
+
+/// One field found in a query: its response key (alias or name) and resolved arguments.
+#[derive(Debug, PartialEq)]
+struct FieldCall {
+    key: String,
+    arguments: Map<String, Value>,
+}
+
+fn is_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// The first `name` / `alias: name` / `name(args)` in the query, as a whole word (so `app`
+/// never matches inside `$appName` or `appName`).
+fn find_field(query: &str, name: &str, variables: &Map<String, Value>) -> Option<FieldCall> {
+    let bytes = query.as_bytes();
+    let mut from = 0;
+    while let Some(offset) = query.get(from..)?.find(name) {
+        let start = from + offset;
+        let end = start + name.len();
+        from = end;
+        let before_ok = start == 0 || !(is_name_byte(bytes[start - 1]) || bytes[start - 1] == b'$');
+        let after_ok = bytes.get(end).is_none_or(|byte| !is_name_byte(*byte));
+        if !before_ok || !after_ok {
+            continue;
+        }
+        let rest = &query[end..];
+        let open = end + (rest.len() - rest.trim_start().len());
+        let arguments = if bytes.get(open) == Some(&b'(') {
+            let close = closing_paren(query, open)?;
+            parse_arguments(&query[open + 1..close], variables)
+        } else {
+            Map::new()
+        };
+        let key = alias_before(&query[..start]).unwrap_or_else(|| name.to_string());
+        return Some(FieldCall { key, arguments });
+    }
+    None
+}
+
+/// The `)` matching the `(` at `open`, skipping string literals.
+fn closing_paren(query: &str, open: usize) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (at, byte) in query.bytes().enumerate().skip(open + 1) {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (false, _, b'"') => in_string = true,
+            (false, _, b')') => return Some(at),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `currentRelease: currentReleaseUnprocessed` → `currentRelease`.
+fn alias_before(prefix: &str) -> Option<String> {
+    let before_colon = prefix.trim_end().strip_suffix(':')?.trim_end();
+    let alias_start = before_colon
+        .bytes()
+        .rposition(|byte| !is_name_byte(byte))
+        .map_or(0, |at| at + 1);
+    let alias = &before_colon[alias_start..];
+    (!alias.is_empty() && !alias.starts_with(|c: char| c.is_ascii_digit()))
+        .then(|| alias.to_string())
+}
+
+/// `name: $var, first: 10, after: "x"`: variables, strings, numbers, booleans, null and enum
+/// names (as strings). Enough for the arguments of the fields above.
+fn parse_arguments(text: &str, variables: &Map<String, Value>) -> Map<String, Value> {
+    let bytes = text.as_bytes();
+    let mut arguments = Map::new();
+    let mut at = 0;
+    let skip = |at: &mut usize| {
+        while bytes
+            .get(*at)
+            .is_some_and(|byte| byte.is_ascii_whitespace() || *byte == b',')
+        {
+            *at += 1;
+        }
+    };
+    let name = |at: &mut usize| {
+        let start = *at;
+        while bytes.get(*at).copied().is_some_and(is_name_byte) {
+            *at += 1;
+        }
+        text[start..*at].to_string()
+    };
+    loop {
+        skip(&mut at);
+        let key = name(&mut at);
+        skip(&mut at);
+        if key.is_empty() || bytes.get(at) != Some(&b':') {
+            break;
+        }
+        at += 1;
+        skip(&mut at);
+        let value = match bytes.get(at) {
+            Some(b'$') => {
+                at += 1;
+                let variable = name(&mut at);
+                variables.get(&variable).cloned().unwrap_or(Value::Null)
+            }
+            Some(b'"') => {
+                at += 1;
+                let mut raw = Vec::new();
+                while let Some(&byte) = bytes.get(at) {
+                    at += 1;
+                    match byte {
+                        b'"' => break,
+                        b'\\' => {
+                            if let Some(&escaped) = bytes.get(at) {
+                                raw.push(escaped);
+                                at += 1;
+                            }
+                        }
+                        other => raw.push(other),
+                    }
+                }
+                Value::String(String::from_utf8_lossy(&raw).into_owned())
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let start = at;
+                at += 1;
+                while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+                    at += 1;
+                }
+                serde_json::from_str(&text[start..at]).unwrap_or(Value::Null)
+            }
+            Some(_) => match name(&mut at).as_str() {
+                "" => break,
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                "null" => Value::Null,
+                enum_value => Value::String(enum_value.to_string()),
+            },
+            None => break,
+        };
+        arguments.insert(key, value);
+    }
+    arguments
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------------
+
+async fn graphql(
+    State(sim): State<Arc<FlySimulator>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    sim.requests.record();
+    if let Some(fault) = apply_delay(sim.faults.next()).await {
+        return graphql_fault(&fault);
+    }
+    if !sim.authorized(&headers) {
+        // The HTTP status of Fly's GraphQL auth error is UNCONFIRMED: a wrong token gets 200
+        // with the error here, and the `Unauthorized` fault 401 with the same body, so the
+        // client is exercised both ways.
+        return unauthenticated(StatusCode::OK);
+    }
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => return graphql_error(StatusCode::BAD_REQUEST, "Invalid JSON body", None, None),
+    };
+    let Some(query) = request.get("query").and_then(Value::as_str) else {
+        return graphql_error(
+            StatusCode::BAD_REQUEST,
+            "No query string was present",
+            None,
+            None,
+        );
+    };
+    let variables = match request.get("variables") {
+        Some(Value::Object(variables)) => variables.clone(),
+        _ => Map::new(),
+    };
+    match sim.execute(query, &variables) {
+        Ok(data) => Json(json!({ "data": data })).into_response(),
+        Err(failure) => graphql_error(
+            failure.status,
+            &failure.message,
+            failure.code,
+            failure.path.as_deref(),
+        ),
+    }
+}
+
+async fn list_machines(
+    State(sim): State<Arc<FlySimulator>>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    sim.requests.record();
+    if let Some(fault) = apply_delay(sim.faults.next()).await {
+        return machines_fault(&fault);
+    }
+    if !sim.authorized(&headers) {
+        return machines_unauthorized();
+    }
+    match sim.machines(&app, query.as_deref()) {
+        Some(machines) => Json(machines).into_response(),
+        // The Machines API's wording for an unknown app is UNCONFIRMED.
+        None => machines_error(StatusCode::NOT_FOUND, "app not found"),
+    }
+}
+
+async fn unknown_route() -> Response {
+    machines_error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint in the Fly simulator",
+    )
+}
+
+fn graphql_error(
+    status: StatusCode,
+    message: &str,
+    code: Option<&str>,
+    path: Option<&str>,
+) -> Response {
+    let mut error = json!({ "message": message });
+    if let Some(code) = code {
+        error["extensions"] = json!({ "code": code });
+    }
+    let data = match path {
+        Some(path) => {
+            error["path"] = json!([path]);
+            json!({ path: Value::Null })
+        }
+        None => Value::Null,
+    };
+    (status, Json(json!({ "data": data, "errors": [error] }))).into_response()
+}
+
+fn unauthenticated(status: StatusCode) -> Response {
+    graphql_error(
+        status,
+        "You must be authenticated to view this.",
+        Some("UNAUTHORIZED"),
+        None,
+    )
+}
+
+/// Fly documents no rate-limit headers (UNCONFIRMED); a 429 carries the standard
+/// `Retry-After`.
+fn with_retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+fn garbage() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html")],
+        "<html><body>fly-proxy: upstream hiccup</body></html>",
+    )
+        .into_response()
+}
+
+fn graphql_fault(fault: &SimFault) -> Response {
+    let status = fault_status(fault);
+    match fault {
+        SimFault::RateLimited { retry_after_secs } => with_retry_after(
+            graphql_error(status, "Rate limit exceeded", None, None),
+            *retry_after_secs,
+        ),
+        SimFault::ServerError => graphql_error(status, "Service Unavailable", None, None),
+        SimFault::Unauthorized => unauthenticated(status),
+        SimFault::Garbage => garbage(),
+        // `apply_delay` has already served a `Slow` fault; this arm is never reached.
+        SimFault::Slow { .. } => graphql_error(status, "unexpected fault", None, None),
+    }
+}
+
+/// The Machines API error body `{"error": "…"}`.
+fn machines_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// The 401 body observed from the Machines API (fixture `fly_error_response.json`).
+fn machines_unauthorized() -> Response {
+    machines_error(
+        StatusCode::UNAUTHORIZED,
+        "Authenticate: token validation error",
+    )
+}
+
+fn machines_fault(fault: &SimFault) -> Response {
+    let status = fault_status(fault);
+    match fault {
+        SimFault::RateLimited { retry_after_secs } => with_retry_after(
+            machines_error(status, "rate limit exceeded"),
+            *retry_after_secs,
+        ),
+        SimFault::ServerError => machines_error(status, "internal server error"),
+        SimFault::Unauthorized => machines_unauthorized(),
+        SimFault::Garbage => garbage(),
+        SimFault::Slow { .. } => machines_error(status, "unexpected fault"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids and formats
+// ---------------------------------------------------------------------------------------------
+
+/// ISO 8601 in UTC with whole seconds, as Fly's `ISO8601DateTime` values.
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A fixed bit mixer (splitmix64) so ids look random but are reproducible.
+fn mix(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// 26 Crockford base-32 characters starting `01J`, like the ULIDs in flyctl's image tags.
+fn ulid_like(seed: u64) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits = (u128::from(mix(seed)) << 64) | u128::from(mix(seed ^ 0xA5A5));
+    let mut text = String::from("01J");
+    for index in 0..23 {
+        text.push(char::from(ALPHABET[((bits >> (index * 5)) & 31) as usize]));
+    }
+    text
+}
+
+fn instance_id(seed: u64) -> String {
+    ulid_like(seed.wrapping_mul(31).wrapping_add(7))
+}
+
+/// Fly-style machine names (`aged-wind-2649`).
+fn machine_name(seed: u64) -> String {
+    const ADJECTIVES: [&str; 6] = ["aged", "summer", "lingering", "quiet", "bold", "late"];
+    const NOUNS: [&str; 6] = ["wind", "sun", "moon", "river", "field", "frost"];
+    let bits = mix(seed);
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES[(bits % 6) as usize],
+        NOUNS[((bits >> 8) % 6) as usize],
+        (bits >> 16) % 9000 + 1000
+    )
+}
+
+/// Lower-case letters and digits joined by single dashes, for e-mail user names.
+fn slug(text: &str) -> String {
+    let mut slug = String::new();
+    for character in text.chars() {
+        if character.is_ascii_alphanumeric() {
+            slug.push(character.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "user".into()
+    } else {
+        slug.to_string()
+    }
+}
+
+/// Cursors are opaque to clients; here they are the hex of the release seed.
+fn encode_cursor(seed: u64) -> String {
+    format!("c{seed:x}")
+}
+
+fn decode_cursor(cursor: &str) -> Option<u64> {
+    u64::from_str_radix(cursor.strip_prefix('c')?, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
+        SimDeploymentSpec {
+            commit_sha: format!("{minute:040x}"),
+            commit_message: format!("change {minute}"),
+            author: "Ada Lovelace".into(),
+            branch: "main".into(),
+            pr_number: None,
+            outcome,
+            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap(),
+        }
+    }
+
+    fn run(sim: &FlySimulator, query: &str, variables: Value) -> Result<Value, GraphQlFailure> {
+        let Value::Object(variables) = variables else {
+            panic!("variables must be an object");
+        };
+        sim.execute(query, &variables)
+    }
+
+    const QUERY: &str = "query($appName: String!, $first: Int!, $after: String) { app(name: $appName) { current: currentReleaseUnprocessed { id } releases: releasesUnprocessed(first: $first, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } } } }";
+
+    #[test]
+    fn a_ready_push_goes_current_and_moves_the_machines() {
+        let sim = FlySimulator::new("t");
+        sim.add_app("web");
+        assert!(sim.machine_ids("web").is_empty());
+        let first = sim.push_deployment("web", &spec(1, SimOutcome::Ready));
+        assert_eq!(first, "rel_0000000000000001");
+        let machines = sim.machine_ids("web");
+        assert_eq!(machines.len(), 2);
+        let failed = sim.push_deployment("web", &spec(2, SimOutcome::Failed));
+        assert_eq!(sim.current_release_id("web"), Some(first.clone()));
+        let second = sim.push_deployment("web", &spec(3, SimOutcome::Ready));
+        let running = sim.push_deployment("web", &spec(4, SimOutcome::Building));
+        let interrupted = sim.push_deployment("web", &spec(5, SimOutcome::Canceled));
+        assert_eq!(sim.current_release_id("web"), Some(second.clone()));
+        assert_eq!(
+            sim.machine_ids("web"),
+            machines,
+            "the same machines, updated"
+        );
+
+        let data = run(&sim, QUERY, json!({ "appName": "web", "first": 10 })).unwrap();
+        let nodes = data["app"]["releases"]["nodes"].as_array().unwrap();
+        let listed: Vec<(&str, &str, i64)> = nodes
+            .iter()
+            .map(|node| {
+                (
+                    node["id"].as_str().unwrap(),
+                    node["status"].as_str().unwrap(),
+                    node["version"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                (interrupted.as_str(), "interrupted", 5),
+                (running.as_str(), "running", 4),
+                (second.as_str(), "complete", 3),
+                (failed.as_str(), "failed", 2),
+                (first.as_str(), "complete", 1),
+            ]
+        );
+        assert_eq!(data["app"]["current"]["id"], second.as_str());
+        assert_eq!(nodes[2]["user"]["email"], "ada-lovelace@example.com");
+        assert_eq!(nodes[2]["createdAt"], "2026-03-01T12:03:00Z");
+        assert_eq!(nodes[2]["updatedAt"], "2026-03-01T12:05:00Z");
+        assert_eq!(
+            nodes[1]["updatedAt"], nodes[1]["createdAt"],
+            "still running"
+        );
+
+        let listed = sim.machines("web", None).unwrap();
+        let second_image = nodes[2]["imageRef"].as_str().unwrap();
+        assert!(second_image.starts_with("registry.fly.io/web:deployment-01J"));
+        for machine in &listed {
+            assert_eq!(machine["config"]["image"], second_image);
+            assert_eq!(machine["config"]["metadata"]["fly_release_version"], "3");
+            assert_eq!(machine["state"], "started");
+        }
+    }
+
+    #[test]
+    fn machines_can_be_rolled_back_without_a_release() {
+        let sim = FlySimulator::new("t");
+        let first = sim.push_deployment("web", &spec(1, SimOutcome::Ready));
+        let second = sim.push_deployment("web", &spec(2, SimOutcome::Ready));
+        assert!(sim.roll_machines_to("web", &first));
+        assert!(!sim.roll_machines_to("web", "rel_nope"));
+        assert!(!sim.roll_machines_to("nope", &first));
+        assert_eq!(sim.current_release_id("web"), Some(second));
+        let machines = sim.machines("web", None).unwrap();
+        let data = run(&sim, QUERY, json!({ "appName": "web", "first": 10 })).unwrap();
+        let first_image = data["app"]["releases"]["nodes"][1]["imageRef"].clone();
+        assert_eq!(machines[0]["config"]["image"], first_image);
+        assert_eq!(
+            machines[0]["config"]["metadata"]["fly_release_version"],
+            "2"
+        );
+        assert_eq!(data["app"]["releases"]["totalCount"], 2);
+    }
+
+    #[test]
+    fn releases_page_with_relay_cursors() {
+        let sim = FlySimulator::new("t");
+        let ids: Vec<String> = (1..=5)
+            .map(|minute| sim.push_deployment("web", &spec(minute, SimOutcome::Ready)))
+            .collect();
+        let page = |after: Value| {
+            run(
+                &sim,
+                QUERY,
+                json!({ "appName": "web", "first": 2, "after": after }),
+            )
+            .unwrap()["app"]["releases"]
+                .clone()
+        };
+        let one = page(Value::Null);
+        assert_eq!(one["nodes"][0]["id"], ids[4].as_str());
+        assert_eq!(one["pageInfo"]["hasNextPage"], true);
+        let two = page(one["pageInfo"]["endCursor"].clone());
+        assert_eq!(two["nodes"][0]["id"], ids[2].as_str());
+        assert_eq!(two["edges"][1]["node"]["id"], ids[1].as_str());
+        let three = page(two["pageInfo"]["endCursor"].clone());
+        assert_eq!(three["nodes"].as_array().unwrap().len(), 1);
+        assert_eq!(three["pageInfo"]["hasNextPage"], false);
+        assert_eq!(three["pageInfo"]["hasPreviousPage"], true);
+
+        let bad = run(
+            &sim,
+            QUERY,
+            json!({ "appName": "web", "first": 2, "after": "zz" }),
+        );
+        assert!(bad.unwrap_err().message.contains("Invalid cursor"));
+        let negative = run(&sim, QUERY, json!({ "appName": "web", "first": -1 }));
+        assert!(negative.is_err());
+        let literal = run(
+            &sim,
+            r#"{ app(name: "web") { releasesUnprocessed(first: 200, status: "complete") { totalCount nodes { id } } } }"#,
+            json!({}),
+        )
+        .unwrap();
+        assert_eq!(literal["app"]["releasesUnprocessed"]["totalCount"], 5);
+        let backwards = run(
+            &sim,
+            r#"{ app(name: "web") { releasesUnprocessed(last: 2) { nodes { id } } } }"#,
+            json!({}),
+        );
+        assert!(backwards.is_err());
+    }
+
+    #[test]
+    fn unknown_apps_and_queries_are_graphql_errors() {
+        let sim = FlySimulator::new("t");
+        let failure = run(&sim, QUERY, json!({ "appName": "ghost", "first": 1 })).unwrap_err();
+        assert_eq!(failure.message, "Could not find App \"ghost\"");
+        assert_eq!(failure.code, Some("NOT_FOUND"));
+        assert_eq!(failure.path.as_deref(), Some("app"));
+        assert!(run(&sim, "{ viewer { id } }", json!({})).is_err());
+        assert!(sim.machines("ghost", None).is_none());
+    }
+
+    #[test]
+    fn fields_are_found_as_whole_words_with_aliases() {
+        let variables = Map::from_iter([("appName".to_string(), json!("web"))]);
+        let query = "query($appName: String!) { a: app(name: $appName) { cur: currentReleaseUnprocessed { id } releasesUnprocessed(first: 3, after: \"c1)\") { nodes { id } } } } fragment F on ReleaseUnprocessed { id }";
+        let app = find_field(query, "app", &variables).unwrap();
+        assert_eq!(app.key, "a");
+        assert_eq!(app.arguments.get("name"), Some(&json!("web")));
+        let current = find_field(query, "currentReleaseUnprocessed", &variables).unwrap();
+        assert_eq!(current.key, "cur");
+        assert!(current.arguments.is_empty());
+        let releases = find_field(query, "releasesUnprocessed", &variables).unwrap();
+        assert_eq!(releases.key, "releasesUnprocessed");
+        assert_eq!(releases.arguments.get("first"), Some(&json!(3)));
+        assert_eq!(releases.arguments.get("after"), Some(&json!("c1)")));
+        assert_eq!(find_field("{ appName }", "app", &variables), None);
+    }
+
+    #[test]
+    fn machine_filters_follow_the_machines_api() {
+        let sim = FlySimulator::new("t");
+        sim.push_deployment("web", &spec(1, SimOutcome::Ready));
+        let ids = sim.machine_ids("web");
+        assert!(sim.set_machine_state("web", &ids[0], "destroyed"));
+        assert!(!sim.set_machine_state("web", "nope", "stopped"));
+        assert_eq!(sim.machines("web", None).unwrap().len(), 1);
+        assert_eq!(
+            sim.machines("web", Some("include_deleted=true"))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(sim.machines("web", Some("region=ams")).unwrap().len(), 1);
+        assert_eq!(sim.machines("web", Some("region=ord")).unwrap().len(), 0);
+        let group = sim
+            .machines(
+                "web",
+                Some("include_deleted=true&metadata.fly_process_group=app"),
+            )
+            .unwrap();
+        assert_eq!(group.len(), 2);
+        assert!(sim
+            .machines("web", Some("metadata.fly_process_group=worker"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn both_token_schemes_are_checked() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            headers
+        };
+        let plain = FlySimulator::new("pat_123");
+        assert!(plain.authorized(&with("Bearer pat_123")));
+        assert!(!plain.authorized(&with("FlyV1 pat_123")));
+        assert!(!plain.authorized(&with("Bearer pat_1234")));
+        assert!(!plain.authorized(&HeaderMap::new()));
+        let macaroon = FlySimulator::new("fm2_abc,fm2_def");
+        assert!(macaroon.authorized(&with("FlyV1 fm2_abc,fm2_def")));
+        assert!(!macaroon.authorized(&with("Bearer fm2_abc,fm2_def")));
+    }
+
+    #[test]
+    fn ids_look_like_flys() {
+        let tag = ulid_like(7);
+        assert_eq!(tag.len(), 26);
+        assert!(tag.starts_with("01J"));
+        assert_ne!(ulid_like(7), ulid_like(8));
+        assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
+        assert_eq!(decode_cursor("42"), None);
+        assert_eq!(slug("Ada Lovelace!"), "ada-lovelace");
+        assert_eq!(slug("—"), "user");
+        let name = machine_name(3);
+        assert_eq!(name.split('-').count(), 3);
+    }
+}

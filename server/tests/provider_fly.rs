@@ -1,0 +1,519 @@
+//! The real Fly client against the Fly simulator, over HTTP on loopback.
+
+use app::model::DeployState;
+use chrono::{DateTime, TimeZone, Utc};
+use server::providers::fly::{FlyClient, FlyClientConfig};
+use server::providers::{
+    list_recent_deployments, DeploymentProvider, PageCursor, ProviderEnvironment, ProviderError,
+};
+use server::secret::Secret;
+use server::simulators::fly::{FlySimulator, GRAPHQL_PATH, MACHINES_PATH};
+use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "fly_sim_personal_token_1234";
+const APP: &str = "lookout-api";
+const APP_URL: &str = "https://lookout-api.fly.dev";
+
+struct Harness {
+    sim: Arc<FlySimulator>,
+    base: String,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        Self::start_with_token(TOKEN).await
+    }
+
+    async fn start_with_token(token: &str) -> Self {
+        let sim = Arc::new(FlySimulator::new(token));
+        sim.add_app(APP);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = axum::Router::new().nest("/fly", sim.clone().router());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            sim,
+            base: format!("http://{address}/fly"),
+        }
+    }
+
+    fn client_with(&self, http: reqwest::Client, token: &str, app: &str) -> FlyClient {
+        FlyClient::new(
+            http,
+            FlyClientConfig {
+                graphql_base: format!("{}{GRAPHQL_PATH}", self.base),
+                machines_base: format!("{}{MACHINES_PATH}", self.base),
+                token: Secret::new(token),
+                app: app.into(),
+                environment: "production".into(),
+            },
+        )
+    }
+
+    fn client(&self) -> FlyClient {
+        self.client_with(server::providers::http::build_client(), TOKEN, APP)
+    }
+
+    fn push(&self, minute: u32, outcome: SimOutcome) -> String {
+        self.sim.push_deployment(APP, &spec(minute, outcome))
+    }
+}
+
+fn created(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
+}
+
+fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
+    SimDeploymentSpec {
+        commit_sha: format!("{minute:040x}"),
+        commit_message: format!("change number {minute}"),
+        author: "Ada".into(),
+        branch: "main".into(),
+        pr_number: None,
+        outcome,
+        created_at: created(minute),
+    }
+}
+
+#[tokio::test]
+async fn pages_are_read_newest_first_up_to_the_depth() {
+    let harness = Harness::start().await;
+    let outcomes = [
+        SimOutcome::Ready,
+        SimOutcome::Failed,
+        SimOutcome::Ready,
+        SimOutcome::Canceled,
+        SimOutcome::Ready,
+        SimOutcome::Ready,
+        SimOutcome::Building,
+    ];
+    let mut pushed = Vec::new();
+    for (index, outcome) in outcomes.iter().enumerate() {
+        pushed.push(harness.push(10 + index as u32 * 3, *outcome));
+    }
+    pushed.reverse();
+    let client = harness.client();
+
+    let before = harness.sim.requests.get();
+    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
+    assert_eq!(
+        five.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        pushed[..5].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        harness.sim.requests.get() - before,
+        3,
+        "pages of 2, 2 and 2"
+    );
+    assert!(five
+        .windows(2)
+        .all(|pair| pair[0].created_at > pair[1].created_at));
+
+    let all = list_recent_deployments(&client, 100, 3).await.unwrap();
+    assert_eq!(
+        all.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
+        pushed,
+        "every release once, over three pages"
+    );
+    let states: Vec<DeployState> = all.iter().map(|d| d.state).collect();
+    assert_eq!(
+        states,
+        vec![
+            DeployState::Deploying,
+            DeployState::Ready,
+            DeployState::Superseded,
+            DeployState::Canceled,
+            DeployState::Superseded,
+            DeployState::Failed,
+            DeployState::Superseded,
+        ]
+    );
+    let provider_states: Vec<&str> = all.iter().map(|d| d.provider_state.as_str()).collect();
+    assert_eq!(
+        provider_states,
+        [
+            "running",
+            "complete",
+            "complete",
+            "interrupted",
+            "complete",
+            "failed",
+            "complete"
+        ]
+    );
+
+    let running = &all[0];
+    assert_eq!(running.finished_at, None);
+    assert_eq!(running.created_at, Some(created(28)));
+    assert_eq!(running.creator.as_deref(), Some("Ada"));
+    assert_eq!(running.commit.sha, None, "Fly releases carry no commit");
+    assert_eq!(
+        running.environment,
+        ProviderEnvironment::Named("production".into())
+    );
+    assert_eq!(running.url, None);
+    assert_eq!(
+        running.dashboard_url.as_deref(),
+        Some("https://fly.io/apps/lookout-api")
+    );
+    let live = &all[1];
+    assert_eq!(live.url.as_deref(), Some(APP_URL));
+    assert_eq!(
+        live.finished_at,
+        Some(created(27)),
+        "two minutes after 9:25"
+    );
+
+    // The last page by hand: a full page hands back a cursor, the end none.
+    let page = client.list_deployments(None, 7).await.unwrap();
+    assert_eq!(page.deployments.len(), 7);
+    assert_eq!(page.next, None, "Fly says there is no next page");
+    let page = client.list_deployments(None, 4).await.unwrap();
+    let rest = client
+        .list_deployments(page.next.as_ref(), 4)
+        .await
+        .unwrap();
+    assert_eq!(rest.deployments.len(), 3);
+    assert_eq!(rest.next, None);
+}
+
+#[tokio::test]
+async fn the_live_release_is_what_the_machines_run() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    assert!(
+        client.live_deployments().await.unwrap().is_empty(),
+        "no releases, no machines"
+    );
+
+    let first = harness.push(1, SimOutcome::Ready);
+    harness.push(2, SimOutcome::Building);
+    let live = client.live_deployments().await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, first);
+    assert_eq!(live[0].state, DeployState::Ready);
+    assert_eq!(live[0].url.as_deref(), Some(APP_URL));
+    assert_eq!(
+        live[0].environment,
+        ProviderEnvironment::Named("production".into())
+    );
+    assert_eq!(live[0].finished_at, Some(created(3)));
+
+    // Scaled to zero: stopped and suspended machines still say what would serve.
+    let machines = harness.sim.machine_ids(APP);
+    assert!(harness.sim.set_machine_state(APP, &machines[0], "stopped"));
+    assert!(harness
+        .sim
+        .set_machine_state(APP, &machines[1], "suspended"));
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, first);
+}
+
+#[tokio::test]
+async fn a_pushed_ready_release_goes_live_and_the_old_one_is_superseded() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let old = harness.push(1, SimOutcome::Ready);
+    let new = harness.push(5, SimOutcome::Ready);
+
+    let live = client.live_deployments().await.unwrap();
+    assert_eq!(
+        live.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [new.as_str()]
+    );
+    let superseded = client.deployment(&old).await.unwrap();
+    assert_eq!(superseded.state, DeployState::Superseded);
+    assert_eq!(superseded.provider_state, "complete");
+    assert_eq!(superseded.url, None);
+
+    let failed = harness.push(9, SimOutcome::Failed);
+    assert_eq!(
+        client.live_deployments().await.unwrap()[0].id,
+        new,
+        "a failed release leaves the machines alone"
+    );
+    assert_eq!(
+        client.deployment(&failed).await.unwrap().state,
+        DeployState::Failed
+    );
+}
+
+#[tokio::test]
+async fn machines_rolled_back_through_the_machines_api_win_over_the_current_release() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let old = harness.push(1, SimOutcome::Ready);
+    let new = harness.push(5, SimOutcome::Ready);
+    assert!(harness.sim.roll_machines_to(APP, &old));
+    assert_eq!(
+        harness.sim.current_release_id(APP),
+        Some(new.clone()),
+        "Fly's marker did not move"
+    );
+
+    let live = client.live_deployments().await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, old, "what the machines run serves traffic");
+    assert_eq!(live[0].state, DeployState::Ready);
+    assert_eq!(live[0].url.as_deref(), Some(APP_URL));
+
+    // A destroyed machine no longer counts: the other one decides.
+    let machines = harness.sim.machine_ids(APP);
+    assert!(harness
+        .sim
+        .set_machine_state(APP, &machines[0], "destroyed"));
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, old);
+}
+
+#[tokio::test]
+async fn a_release_by_id_by_version_and_unknown_ids() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let ids: Vec<String> = (1..=3)
+        .map(|minute| harness.push(minute, SimOutcome::Ready))
+        .collect();
+    let canceled = harness.push(4, SimOutcome::Canceled);
+
+    let release = client.deployment(&canceled).await.unwrap();
+    assert_eq!(release.id, canceled);
+    assert_eq!(release.state, DeployState::Canceled);
+    assert_eq!(release.provider_state, "interrupted");
+    assert_eq!(release.finished_at, Some(created(6)));
+
+    let by_version = client.deployment("v2").await.unwrap();
+    assert_eq!(by_version.id, ids[1]);
+    assert_eq!(by_version.state, DeployState::Superseded);
+
+    assert!(matches!(
+        client.deployment("rel_doesnotexist").await,
+        Err(ProviderError::NotFound { .. })
+    ));
+    let other_app =
+        harness.client_with(server::providers::http::build_client(), TOKEN, "ghost-app");
+    assert_eq!(
+        other_app.list_deployments(None, 10).await.unwrap_err(),
+        ProviderError::NotFound {
+            message: "Could not find App \"ghost-app\"".into()
+        }
+    );
+    assert!(matches!(
+        other_app.live_deployments().await,
+        Err(ProviderError::NotFound { .. })
+    ));
+    assert!(matches!(
+        client
+            .list_deployments(Some(&PageCursor("not-a-cursor".into())), 10)
+            .await,
+        Err(ProviderError::Rejected { status: 200, .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_unauthorized_and_never_echoed() {
+    let harness = Harness::start().await;
+    harness.push(1, SimOutcome::Ready);
+    let wrong = "fly_wrong_token_5678";
+    let client = harness.client_with(server::providers::http::build_client(), wrong, APP);
+
+    // GraphQL answers 200 with an error body; the body decides.
+    let error = client.list_deployments(None, 5).await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    assert!(!format!("{error:?} {error}").contains(wrong));
+    // The `Unauthorized` fault answers 401 with the same body.
+    harness.sim.faults.push_once(SimFault::Unauthorized);
+    let error = harness
+        .client()
+        .list_deployments(None, 5)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    // The live check also reads the Machines API, which answers 401. (Last: when one of its
+    // two requests fails, the other may still reach the simulator after the call returned.)
+    let error = client.live_deployments().await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    assert!(!format!("{client:?}").contains(wrong));
+}
+
+#[tokio::test]
+async fn macaroon_tokens_are_sent_as_flyv1() {
+    let token = "fm2_lJPECAAAAAAAAAAA,fm2_lJPETTTTTTTTTT";
+    let harness = Harness::start_with_token(token).await;
+    let id = harness.push(1, SimOutcome::Ready);
+    let client = harness.client_with(server::providers::http::build_client(), token, APP);
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, id);
+    // Pasted the way `fly tokens create deploy` prints it.
+    let pasted = harness.client_with(
+        server::providers::http::build_client(),
+        &format!("FlyV1 {token}"),
+        APP,
+    );
+    assert_eq!(
+        pasted
+            .list_deployments(None, 5)
+            .await
+            .unwrap()
+            .deployments
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_rate_limited_then_the_call_succeeds_after_the_wait() {
+    let harness = Harness::start().await;
+    let id = harness.push(1, SimOutcome::Ready);
+    let client = harness.client();
+
+    harness.sim.faults.push_once(SimFault::RateLimited {
+        retry_after_secs: 1,
+    });
+    let error = client.list_deployments(None, 10).await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_secs(1)),
+        "{error:?}"
+    );
+    tokio::time::sleep(error.retry_after().unwrap()).await;
+    let page = client.list_deployments(None, 10).await.unwrap();
+    assert_eq!(page.deployments[0].id, id);
+
+    // `live_deployments` sends its GraphQL and Machines requests at once; whichever gets the
+    // fault, the call is rate limited with the same wait, and succeeds after it.
+    harness.sim.faults.push_once(SimFault::RateLimited {
+        retry_after_secs: 1,
+    });
+    let error = client.live_deployments().await.unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, id);
+}
+
+#[tokio::test]
+async fn faults_map_to_typed_errors() {
+    let harness = Harness::start().await;
+    let id = harness.push(1, SimOutcome::Ready);
+    let client = harness.client();
+
+    harness.sim.faults.push_once(SimFault::ServerError);
+    assert!(matches!(
+        client.list_deployments(None, 10).await,
+        Err(ProviderError::Unavailable {
+            status: Some(503),
+            ..
+        })
+    ));
+
+    harness.sim.faults.push_once(SimFault::Garbage);
+    assert!(matches!(
+        client.deployment(&id).await,
+        Err(ProviderError::Malformed { .. })
+    ));
+
+    harness
+        .sim
+        .faults
+        .push_once(SimFault::Slow { millis: 1_500 });
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let impatient = harness.client_with(impatient, TOKEN, APP);
+    assert_eq!(
+        impatient.live_deployments().await.unwrap_err(),
+        ProviderError::Timeout
+    );
+
+    // Faults are used once: the next call answers normally.
+    assert_eq!(client.deployment(&id).await.unwrap().id, id);
+}
+
+/// The simulator's own HTTP surface, for what the client never sends.
+#[tokio::test]
+async fn the_simulator_speaks_fly_http() {
+    let harness = Harness::start().await;
+    let first = harness.push(1, SimOutcome::Ready);
+    harness.push(2, SimOutcome::Failed);
+    let http = reqwest::Client::new();
+    let graphql = format!("{}{GRAPHQL_PATH}", harness.base);
+    let machines = format!("{}{MACHINES_PATH}/apps/{APP}/machines", harness.base);
+
+    let body = serde_json::json!({
+        "query": "query($appName: String!) { app(name: $appName) { currentReleaseUnprocessed { id } releasesUnprocessed(first: 1, status: \"failed\") { totalCount nodes { id status imageRef stable user { email } } edges { cursor } pageInfo { hasNextPage } } } }",
+        "variables": { "appName": APP },
+    });
+    let answer: serde_json::Value = http
+        .post(&graphql)
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app = &answer["data"]["app"];
+    assert_eq!(app["currentReleaseUnprocessed"]["id"], first.as_str());
+    assert_eq!(app["releasesUnprocessed"]["totalCount"], 1);
+    assert_eq!(app["releasesUnprocessed"]["nodes"][0]["status"], "failed");
+    assert_eq!(app["releasesUnprocessed"]["nodes"][0]["stable"], false);
+    assert!(app["releasesUnprocessed"]["edges"][0]["cursor"].is_string());
+
+    let response = http.get(&machines).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let listed: serde_json::Value = response.json().await.unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["state"], "started");
+    assert_eq!(
+        listed[0]["config"]["metadata"]["fly_release_id"],
+        first.as_str()
+    );
+    assert_eq!(listed[0]["image_ref"]["registry"], "registry.fly.io");
+    assert_eq!(listed[0]["checks"][0]["status"], "passing");
+
+    let response = http.get(&machines).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "Authenticate: token validation error");
+
+    let response = http
+        .get(format!(
+            "{}{MACHINES_PATH}/apps/ghost/machines",
+            harness.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    harness.sim.faults.push_once(SimFault::RateLimited {
+        retry_after_secs: 9,
+    });
+    let response = http.get(&machines).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "9");
+
+    let response = http
+        .post(&graphql)
+        .header("authorization", format!("FlyV1 {TOKEN}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["data"], serde_json::Value::Null);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHORIZED");
+}

@@ -1,0 +1,822 @@
+//! The real GitHub client against the GitHub simulator over loopback HTTP: Deployments and
+//! workflow-run sources, `Link` paging, live detection, lookups, auth, GitHub's 403 rate
+//! limit and every injected fault.
+
+use app::model::DeployState;
+use chrono::{DateTime, TimeZone, Utc};
+use server::providers::github::{GithubClient, GithubClientConfig, GithubSource};
+use server::providers::{
+    list_recent_deployments, DeploymentProvider, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError,
+};
+use server::secret::Secret;
+use server::simulators::github::GithubSimulator;
+use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "ghp_sim_token_0123456789";
+const OWNER: &str = "acme";
+const REPO: &str = "shop";
+const WORKFLOW: &str = "deploy.yml";
+
+struct Harness {
+    sim: Arc<GithubSimulator>,
+    api_base: String,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let sim = Arc::new(GithubSimulator::new(TOKEN));
+        sim.add_repo(OWNER, REPO);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = axum::Router::new().nest("/github", sim.clone().router());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            sim,
+            api_base: format!("http://{address}/github"),
+        }
+    }
+
+    fn config(&self, environments: &[&str], source: GithubSource) -> GithubClientConfig {
+        GithubClientConfig {
+            api_base: self.api_base.clone(),
+            token: Secret::new(TOKEN),
+            owner: OWNER.into(),
+            repo: REPO.into(),
+            environments: environments.iter().map(|e| e.to_string()).collect(),
+            source,
+        }
+    }
+
+    fn client_with(&self, http: reqwest::Client, config: GithubClientConfig) -> GithubClient {
+        GithubClient::new(http, config)
+    }
+
+    /// The Deployments source, every environment.
+    fn client(&self) -> GithubClient {
+        self.client_with(
+            server::providers::http::build_client(),
+            self.config(&[], GithubSource::Deployments),
+        )
+    }
+
+    fn runs_client(&self) -> GithubClient {
+        self.client_with(
+            server::providers::http::build_client(),
+            self.config(&[], runs_source()),
+        )
+    }
+
+    fn deploy(&self, environment: &str, minute: u32, outcome: SimOutcome) -> String {
+        self.sim
+            .push_deployment(OWNER, REPO, environment, &spec(minute, outcome, "main"))
+    }
+
+    fn run(&self, branch: &str, minute: u32, outcome: SimOutcome, pr: Option<u32>) -> String {
+        let mut spec = spec(minute, outcome, branch);
+        spec.pr_number = pr;
+        self.sim.push_workflow_run(OWNER, REPO, WORKFLOW, &spec)
+    }
+}
+
+fn runs_source() -> GithubSource {
+    GithubSource::WorkflowRuns {
+        workflow: WORKFLOW.into(),
+        branch_environments: vec![
+            ("main".into(), "production".into()),
+            ("release".into(), "staging".into()),
+        ],
+    }
+}
+
+fn created(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
+}
+
+fn spec(minute: u32, outcome: SimOutcome, branch: &str) -> SimDeploymentSpec {
+    SimDeploymentSpec {
+        commit_sha: format!("{minute:040x}"),
+        commit_message: format!("change number {minute}"),
+        author: "Jane Doe".into(),
+        branch: branch.into(),
+        pr_number: None,
+        outcome,
+        created_at: created(minute),
+    }
+}
+
+fn ids(deployments: &[ProviderDeployment]) -> Vec<&str> {
+    deployments.iter().map(|d| d.id.as_str()).collect()
+}
+
+fn named(name: &str) -> ProviderEnvironment {
+    ProviderEnvironment::Named(name.into())
+}
+
+#[tokio::test]
+async fn deployments_are_paged_newest_first_across_pages() {
+    let harness = Harness::start().await;
+    let plan = [
+        ("production", 10, SimOutcome::Ready),
+        ("staging", 13, SimOutcome::Ready),
+        ("production", 16, SimOutcome::Failed),
+        ("production", 19, SimOutcome::Ready),
+        ("staging", 22, SimOutcome::Canceled),
+        ("production", 25, SimOutcome::Building),
+    ];
+    let mut pushed: Vec<(u32, String)> = plan
+        .iter()
+        .map(|(environment, minute, outcome)| {
+            (*minute, harness.deploy(environment, *minute, *outcome))
+        })
+        .collect();
+    // Pushed out of time order: still read newest first.
+    pushed.push((5, harness.deploy("production", 5, SimOutcome::Failed)));
+    pushed.sort_by_key(|(minute, _)| std::cmp::Reverse(*minute));
+    let expected: Vec<&str> = pushed.iter().map(|(_, id)| id.as_str()).collect();
+    let client = harness.client();
+
+    let before = harness.sim.requests.get();
+    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
+    assert_eq!(ids(&five), expected[..5]);
+    assert_eq!(
+        harness.sim.requests.get() - before,
+        3 + 6,
+        "three list pages of two, and one status call per deployment listed (N+1)"
+    );
+    assert!(five
+        .windows(2)
+        .all(|pair| pair[0].created_at > pair[1].created_at));
+
+    let all = list_recent_deployments(&client, 100, 3).await.unwrap();
+    assert_eq!(
+        ids(&all),
+        expected,
+        "every deployment once, across three pages"
+    );
+
+    let states: Vec<(DeployState, &str)> = all
+        .iter()
+        .map(|d| (d.state, d.provider_state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (DeployState::Deploying, "in_progress"),
+            (DeployState::Superseded, "inactive"), // canceled: GitHub has no canceled state
+            (DeployState::Ready, "success"),
+            (DeployState::Failed, "failure"),
+            (DeployState::Ready, "success"),
+            (DeployState::Superseded, "inactive"),
+            (DeployState::Failed, "failure"),
+        ]
+    );
+
+    let building = &all[0];
+    assert_eq!(building.environment, named("production"));
+    assert_eq!(building.commit.sha, Some(format!("{:040x}", 25)));
+    assert_eq!(building.commit.branch.as_deref(), Some("main"));
+    assert_eq!(building.commit.message, None, "not on a GitHub deployment");
+    assert_eq!(building.commit.author, None, "not on a GitHub deployment");
+    assert_eq!(building.creator.as_deref(), Some("janedoe"));
+    assert_eq!(building.created_at, Some(created(25)));
+    assert_eq!(building.finished_at, None);
+    assert_eq!(
+        building.url.as_deref(),
+        Some("https://shop-production.example.test")
+    );
+    let superseded = &all[5];
+    assert_eq!(
+        superseded.finished_at,
+        Some(created(12)),
+        "when it succeeded"
+    );
+    assert_eq!(superseded.url, None);
+    assert_eq!(
+        superseded.dashboard_url,
+        Some(format!(
+            "https://deployer.example.test/acme/shop/deployments/{}",
+            superseded.id
+        ))
+    );
+
+    // Terminal statuses are cached: a second pass skips their status calls.
+    let before = harness.sim.requests.get();
+    list_recent_deployments(&client, 100, 3).await.unwrap();
+    let terminal = states
+        .iter()
+        .filter(|(_, s)| matches!(*s, "inactive" | "failure"))
+        .count() as u64;
+    assert_eq!(harness.sim.requests.get() - before, 3 + 7 - terminal);
+
+    // The last page by hand: no next.
+    let page = client
+        .list_deployments(Some(&PageCursor("3".into())), 3)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page.deployments), expected[6..]);
+    assert_eq!(page.next, None);
+    assert!(matches!(
+        client
+            .list_deployments(Some(&PageCursor("x".into())), 3)
+            .await,
+        Err(ProviderError::Rejected { status: 400, .. })
+    ));
+}
+
+#[tokio::test]
+async fn configured_environments_filter_the_list() {
+    let harness = Harness::start().await;
+    for minute in 20..26 {
+        harness.deploy("production", minute, SimOutcome::Ready);
+    }
+    // Newest first.
+    let staging = [
+        harness.deploy("staging", 13, SimOutcome::Failed),
+        harness.deploy("staging", 10, SimOutcome::Failed),
+    ];
+    harness.deploy("qa", 40, SimOutcome::Ready);
+
+    // One environment: GitHub filters (`environment=staging`).
+    let one = harness.client_with(
+        server::providers::http::build_client(),
+        harness.config(&["Staging"], GithubSource::Deployments),
+    );
+    let found = list_recent_deployments(&one, 10, 1).await.unwrap();
+    assert_eq!(
+        ids(&found),
+        staging.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+
+    // Several: filtered here, reading on past pages with no match instead of stopping.
+    let several = harness.client_with(
+        server::providers::http::build_client(),
+        harness.config(&["staging", "qa"], GithubSource::Deployments),
+    );
+    let found = list_recent_deployments(&several, 10, 2).await.unwrap();
+    let environments: Vec<&ProviderEnvironment> = found.iter().map(|d| &d.environment).collect();
+    assert_eq!(
+        environments,
+        vec![&named("qa"), &named("staging"), &named("staging")]
+    );
+}
+
+#[tokio::test]
+async fn live_is_the_newest_success_per_environment() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    assert!(client.live_deployments().await.unwrap().is_empty());
+
+    let production = harness.deploy("production", 1, SimOutcome::Ready);
+    let staging = harness.deploy("staging", 2, SimOutcome::Ready);
+    harness.deploy("production", 3, SimOutcome::Failed);
+    harness.deploy("production", 4, SimOutcome::Building);
+    harness.deploy("staging", 5, SimOutcome::Canceled);
+
+    let mut live = client.live_deployments().await.unwrap();
+    live.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(ids(&live), [production.as_str(), staging.as_str()]);
+    assert_eq!(live[0].environment, named("production"));
+    assert_eq!(live[0].state, DeployState::Ready);
+    assert_eq!(live[0].finished_at, Some(created(3)));
+    assert_eq!(
+        live[0].url.as_deref(),
+        Some("https://shop-production.example.test")
+    );
+    assert_eq!(live[1].environment, named("staging"));
+
+    // Configured environments are looked up one by one.
+    let only_staging = harness.client_with(
+        server::providers::http::build_client(),
+        harness.config(&["staging"], GithubSource::Deployments),
+    );
+    assert_eq!(
+        ids(&only_staging.live_deployments().await.unwrap()),
+        [staging.as_str()]
+    );
+}
+
+#[tokio::test]
+async fn production_successes_that_stay_success_still_give_one_live() {
+    // GitHub does not mark older production deployments inactive: every one stays `success`,
+    // and only the newest is live.
+    let harness = Harness::start().await;
+    harness.sim.set_auto_inactive(false);
+    let old = harness.deploy("production", 1, SimOutcome::Ready);
+    let new = harness.deploy("production", 5, SimOutcome::Ready);
+    let client = harness.client();
+    assert_eq!(
+        ids(&client.live_deployments().await.unwrap()),
+        [new.as_str()]
+    );
+    assert_eq!(
+        client.deployment(&old).await.unwrap().state,
+        DeployState::Ready
+    );
+}
+
+#[tokio::test]
+async fn a_pushed_ready_deployment_goes_live_and_the_old_one_goes_inactive() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let old = harness.deploy("production", 1, SimOutcome::Ready);
+    assert_eq!(
+        ids(&client.live_deployments().await.unwrap()),
+        [old.as_str()]
+    );
+
+    let new = harness.deploy("production", 5, SimOutcome::Ready);
+    assert_eq!(
+        ids(&client.live_deployments().await.unwrap()),
+        [new.as_str()]
+    );
+    let superseded = client.deployment(&old).await.unwrap();
+    assert_eq!(superseded.state, DeployState::Superseded);
+    assert_eq!(superseded.provider_state, "inactive");
+    assert_eq!(superseded.finished_at, Some(created(3)));
+
+    let failed = harness.deploy("production", 9, SimOutcome::Failed);
+    assert_eq!(
+        ids(&client.live_deployments().await.unwrap()),
+        [new.as_str()],
+        "a failed deployment leaves the live one alone"
+    );
+    assert_eq!(
+        client.deployment(&failed).await.unwrap().state,
+        DeployState::Failed
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_by_id_unknown_ids_and_one_without_statuses() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let id = harness.deploy("staging", 1, SimOutcome::Ready);
+    let deployment = client.deployment(&id).await.unwrap();
+    assert_eq!(deployment.id, id);
+    assert_eq!(deployment.state, DeployState::Ready);
+    assert_eq!(deployment.environment, named("staging"));
+
+    let bare = harness.sim.push_deployment_without_status(
+        OWNER,
+        REPO,
+        "production",
+        &spec(2, SimOutcome::Ready, "main"),
+    );
+    let bare = client.deployment(&bare).await.unwrap();
+    assert_eq!(bare.state, DeployState::Queued, "no status yet: queued");
+    assert_eq!(bare.provider_state, "");
+    assert_eq!(bare.finished_at, None);
+    assert_eq!(bare.dashboard_url, None);
+
+    assert_eq!(
+        client.deployment("99").await.unwrap_err(),
+        ProviderError::NotFound {
+            message: "Not Found".into()
+        }
+    );
+    assert!(matches!(
+        client.deployment("not-a-number").await,
+        Err(ProviderError::NotFound { .. })
+    ));
+    let mut config = harness.config(&[], GithubSource::Deployments);
+    config.repo = "missing".into();
+    let missing_repo = harness.client_with(server::providers::http::build_client(), config);
+    assert!(matches!(
+        missing_repo.list_deployments(None, 10).await,
+        Err(ProviderError::NotFound { message }) if message == "Not Found"
+    ));
+}
+
+#[tokio::test]
+async fn statuses_listed_oldest_first_still_give_the_latest() {
+    // The order of the statuses list is UNCONFIRMED: the client must also cope with oldest
+    // first, over more than one page of statuses.
+    let harness = Harness::start().await;
+    harness.sim.set_statuses_oldest_first(true);
+    let id = harness.sim.push_deployment_without_status(
+        OWNER,
+        REPO,
+        "production",
+        &spec(1, SimOutcome::Ready, "main"),
+    );
+    for state in [
+        "pending",
+        "queued",
+        "in_progress",
+        "error",
+        "queued",
+        "in_progress",
+        "success",
+    ] {
+        assert!(harness.sim.post_status(OWNER, REPO, &id, state));
+    }
+    let client = harness.client();
+    let before = harness.sim.requests.get();
+    let deployment = client.deployment(&id).await.unwrap();
+    assert_eq!(
+        harness.sim.requests.get() - before,
+        3,
+        "the deployment, the first page of statuses, then the last"
+    );
+    assert_eq!(deployment.state, DeployState::Ready);
+    assert_eq!(deployment.provider_state, "success");
+    assert_eq!(deployment.finished_at, Some(created(8)));
+    assert_eq!(
+        ids(&client.live_deployments().await.unwrap()),
+        [id.as_str()]
+    );
+
+    // A state GitHub may add one day is shown as unknown, not an error.
+    assert!(harness.sim.post_status(OWNER, REPO, &id, "destroyed"));
+    let deployment = client.deployment(&id).await.unwrap();
+    assert_eq!(deployment.state, DeployState::Unknown);
+    assert_eq!(deployment.provider_state, "destroyed");
+}
+
+#[tokio::test]
+async fn workflow_runs_are_paged_and_mapped_by_branch() {
+    let harness = Harness::start().await;
+    let plan = [
+        ("main", 1, SimOutcome::Ready, None),
+        ("release", 2, SimOutcome::Ready, None),
+        ("feature/login", 3, SimOutcome::Ready, Some(12)),
+        ("main", 4, SimOutcome::Failed, None),
+        ("feature/login", 5, SimOutcome::Building, Some(12)),
+        ("fix/typo", 6, SimOutcome::Canceled, None),
+        ("main", 7, SimOutcome::Building, None),
+    ];
+    let mut pushed: Vec<String> = plan
+        .iter()
+        .map(|(branch, minute, outcome, pr)| harness.run(branch, *minute, *outcome, *pr))
+        .collect();
+    // Another workflow's runs are not deployments.
+    harness
+        .sim
+        .push_workflow_run(OWNER, REPO, "ci.yml", &spec(8, SimOutcome::Ready, "main"));
+    pushed.reverse();
+    let client = harness.runs_client();
+
+    let before = harness.sim.requests.get();
+    let all = list_recent_deployments(&client, 100, 2).await.unwrap();
+    assert_eq!(
+        ids(&all),
+        pushed.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        harness.sim.requests.get() - before,
+        4,
+        "pages of 2, 2, 2 and 1"
+    );
+
+    let newest = &all[0];
+    assert_eq!(newest.state, DeployState::Building);
+    assert_eq!(newest.provider_state, "in_progress");
+    assert_eq!(newest.environment, named("production"));
+    assert_eq!(newest.commit.message.as_deref(), Some("change number 7"));
+    assert_eq!(newest.commit.author.as_deref(), Some("Jane Doe"));
+    assert_eq!(newest.commit.branch.as_deref(), Some("main"));
+    assert_eq!(newest.creator.as_deref(), Some("janedoe"));
+    assert_eq!(newest.finished_at, None);
+    assert_eq!(
+        newest.dashboard_url,
+        Some(format!(
+            "https://github.com/acme/shop/actions/runs/{}",
+            newest.id
+        ))
+    );
+    let canceled = &all[1];
+    assert_eq!(canceled.state, DeployState::Canceled);
+    assert_eq!(canceled.provider_state, "cancelled");
+    assert_eq!(
+        canceled.environment,
+        ProviderEnvironment::Preview {
+            branch: Some("fix/typo".into()),
+            pr_number: None
+        }
+    );
+    let preview = &all[2];
+    assert_eq!(
+        preview.environment,
+        ProviderEnvironment::Preview {
+            branch: Some("feature/login".into()),
+            pr_number: Some(12)
+        }
+    );
+    assert_eq!(all[3].state, DeployState::Failed);
+    assert_eq!(all[6].finished_at, Some(created(3)));
+
+    let run = client.deployment(&pushed[3]).await.unwrap();
+    assert_eq!(run.state, DeployState::Failed);
+    assert!(matches!(
+        client.deployment("123").await,
+        Err(ProviderError::NotFound { .. })
+    ));
+
+    // Live: the newest success per environment and per preview branch, in one request when
+    // every mapped branch is on the first page of successes.
+    let before = harness.sim.requests.get();
+    let mut live = client.live_deployments().await.unwrap();
+    assert_eq!(harness.sim.requests.get() - before, 1);
+    live.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        ids(&live),
+        [pushed[6].as_str(), pushed[5].as_str(), pushed[4].as_str()]
+    );
+    assert_eq!(live[0].environment, named("production"));
+    assert_eq!(live[1].environment, named("staging"));
+    assert_eq!(live[2].pr_number, Some(12));
+}
+
+#[tokio::test]
+async fn a_mapped_branch_without_a_recent_success_is_asked_for_by_name() {
+    let harness = Harness::start().await;
+    let production = harness.run("main", 1, SimOutcome::Ready, None);
+    harness.run("release", 2, SimOutcome::Failed, None);
+    let client = harness.client_with(
+        server::providers::http::build_client(),
+        harness.config(&["production", "staging"], runs_source()),
+    );
+    let before = harness.sim.requests.get();
+    let live = client.live_deployments().await.unwrap();
+    assert_eq!(ids(&live), [production.as_str()], "staging never succeeded");
+    assert_eq!(
+        harness.sim.requests.get() - before,
+        2,
+        "successes, then `branch=release`"
+    );
+
+    // `environments` leaves out the other mapped environment.
+    let production_only = harness.client_with(
+        server::providers::http::build_client(),
+        harness.config(&["production"], runs_source()),
+    );
+    let list = list_recent_deployments(&production_only, 10, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&list), [production.as_str()]);
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_unauthorized_and_never_echoed() {
+    let harness = Harness::start().await;
+    harness.deploy("production", 1, SimOutcome::Ready);
+    let mut config = harness.config(&[], GithubSource::Deployments);
+    config.token = Secret::new("ghp_wrong_token_5678");
+    let client = harness.client_with(server::providers::http::build_client(), config);
+    let error = client.live_deployments().await.unwrap_err();
+    assert_eq!(
+        error,
+        ProviderError::Unauthorized {
+            message: "Bad credentials".into()
+        }
+    );
+    assert!(!format!("{error:?} {error}").contains("ghp_wrong_token_5678"));
+    assert!(!format!("{client:?}").contains("ghp_wrong_token_5678"));
+
+    harness.sim.faults.push_once(SimFault::Unauthorized);
+    assert!(matches!(
+        harness.client().live_deployments().await,
+        Err(ProviderError::Unauthorized { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_followed_by_success_after_the_wait() {
+    let harness = Harness::start().await;
+    let id = harness.deploy("production", 1, SimOutcome::Ready);
+    let client = harness.client();
+    harness.sim.faults.push_once(SimFault::RateLimited {
+        retry_after_secs: 1,
+    });
+    let error = client.deployment(&id).await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_secs(1)),
+        "{error:?}"
+    );
+    tokio::time::sleep(error.retry_after().unwrap()).await;
+    assert_eq!(client.deployment(&id).await.unwrap().id, id);
+}
+
+#[tokio::test]
+async fn a_spent_hourly_budget_is_a_403_rate_limit_not_a_refusal() {
+    let harness = Harness::start().await;
+    harness.sim.set_requests_per_hour(2);
+    let client = harness.client();
+    client.list_deployments(None, 5).await.unwrap();
+    client.list_deployments(None, 5).await.unwrap();
+    let error = client.list_deployments(None, 5).await.unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::RateLimited { retry_after: Some(wait), message }
+            if *wait > Duration::ZERO && *wait <= Duration::from_secs(3_600)
+                && message.starts_with("API rate limit exceeded")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn faults_map_to_typed_errors() {
+    let harness = Harness::start().await;
+    let id = harness.deploy("production", 1, SimOutcome::Ready);
+    let client = harness.client();
+
+    harness.sim.faults.push_once(SimFault::ServerError);
+    assert!(matches!(
+        client.live_deployments().await,
+        Err(ProviderError::Unavailable {
+            status: Some(503),
+            ..
+        })
+    ));
+
+    harness.sim.faults.push_once(SimFault::Garbage);
+    assert!(matches!(
+        client.list_deployments(None, 10).await,
+        Err(ProviderError::Malformed { .. })
+    ));
+    // Garbage on the status call of a listed deployment is malformed too.
+    harness.sim.faults.push_once(SimFault::Slow { millis: 0 });
+    harness.sim.faults.push_once(SimFault::Garbage);
+    assert!(matches!(
+        client.deployment(&id).await,
+        Err(ProviderError::Malformed { .. })
+    ));
+
+    harness
+        .sim
+        .faults
+        .push_once(SimFault::Slow { millis: 1_500 });
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let impatient = harness.client_with(impatient, harness.config(&[], GithubSource::Deployments));
+    assert_eq!(
+        impatient.live_deployments().await.unwrap_err(),
+        ProviderError::Timeout
+    );
+    let impatient_runs = harness.client_with(
+        reqwest::Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap(),
+        harness.config(&[], runs_source()),
+    );
+    harness
+        .sim
+        .faults
+        .push_once(SimFault::Slow { millis: 1_500 });
+    assert_eq!(
+        impatient_runs.live_deployments().await.unwrap_err(),
+        ProviderError::Timeout
+    );
+
+    // Faults are used once: the next call answers normally.
+    assert_eq!(client.deployment(&id).await.unwrap().id, id);
+}
+
+/// The simulator's own HTTP surface, for what the client never sends or reads.
+#[tokio::test]
+async fn the_simulator_speaks_github_http() {
+    let harness = Harness::start().await;
+    for minute in 1..=5 {
+        harness.deploy("production", minute, SimOutcome::Ready);
+    }
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        http.get(format!("{}/repos/{OWNER}/{REPO}/{path}", harness.api_base))
+            .bearer_auth(TOKEN)
+            .header("accept", "application/vnd.github+json")
+            .header("x-github-api-version", "2022-11-28")
+    };
+
+    let response = get("deployments?per_page=2&page=2").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    for name in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-used",
+        "x-ratelimit-reset",
+        "x-ratelimit-resource",
+    ] {
+        assert!(response.headers().contains_key(name), "{name}");
+    }
+    let link = response.headers()["link"].to_str().unwrap().to_string();
+    let base = format!("{}/repos/{OWNER}/{REPO}/deployments", harness.api_base);
+    assert!(
+        link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"next\"")),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"last\"")),
+        "{link}"
+    );
+    assert!(
+        link.contains("rel=\"prev\"") && link.contains("rel=\"first\""),
+        "{link}"
+    );
+    let page: serde_json::Value = response.json().await.unwrap();
+    let page = page.as_array().unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0]["created_at"], "2026-03-01T09:03:00Z");
+    assert_eq!(page[0]["production_environment"], true);
+    assert_eq!(page[0]["creator"]["login"], "janedoe");
+    let id = page[0]["id"].as_u64().unwrap();
+    assert_eq!(
+        page[0]["statuses_url"],
+        format!("{base}/{id}/statuses").as_str()
+    );
+
+    let statuses: serde_json::Value = get(&format!("deployments/{id}/statuses"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let states: Vec<&str> = statuses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["inactive", "success", "in_progress", "queued"],
+        "newest first"
+    );
+
+    harness
+        .sim
+        .push_workflow_run(OWNER, REPO, WORKFLOW, &spec(9, SimOutcome::Ready, "main"));
+    let runs: serde_json::Value = get(&format!(
+        "actions/workflows/{WORKFLOW}/runs?status=success&branch=main"
+    ))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(runs["total_count"], 1);
+    let run = &runs["workflow_runs"][0];
+    assert_eq!(run["conclusion"], "success");
+    assert_eq!(run["path"], ".github/workflows/deploy.yml");
+    let by_id: serde_json::Value = get(&format!("actions/workflows/{}/runs", run["workflow_id"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_id["total_count"], 1);
+    let all_runs: serde_json::Value = get("actions/runs")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all_runs["workflow_runs"][0]["id"], run["id"]);
+
+    let response = get("actions/workflows/nope.yml/runs").send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "Not Found");
+    assert_eq!(body["documentation_url"], "https://docs.github.com/rest");
+
+    let response = http
+        .get(format!(
+            "{}/repos/{OWNER}/{REPO}/deployments",
+            harness.api_base
+        ))
+        .bearer_auth(TOKEN)
+        .header("x-github-api-version", "1999-01-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    harness.sim.faults.push_once(SimFault::RateLimited {
+        retry_after_secs: 9,
+    });
+    let response = get("deployments").send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "9");
+
+    let response = http
+        .get(format!(
+            "{}/repos/{OWNER}/{REPO}/deployments",
+            harness.api_base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "no token");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "Bad credentials");
+}
