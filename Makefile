@@ -47,8 +47,10 @@ clippy:
 	cargo clippy -p app --features ssr --locked -- -D warnings
 	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
 
+## unit + integration tests; the store suite runs against SQLite and a throwaway PostgreSQL
 unit:
-	cargo test --workspace --locked
+	scripts/test-postgres.sh start >/dev/null
+	LOOKOUT_TEST_POSTGRES_URL=$$(scripts/test-postgres.sh url) cargo test --workspace --locked
 
 e2e:
 	cd end2end && npx playwright test

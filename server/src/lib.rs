@@ -12,3 +12,4 @@ pub mod routes;
 pub mod secret;
 pub mod simulators;
 pub mod startup;
+pub mod store;
