@@ -1,1 +1,1060 @@
-//! (being written)
+//! DigitalOcean App Platform client: the deployments of one app, read through the public API
+//! (`/v2/apps/{app_id}…`) and mapped onto Lookout's types, plus the app's component health.
+//!
+//! App Platform has one environment per app (staging or previews are separate apps), so one
+//! [`DigitalOceanClient`] serves one app and every deployment it returns belongs to the Lookout
+//! environment named in its config. It owns DigitalOcean's wire format: the `{deployments,
+//! links, meta}` list with `page`/`per_page` paging, `app.active_deployment` as the live
+//! marker, the `phase` enum, per-component commit hashes, `{id, message, request_id}` errors
+//! and `/health`. Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-
+//! supabase.md`, section 2.
+
+use super::http::send_json;
+use super::{
+    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError,
+};
+use crate::secret::Secret;
+use app::model::{DeployState, HealthState, HealthView, ProviderKind};
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, Utc};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+use url::Url;
+
+/// DigitalOcean's `per_page` limit (1–200, default 20).
+pub const MAX_PAGE_SIZE: u32 = 200;
+/// The control panel. Deployment pages at `/apps/{app_id}/deployments/{id}` are not in the
+/// contract (UNCONFIRMED); the app page `/apps/{app_id}` is widely linked, the deployment path
+/// is what third-party tools link to.
+const DASHBOARD_BASE: &str = "https://cloud.digitalocean.com";
+/// The phase a deployment is in once a newer one replaced it.
+const SUPERSEDED_PHASE: &str = "SUPERSEDED";
+
+/// Where one App Platform app lives and how to reach its API.
+#[derive(Clone, Debug)]
+pub struct DigitalOceanClientConfig {
+    /// `https://api.digitalocean.com`, or a simulator's base such as
+    /// `http://127.0.0.1:PORT/digitalocean`.
+    pub api_base: String,
+    /// A personal access token with the `app:read` scope.
+    pub token: Secret,
+    /// The app's UUID.
+    pub app_id: String,
+    /// The Lookout environment this app serves (e.g. "production").
+    pub environment: String,
+}
+
+/// A [`DeploymentProvider`] for one App Platform app.
+#[derive(Clone, Debug)]
+pub struct DigitalOceanClient {
+    http: reqwest::Client,
+    config: DigitalOceanClientConfig,
+}
+
+impl DigitalOceanClient {
+    pub fn new(http: reqwest::Client, config: DigitalOceanClientConfig) -> Self {
+        Self { http, config }
+    }
+
+    /// `{api_base}/v2/apps/{app_id}[/…]`, each segment percent-encoded so an id can never
+    /// change the path.
+    fn app_url(&self, extra: &[&str]) -> Result<Url, ProviderError> {
+        let invalid_base = || ProviderError::Transport {
+            detail: "the configured DigitalOcean API base is not a usable URL".into(),
+        };
+        let mut url = Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
+        url.path_segments_mut()
+            .map_err(|()| invalid_base())?
+            .pop_if_empty()
+            .extend(["v2", "apps", self.config.app_id.as_str()])
+            .extend(extra);
+        Ok(url)
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, ProviderError> {
+        let request = self
+            .http
+            .get(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, "application/json");
+        let (value, _rate_limit) = send_json(request, error_message).await?;
+        Ok(value)
+    }
+
+    /// Maps one App Platform deployment onto Lookout's deployment. `live_url` is the app's
+    /// URL, given only for the active deployment (deployments have no URL of their own).
+    fn to_deployment(
+        &self,
+        deployment: WireDeployment,
+        live_url: Option<String>,
+    ) -> ProviderDeployment {
+        let phase = deployment.phase.clone().unwrap_or_default();
+        let state = deployment_state(&phase);
+        let (sha, component) = deployment.commit_hash();
+        let branch = deployment.branch(component.as_deref());
+        let finished_at = deployment.finished_at(&phase);
+        let dashboard_url = format!(
+            "{DASHBOARD_BASE}/apps/{}/deployments/{}",
+            self.config.app_id, deployment.id
+        );
+        ProviderDeployment {
+            state,
+            provider_state: phase,
+            environment: ProviderEnvironment::Named(self.config.environment.clone()),
+            commit: CommitInfo {
+                sha,
+                // Deployments carry no commit message or author. `cause` ("commit 9a4df0b
+                // pushed to github/org/repo", "manual", …) is the only text saying what this
+                // deployment is, so it stands in for the message.
+                message: deployment.cause.filter(|cause| !cause.trim().is_empty()),
+                author: None,
+                branch,
+            },
+            // App Platform has no PR previews in this API.
+            pr_number: None,
+            // No user field on a deployment; `cause` names what, not who.
+            creator: None,
+            created_at: parse_time(deployment.created_at.as_deref()),
+            finished_at,
+            url: live_url,
+            dashboard_url: Some(dashboard_url),
+            id: deployment.id,
+        }
+    }
+
+    /// Turns one answer of the list endpoint into a page. `page` is the page that was asked
+    /// for when it is a number (the cursor is passed to DigitalOcean as given).
+    fn to_page(
+        &self,
+        list: WireDeploymentList,
+        page: Option<u32>,
+        per_page: u32,
+    ) -> Result<DeploymentPage, ProviderError> {
+        if list.deployments.is_none() && list.links.is_none() && list.meta.is_none() {
+            return Err(ProviderError::Malformed {
+                detail: "a DigitalOcean deployment list without deployments, links or meta".into(),
+            });
+        }
+        let next = next_page(&list, page, per_page).map(|page| PageCursor(page.to_string()));
+        let mut deployments: Vec<ProviderDeployment> = list
+            .deployments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|deployment| self.to_deployment(deployment, None))
+            .collect();
+        // UNCONFIRMED: the contract does not document the order of this list. A page is
+        // sorted newest first here so it always reads that way; were DigitalOcean ever to
+        // page oldest first, this would fix the order within a page but not across pages.
+        deployments.sort_by_key(|deployment| std::cmp::Reverse(deployment.created_at));
+        let next = next.filter(|_| !deployments.is_empty());
+        Ok(DeploymentPage { deployments, next })
+    }
+
+    /// The app's component health from `GET /v2/apps/{app_id}/health`: up when every
+    /// component is `HEALTHY` with its replicas ready, down when all are `UNHEALTHY`,
+    /// degraded in between, unknown when DigitalOcean does not know.
+    #[tracing::instrument(skip_all, fields(provider = "digitalocean", app_id = %self.config.app_id))]
+    pub async fn app_health(&self) -> Result<HealthView, ProviderError> {
+        let url = self.app_url(&["health"])?;
+        let response: WireHealthResponse = self.get(url).await?;
+        let components = response.into_components()?;
+        Ok(health_view(&components, Utc::now()))
+    }
+}
+
+#[async_trait]
+impl DeploymentProvider for DigitalOceanClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Digitalocean
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "digitalocean", app_id = %self.config.app_id))]
+    async fn list_deployments(
+        &self,
+        cursor: Option<&PageCursor>,
+        page_size: u32,
+    ) -> Result<DeploymentPage, ProviderError> {
+        let per_page = page_size.clamp(1, MAX_PAGE_SIZE);
+        // The cursor is the page number this client handed out. It is sent as given (and
+        // validated by DigitalOcean), so the next page is computed from it only when it is a
+        // number. Page numbers only line up while `page_size` stays the same across a
+        // listing, as `list_recent_deployments` keeps it.
+        let page_text = cursor.map_or_else(|| "1".to_string(), |cursor| cursor.0.clone());
+        let page = page_text.trim().parse::<u32>().ok();
+        let mut url = self.app_url(&["deployments"])?;
+        url.query_pairs_mut()
+            .append_pair("page", &page_text)
+            .append_pair("per_page", &per_page.to_string());
+        let list: WireDeploymentList = self.get(url).await?;
+        self.to_page(list, page, per_page)
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "digitalocean", app_id = %self.config.app_id))]
+    async fn live_deployments(&self) -> Result<Vec<ProviderDeployment>, ProviderError> {
+        let url = self.app_url(&[])?;
+        let envelope: WireAppEnvelope = self.get(url).await?;
+        let app = envelope.app;
+        let live_url = app
+            .live_url
+            .or(app.live_url_base)
+            .or(app.default_ingress)
+            .filter(|url| !url.is_empty());
+        // `active_deployment` is the documented live marker; an app that never deployed
+        // successfully has none.
+        Ok(app
+            .active_deployment
+            .map(|deployment| self.to_deployment(deployment, live_url))
+            .into_iter()
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "digitalocean", app_id = %self.config.app_id, deployment_id = %id))]
+    async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
+        let url = self.app_url(&["deployments", id])?;
+        let envelope: WireDeploymentEnvelope = self.get(url).await?;
+        // The app's URL belongs to the active deployment only; finding out whether this is
+        // that one would cost a second request, so a single deployment carries no URL.
+        Ok(self.to_deployment(envelope.deployment, None))
+    }
+}
+
+/// DigitalOcean's deployment `phase` → Lookout's state. Unknown values become `Unknown`
+/// (logged once per value), never an error.
+pub fn deployment_state(phase: &str) -> DeployState {
+    match phase {
+        "PENDING_BUILD" => DeployState::Queued,
+        "BUILDING" => DeployState::Building,
+        // Built and waiting for its turn to roll out: past the build, so deploying.
+        "PENDING_DEPLOY" | "DEPLOYING" => DeployState::Deploying,
+        "ACTIVE" => DeployState::Ready,
+        "SUPERSEDED" => DeployState::Superseded,
+        "ERROR" => DeployState::Failed,
+        "CANCELED" => DeployState::Canceled,
+        // A documented value that says DigitalOcean does not know: nothing to warn about.
+        "UNKNOWN" => DeployState::Unknown,
+        other => {
+            warn_unknown_value("deployment phase", other);
+            DeployState::Unknown
+        }
+    }
+}
+
+/// Logs each unknown enum value once per process, so a new DigitalOcean value is noticed
+/// without flooding the log on every poll.
+fn warn_unknown_value(kind: &'static str, value: &str) {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let first_time = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(format!("{kind}:{value}"));
+    if first_time {
+        tracing::warn!(
+            provider = "digitalocean",
+            kind,
+            value,
+            "unknown DigitalOcean value; shown as unknown"
+        );
+    }
+}
+
+/// The next page number, by the first rule that applies:
+/// 1. `links.pages.next` names it (its `page` parameter; the link itself is never followed,
+///    so a link can never send the token to another host);
+/// 2. `meta.total` says more deployments follow this page;
+/// 3. the documented `links.pages` object is present without `next`: this was the last page;
+/// 4. neither `links` nor `meta` (off-contract): a full page may have a successor.
+fn next_page(list: &WireDeploymentList, page: Option<u32>, per_page: u32) -> Option<u32> {
+    let received = list.deployments.as_ref().map_or(0, Vec::len);
+    if received == 0 {
+        return None;
+    }
+    let following = page.and_then(|page| page.checked_add(1));
+    let pages = list.links.as_ref().and_then(|links| links.pages.as_ref());
+    if let Some(next) = pages.and_then(|pages| pages.next.as_deref()) {
+        return page_parameter(next).or(following);
+    }
+    if let Some(total) = list.meta.as_ref().and_then(|meta| meta.total) {
+        let seen = u64::from(page?.saturating_sub(1)) * u64::from(per_page) + received as u64;
+        return (seen < total).then_some(following).flatten();
+    }
+    if pages.is_some() {
+        return None;
+    }
+    (received >= per_page as usize)
+        .then_some(following)
+        .flatten()
+}
+
+/// The `page` query parameter of a `links.pages` URL.
+fn page_parameter(link: &str) -> Option<u32> {
+    Url::parse(link)
+        .ok()?
+        .query_pairs()
+        .find(|(key, _)| key == "page")
+        .and_then(|(_, value)| value.trim().parse::<u32>().ok())
+        .filter(|page| *page >= 1)
+}
+
+/// The message of DigitalOcean's error body `{id, message, request_id?}`: the message, else
+/// the short id (`not_found`, `too_many_requests`).
+fn error_message(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct WireError {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    let error: WireError = serde_json::from_slice(body).ok()?;
+    error
+        .message
+        .filter(|text| !text.trim().is_empty())
+        .or(error.id)
+        .filter(|text| !text.trim().is_empty())
+}
+
+/// An RFC 3339 timestamp. DigitalOcean writes an unset time as `0001-01-01T00:00:00Z`
+/// (sometimes without the `Z`): that, and anything unreadable, is no time at all.
+fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
+    let value = value?.trim();
+    if value.is_empty() || value.starts_with("0001-01-01") {
+        return None;
+    }
+    match DateTime::parse_from_rfc3339(value) {
+        Ok(time) if time.year() > 1 => Some(time.with_timezone(&Utc)),
+        Ok(_) => None,
+        Err(_) => {
+            tracing::warn!(value, "unreadable DigitalOcean timestamp; ignored");
+            None
+        }
+    }
+}
+
+/// The health of the app's components. Function components carry only metrics, no state,
+/// so they do not count.
+fn health_view(components: &[WireComponentHealth], now: DateTime<Utc>) -> HealthView {
+    let checked_at = Some(now);
+    let view = |state, detail: Option<String>| HealthView {
+        state,
+        checked_at,
+        // The API call's latency says nothing about the app's; there is none to report.
+        latency_ms: None,
+        detail,
+    };
+    if components.is_empty() {
+        return view(
+            HealthState::Unknown,
+            Some("DigitalOcean reported no components".into()),
+        );
+    }
+    let mut unhealthy = Vec::new();
+    let mut unknown = Vec::new();
+    let mut short_of_replicas = Vec::new();
+    for component in components {
+        let name = component.name.as_deref().unwrap_or("unnamed component");
+        match component.state.as_deref().unwrap_or("UNKNOWN") {
+            "HEALTHY" => {
+                if let (Some(desired), Some(ready)) = (
+                    component.replicas_desired.as_ref().and_then(as_u64),
+                    component.replicas_ready.as_ref().and_then(as_u64),
+                ) {
+                    if ready < desired {
+                        short_of_replicas
+                            .push(format!("{name}: {ready} of {desired} replicas ready"));
+                    }
+                }
+            }
+            "UNHEALTHY" => unhealthy.push(name.to_string()),
+            "UNKNOWN" => unknown.push(name.to_string()),
+            other => {
+                warn_unknown_value("component health state", other);
+                unknown.push(name.to_string());
+            }
+        }
+    }
+    if unhealthy.len() == components.len() {
+        view(
+            HealthState::Down,
+            Some(format!("unhealthy: {}", unhealthy.join(", "))),
+        )
+    } else if !unhealthy.is_empty() {
+        view(
+            HealthState::Degraded,
+            Some(format!("unhealthy: {}", unhealthy.join(", "))),
+        )
+    } else if !short_of_replicas.is_empty() {
+        view(HealthState::Degraded, Some(short_of_replicas.join("; ")))
+    } else if !unknown.is_empty() {
+        view(
+            HealthState::Unknown,
+            Some(format!("health unknown for: {}", unknown.join(", "))),
+        )
+    } else {
+        view(HealthState::Up, None)
+    }
+}
+
+/// A count that DigitalOcean's int64 fields may send as a number or, protobuf-style, as a
+/// string.
+fn as_u64(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::Number(number) => number.as_u64(),
+        serde_json::Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `{deployments, links: {pages}, meta: {total}}`. An app without deployments may come back
+/// without the `deployments` array (empty lists are often omitted), so each part is optional,
+/// but a body with none of them is not this shape.
+#[derive(Debug, Deserialize)]
+struct WireDeploymentList {
+    #[serde(default)]
+    deployments: Option<Vec<WireDeployment>>,
+    #[serde(default)]
+    links: Option<WireLinks>,
+    #[serde(default)]
+    meta: Option<WireMeta>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireLinks {
+    #[serde(default)]
+    pages: Option<WirePages>,
+}
+
+/// `first`, `prev`, `next` and `last` are absolute URLs; only `next` matters here.
+#[derive(Debug, Deserialize)]
+struct WirePages {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireMeta {
+    #[serde(default)]
+    total: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireDeploymentEnvelope {
+    deployment: WireDeployment,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireAppEnvelope {
+    app: WireApp,
+}
+
+/// The fields of `app` Lookout reads; `in_progress_deployment`, `pending_deployment` and
+/// `pinned_deployment` are not live and are ignored.
+#[derive(Debug, Deserialize)]
+struct WireApp {
+    #[serde(default)]
+    active_deployment: Option<WireDeployment>,
+    #[serde(default)]
+    live_url: Option<String>,
+    #[serde(default)]
+    live_url_base: Option<String>,
+    #[serde(default)]
+    default_ingress: Option<String>,
+}
+
+/// `apps_deployment`. Only the fields Lookout uses; `progress` counters, `tier_slug`,
+/// `cloned_from` and the rest of `spec` are ignored.
+#[derive(Debug, Deserialize)]
+struct WireDeployment {
+    id: String,
+    #[serde(default)]
+    cause: Option<String>,
+    #[serde(default)]
+    phase: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    phase_last_updated_at: Option<String>,
+    #[serde(default)]
+    progress: Option<WireProgress>,
+    #[serde(default)]
+    services: Vec<WireComponent>,
+    #[serde(default)]
+    workers: Vec<WireComponent>,
+    #[serde(default)]
+    jobs: Vec<WireComponent>,
+    #[serde(default)]
+    static_sites: Vec<WireComponent>,
+    #[serde(default)]
+    functions: Vec<WireComponent>,
+    #[serde(default)]
+    spec: Option<WireSpec>,
+}
+
+/// One deployed component: `{name, source_commit_hash}`.
+#[derive(Debug, Deserialize)]
+struct WireComponent {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    source_commit_hash: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireProgress {
+    #[serde(default)]
+    steps: Vec<WireStep>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireStep {
+    #[serde(default)]
+    ended_at: Option<String>,
+}
+
+/// The app spec a deployment was made from; only the git sources of its components.
+#[derive(Debug, Default, Deserialize)]
+struct WireSpec {
+    #[serde(default)]
+    services: Vec<WireComponentSpec>,
+    #[serde(default)]
+    workers: Vec<WireComponentSpec>,
+    #[serde(default)]
+    jobs: Vec<WireComponentSpec>,
+    #[serde(default)]
+    static_sites: Vec<WireComponentSpec>,
+    #[serde(default)]
+    functions: Vec<WireComponentSpec>,
+}
+
+/// A component's source: `github`, `gitlab`, `bitbucket` or plain `git`, each with `branch`.
+#[derive(Debug, Deserialize)]
+struct WireComponentSpec {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    github: Option<WireGitSource>,
+    #[serde(default)]
+    gitlab: Option<WireGitSource>,
+    #[serde(default)]
+    bitbucket: Option<WireGitSource>,
+    #[serde(default)]
+    git: Option<WireGitSource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireGitSource {
+    #[serde(default)]
+    branch: Option<String>,
+}
+
+impl WireComponentSpec {
+    fn branch(&self) -> Option<String> {
+        [&self.github, &self.gitlab, &self.bitbucket, &self.git]
+            .into_iter()
+            .flatten()
+            .find_map(|source| source.branch.clone())
+            .filter(|branch| !branch.is_empty())
+    }
+}
+
+impl WireDeployment {
+    fn components(&self) -> impl Iterator<Item = &WireComponent> {
+        self.services
+            .iter()
+            .chain(&self.workers)
+            .chain(&self.jobs)
+            .chain(&self.static_sites)
+            .chain(&self.functions)
+    }
+
+    /// The commit hash and the component it came from. Hashes are per component; an app
+    /// built from one repository has the same hash everywhere, and for one built from
+    /// several the first service's (else worker's, job's, …) stands for the deployment.
+    fn commit_hash(&self) -> (Option<String>, Option<String>) {
+        self.components()
+            .find_map(|component| {
+                let hash = component.source_commit_hash.as_deref()?.trim();
+                (!hash.is_empty()).then(|| (Some(hash.to_string()), component.name.clone()))
+            })
+            .unwrap_or((None, None))
+    }
+
+    /// The branch of the component the commit hash came from, else of the first component
+    /// that names one.
+    fn branch(&self, component: Option<&str>) -> Option<String> {
+        let spec = self.spec.as_ref()?;
+        let specs = || {
+            spec.services
+                .iter()
+                .chain(&spec.workers)
+                .chain(&spec.jobs)
+                .chain(&spec.static_sites)
+                .chain(&spec.functions)
+        };
+        component
+            .and_then(|name| {
+                specs()
+                    .find(|candidate| candidate.name.as_deref() == Some(name))
+                    .and_then(WireComponentSpec::branch)
+            })
+            .or_else(|| specs().find_map(WireComponentSpec::branch))
+    }
+
+    /// When a finished deployment finished: the end of its last progress step (build, then
+    /// deploy), else when its phase last changed. A superseded deployment's phase changed
+    /// when it was replaced, long after it finished, so for it only the steps count.
+    fn finished_at(&self, phase: &str) -> Option<DateTime<Utc>> {
+        if !matches!(phase, "ACTIVE" | "SUPERSEDED" | "ERROR" | "CANCELED") {
+            return None;
+        }
+        let steps_ended = self
+            .progress
+            .iter()
+            .flat_map(|progress| &progress.steps)
+            .filter_map(|step| parse_time(step.ended_at.as_deref()))
+            .max();
+        steps_ended.or_else(|| {
+            (phase != SUPERSEDED_PHASE)
+                .then(|| parse_time(self.phase_last_updated_at.as_deref()))
+                .flatten()
+        })
+    }
+}
+
+/// The schema's `{app_health: {components, functions_components}}`; the spec's own example
+/// has `components` at the top level instead, so both are read.
+#[derive(Debug, Deserialize)]
+struct WireHealthResponse {
+    #[serde(default)]
+    app_health: Option<WireHealth>,
+    #[serde(default)]
+    components: Option<Vec<WireComponentHealth>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireHealth {
+    #[serde(default)]
+    components: Option<Vec<WireComponentHealth>>,
+}
+
+impl WireHealthResponse {
+    fn into_components(self) -> Result<Vec<WireComponentHealth>, ProviderError> {
+        match (self.app_health, self.components) {
+            (Some(health), _) => Ok(health.components.unwrap_or_default()),
+            (None, Some(components)) => Ok(components),
+            (None, None) => Err(ProviderError::Malformed {
+                detail: "a DigitalOcean health answer without `app_health` or `components`".into(),
+            }),
+        }
+    }
+}
+
+/// `{name, cpu_usage_percent, memory_usage_percent, replicas_desired, replicas_ready, state}`.
+#[derive(Debug, Deserialize)]
+struct WireComponentHealth {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    replicas_desired: Option<serde_json::Value>,
+    #[serde(default)]
+    replicas_ready: Option<serde_json::Value>,
+    /// `UNKNOWN | HEALTHY | UNHEALTHY`, default `UNKNOWN`.
+    #[serde(default)]
+    state: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const LIST_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_list_deployments.json");
+    const APP_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_get_app_active_deployment.json");
+    const ROLLBACK_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_rollback_response.json");
+    const HEALTH_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_app_health.json");
+    const ERROR_404_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_error_404.json");
+    const ERROR_429_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_error_429.json");
+    const VALIDATE_VALID_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_validate_rollback_valid.json");
+    const VALIDATE_WARNINGS_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_validate_rollback_warnings.json");
+    const VALIDATE_INVALID_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/digitalocean_validate_rollback_invalid.json");
+
+    fn client() -> DigitalOceanClient {
+        DigitalOceanClient::new(
+            reqwest::Client::new(),
+            DigitalOceanClientConfig {
+                api_base: "https://api.digitalocean.com".into(),
+                token: Secret::new("dop_v1_test_token"),
+                app_id: "c2a93513-8d9b-4223-9d61-5e7272c81cf5".into(),
+                environment: "production".into(),
+            },
+        )
+    }
+
+    fn at(text: &str) -> Option<DateTime<Utc>> {
+        Some(
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    #[test]
+    fn every_digitalocean_phase_maps_to_a_lookout_state() {
+        let cases = [
+            ("UNKNOWN", DeployState::Unknown),
+            ("PENDING_BUILD", DeployState::Queued),
+            ("BUILDING", DeployState::Building),
+            ("PENDING_DEPLOY", DeployState::Deploying),
+            ("DEPLOYING", DeployState::Deploying),
+            ("ACTIVE", DeployState::Ready),
+            ("SUPERSEDED", DeployState::Superseded),
+            ("ERROR", DeployState::Failed),
+            ("CANCELED", DeployState::Canceled),
+            ("TELEPORTING", DeployState::Unknown),
+            ("active", DeployState::Unknown),
+            ("", DeployState::Unknown),
+        ];
+        for (phase, expected) in cases {
+            assert_eq!(deployment_state(phase), expected, "phase {phase:?}");
+        }
+    }
+
+    #[test]
+    fn list_fixture_parses_into_a_single_page() {
+        let list: WireDeploymentList = serde_json::from_str(LIST_FIXTURE).unwrap();
+        assert_eq!(list.meta.as_ref().and_then(|meta| meta.total), Some(1));
+        let page = client().to_page(list, Some(1), 20).unwrap();
+        assert_eq!(page.next, None, "`links.pages` is empty and the total is 1");
+        let [deployment] = page.deployments.as_slice() else {
+            panic!("one deployment expected");
+        };
+        assert_eq!(deployment.id, "b6bdf840-2854-4f87-a36c-5f231c617c84");
+        assert_eq!(deployment.state, DeployState::Queued);
+        assert_eq!(deployment.provider_state, "PENDING_BUILD");
+        assert_eq!(
+            deployment.environment,
+            ProviderEnvironment::Named("production".into())
+        );
+        assert_eq!(
+            deployment.commit,
+            CommitInfo {
+                sha: Some("9a4df0b8e161e323bc3cdf1dc71878080fe144fa".into()),
+                message: Some("commit 9a4df0b pushed to github/digitalocean/sample-golang".into()),
+                author: None,
+                branch: Some("branch".into()),
+            }
+        );
+        assert_eq!(deployment.creator, None);
+        assert_eq!(deployment.pr_number, None);
+        assert_eq!(deployment.created_at, at("2020-07-28T18:00:00Z"));
+        assert_eq!(deployment.finished_at, None, "still pending");
+        assert_eq!(deployment.url, None);
+        assert_eq!(
+            deployment.dashboard_url.as_deref(),
+            Some("https://cloud.digitalocean.com/apps/c2a93513-8d9b-4223-9d61-5e7272c81cf5/deployments/b6bdf840-2854-4f87-a36c-5f231c617c84")
+        );
+    }
+
+    #[test]
+    fn app_fixture_names_the_active_deployment() {
+        let envelope: WireAppEnvelope = serde_json::from_str(APP_FIXTURE).unwrap();
+        let app = envelope.app;
+        assert_eq!(
+            app.live_url.as_deref(),
+            Some("https://sample-golang-zyhgn.ondigitalocean.app")
+        );
+        let active = app.active_deployment.unwrap();
+        let deployment = client().to_deployment(active, app.live_url);
+        assert_eq!(deployment.id, "991dfa59-6a23-459f-86d6-67dfa2c6f1e3");
+        assert_eq!(deployment.state, DeployState::Ready);
+        assert_eq!(deployment.provider_state, "ACTIVE");
+        assert_eq!(
+            deployment.commit.sha.as_deref(),
+            Some("db6936cb46047c576962962eed81ad52c21f35d7")
+        );
+        assert_eq!(deployment.commit.branch.as_deref(), Some("main"));
+        assert_eq!(deployment.commit.message.as_deref(), Some("manual"));
+        assert_eq!(deployment.created_at, at("2021-02-10T17:05:30Z"));
+        // The end of the last progress step (deploy), to the nanosecond.
+        assert_eq!(deployment.finished_at, at("2021-02-10T17:06:53.404104185Z"));
+        assert_eq!(
+            deployment.url.as_deref(),
+            Some("https://sample-golang-zyhgn.ondigitalocean.app")
+        );
+    }
+
+    #[test]
+    fn rollback_fixture_parses_as_a_new_pending_deployment() {
+        let envelope: WireDeploymentEnvelope = serde_json::from_str(ROLLBACK_FIXTURE).unwrap();
+        let deployment = client().to_deployment(envelope.deployment, None);
+        assert_eq!(deployment.id, "b6bdf840-2854-4f87-a36c-5f231c617c84");
+        assert_eq!(deployment.state, DeployState::Queued);
+        assert_eq!(
+            deployment.commit.sha.as_deref(),
+            Some("9a4df0b8e161e323bc3cdf1dc71878080fe144fa")
+        );
+        assert_eq!(deployment.finished_at, None);
+    }
+
+    #[test]
+    fn health_fixture_without_the_wrapper_is_up() {
+        let response: WireHealthResponse = serde_json::from_str(HEALTH_FIXTURE).unwrap();
+        let components = response.into_components().unwrap();
+        assert_eq!(components.len(), 1);
+        assert_eq!(components[0].name.as_deref(), Some("sample-expressjs"));
+        assert_eq!(components[0].state.as_deref(), Some("HEALTHY"));
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        let view = health_view(&components, now);
+        // Two replicas ready for one desired is not a shortage.
+        assert_eq!(view.state, HealthState::Up);
+        assert_eq!(view.detail, None);
+        assert_eq!(view.checked_at, Some(now));
+        assert_eq!(view.latency_ms, None);
+    }
+
+    #[test]
+    fn health_states_roll_up() {
+        let now = Utc::now();
+        let parse = |json: &str| {
+            serde_json::from_str::<WireHealthResponse>(json)
+                .unwrap()
+                .into_components()
+                .unwrap()
+        };
+        let wrapped = parse(
+            r#"{"app_health":{"components":[
+                {"name":"web","state":"HEALTHY","replicas_desired":2,"replicas_ready":2},
+                {"name":"worker","state":"UNHEALTHY"}]}}"#,
+        );
+        let view = health_view(&wrapped, now);
+        assert_eq!(view.state, HealthState::Degraded);
+        assert_eq!(view.detail.as_deref(), Some("unhealthy: worker"));
+
+        let down = parse(r#"{"components":[{"name":"web","state":"UNHEALTHY"}]}"#);
+        assert_eq!(health_view(&down, now).state, HealthState::Down);
+
+        let short = parse(
+            r#"{"components":[{"name":"web","state":"HEALTHY","replicas_desired":"3","replicas_ready":"1"}]}"#,
+        );
+        let view = health_view(&short, now);
+        assert_eq!(view.state, HealthState::Degraded);
+        assert_eq!(view.detail.as_deref(), Some("web: 1 of 3 replicas ready"));
+
+        let unknown = parse(r#"{"components":[{"name":"web"},{"name":"api","state":"HEALTHY"}]}"#);
+        assert_eq!(health_view(&unknown, now).state, HealthState::Unknown);
+        let odd = parse(r#"{"components":[{"name":"web","state":"WOBBLY"}]}"#);
+        assert_eq!(health_view(&odd, now).state, HealthState::Unknown);
+
+        let empty = parse(r#"{"app_health":{}}"#);
+        assert_eq!(health_view(&empty, now).state, HealthState::Unknown);
+        assert!(matches!(
+            serde_json::from_str::<WireHealthResponse>(r#"{"status":"ok"}"#)
+                .unwrap()
+                .into_components(),
+            Err(ProviderError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn error_fixtures_give_their_messages() {
+        assert_eq!(
+            error_message(ERROR_404_FIXTURE.as_bytes()).as_deref(),
+            Some("The resource you requested could not be found.")
+        );
+        assert_eq!(
+            error_message(ERROR_429_FIXTURE.as_bytes()).as_deref(),
+            Some("API rate limit exceeded.")
+        );
+        assert_eq!(
+            error_message(br#"{"id":"forbidden","request_id":"r-1"}"#).as_deref(),
+            Some("forbidden")
+        );
+        assert_eq!(error_message(b"<html>bad gateway</html>"), None);
+        assert_eq!(error_message(b"{}"), None);
+    }
+
+    /// The validate-rollback answers are for the rollback work; here they only have to read
+    /// as the shape the contract gives, so a later rollback client starts from known ground.
+    #[test]
+    fn validate_rollback_fixtures_have_the_documented_shape() {
+        #[derive(Deserialize)]
+        struct Condition {
+            code: String,
+            message: String,
+            #[serde(default)]
+            components: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        struct Validation {
+            valid: bool,
+            #[serde(default)]
+            error: Option<Condition>,
+            #[serde(default)]
+            warnings: Vec<Condition>,
+        }
+        let valid: Validation = serde_json::from_str(VALIDATE_VALID_FIXTURE).unwrap();
+        assert!(valid.valid && valid.error.is_none() && valid.warnings.is_empty());
+
+        let warned: Validation = serde_json::from_str(VALIDATE_WARNINGS_FIXTURE).unwrap();
+        assert!(warned.valid);
+        assert_eq!(warned.warnings.len(), 1);
+        assert_eq!(warned.warnings[0].code, "image_source_missing_digest");
+        assert_eq!(warned.warnings[0].components, ["docker-worker"]);
+        assert!(warned.warnings[0].message.contains("image digest"));
+
+        let invalid: Validation = serde_json::from_str(VALIDATE_INVALID_FIXTURE).unwrap();
+        assert!(!invalid.valid);
+        let error = invalid.error.unwrap();
+        assert_eq!(error.code, "incompatible_result");
+        assert_eq!(
+            error.message,
+            "deployment result \"failed\" is unsuitable for rollback"
+        );
+    }
+
+    fn list(json: &str) -> WireDeploymentList {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn the_next_page_comes_from_links_then_meta_then_a_full_page() {
+        let by_link = list(
+            r#"{"deployments":[{"id":"a"},{"id":"b"}],
+                "links":{"pages":{"next":"https://api.digitalocean.com/v2/apps/x/deployments?page=3&per_page=2"}},
+                "meta":{"total":100}}"#,
+        );
+        assert_eq!(next_page(&by_link, Some(2), 2), Some(3));
+        let unreadable_link =
+            list(r#"{"deployments":[{"id":"a"}],"links":{"pages":{"next":"/relative"}}}"#);
+        assert_eq!(next_page(&unreadable_link, Some(4), 1), Some(5));
+
+        let by_total = list(r#"{"deployments":[{"id":"a"},{"id":"b"}],"meta":{"total":5}}"#);
+        assert_eq!(next_page(&by_total, Some(2), 2), Some(3));
+        assert_eq!(next_page(&by_total, Some(3), 2), None, "4 + 2 ≥ 5");
+
+        let last_by_links = list(
+            r#"{"deployments":[{"id":"a"},{"id":"b"}],"links":{"pages":{"prev":"https://x/?page=1"}}}"#,
+        );
+        assert_eq!(next_page(&last_by_links, Some(2), 2), None);
+
+        let bare = list(r#"{"deployments":[{"id":"a"},{"id":"b"}]}"#);
+        assert_eq!(next_page(&bare, Some(1), 2), Some(2));
+        assert_eq!(
+            next_page(&bare, Some(1), 3),
+            None,
+            "a short page is the last"
+        );
+
+        let empty = list(r#"{"links":{"pages":{"next":"https://x/?page=9"}},"meta":{"total":0}}"#);
+        assert_eq!(
+            next_page(&empty, Some(8), 2),
+            None,
+            "nothing received: stop"
+        );
+        assert_eq!(
+            client().to_page(empty, Some(8), 2).unwrap(),
+            DeploymentPage::default()
+        );
+        assert!(matches!(
+            client().to_page(list(r#"{"apps":[]}"#), Some(1), 2),
+            Err(ProviderError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_page_is_sorted_newest_first() {
+        let page = client()
+            .to_page(
+                list(
+                    r#"{"deployments":[
+                        {"id":"old","created_at":"2026-03-01T09:00:00Z","phase":"SUPERSEDED"},
+                        {"id":"new","created_at":"2026-03-01T10:00:00Z","phase":"ACTIVE"}],
+                        "links":{"pages":{}},"meta":{"total":2}}"#,
+                ),
+                Some(1),
+                20,
+            )
+            .unwrap();
+        let ids: Vec<&str> = page.deployments.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["new", "old"]);
+    }
+
+    #[test]
+    fn finished_times_follow_the_phase() {
+        let deployment = |phase: &str| -> WireDeployment {
+            serde_json::from_str(&format!(
+                r#"{{"id":"d","phase":"{phase}","phase_last_updated_at":"2026-03-01T12:00:00Z",
+                    "progress":{{"steps":[{{"ended_at":"2026-03-01T09:01:00Z"}},
+                                          {{"ended_at":"2026-03-01T09:02:00.5Z"}},
+                                          {{"ended_at":"0001-01-01T00:00:00"}}]}}}}"#
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            deployment("SUPERSEDED").finished_at("SUPERSEDED"),
+            at("2026-03-01T09:02:00.5Z")
+        );
+        assert_eq!(deployment("BUILDING").finished_at("BUILDING"), None);
+        let no_steps: WireDeployment = serde_json::from_str(
+            r#"{"id":"d","phase":"ERROR","phase_last_updated_at":"2026-03-01T12:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(no_steps.finished_at("ERROR"), at("2026-03-01T12:00:00Z"));
+        let superseded_no_steps: WireDeployment =
+            serde_json::from_str(r#"{"id":"d","phase_last_updated_at":"2026-03-01T12:00:00Z"}"#)
+                .unwrap();
+        assert_eq!(superseded_no_steps.finished_at("SUPERSEDED"), None);
+    }
+
+    #[test]
+    fn lenient_parsing_ignores_new_fields_and_zero_times() {
+        let deployment: WireDeployment = serde_json::from_str(
+            r#"{"id":"d-1","phase":"LEVITATING","created_at":"0001-01-01T00:00:00Z",
+                "services":[{"name":"web","source_commit_hash":""}],
+                "workers":[{"name":"queue","source_commit_hash":"abc123"}],
+                "spec":{"workers":[{"name":"queue","gitlab":{"branch":"release"}}]},
+                "brand_new_field":{"x":1}}"#,
+        )
+        .unwrap();
+        let deployment = client().to_deployment(deployment, None);
+        assert_eq!(deployment.state, DeployState::Unknown);
+        assert_eq!(deployment.provider_state, "LEVITATING");
+        assert_eq!(deployment.created_at, None);
+        assert_eq!(deployment.commit.sha.as_deref(), Some("abc123"));
+        assert_eq!(deployment.commit.branch.as_deref(), Some("release"));
+        assert_eq!(deployment.commit.message, None);
+        assert!(serde_json::from_str::<WireDeploymentEnvelope>(r#"{"deployment":{}}"#).is_err());
+    }
+
+    #[test]
+    fn urls_are_built_under_the_api_base_and_encoded() {
+        let client = client();
+        assert_eq!(
+            client.app_url(&["deployments"]).unwrap().as_str(),
+            "https://api.digitalocean.com/v2/apps/c2a93513-8d9b-4223-9d61-5e7272c81cf5/deployments"
+        );
+        assert_eq!(
+            client.app_url(&["deployments", "x/../y"]).unwrap().as_str(),
+            "https://api.digitalocean.com/v2/apps/c2a93513-8d9b-4223-9d61-5e7272c81cf5/deployments/x%2F..%2Fy"
+        );
+        let mut config = client.config.clone();
+        config.api_base = "http://127.0.0.1:9/digitalocean/".into();
+        let nested = DigitalOceanClient::new(reqwest::Client::new(), config);
+        assert_eq!(
+            nested.app_url(&[]).unwrap().as_str(),
+            "http://127.0.0.1:9/digitalocean/v2/apps/c2a93513-8d9b-4223-9d61-5e7272c81cf5"
+        );
+        assert!(!format!("{nested:?}").contains("dop_v1_test_token"));
+    }
+}

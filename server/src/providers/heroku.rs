@@ -1,1 +1,776 @@
-//! (being written)
+//! Heroku client: the releases of one Heroku app, read through the Platform API (v3) and
+//! mapped onto Lookout's types.
+//!
+//! Heroku models environments as separate apps (staging, production, review apps), so one
+//! [`HerokuClient`] serves one app and every release it returns belongs to the Lookout
+//! environment named in its config. It owns Heroku's wire format: the `Accept:
+//! application/vnd.heroku+json; version=3` header, `Range`/`206 Partial Content`/`Next-Range`
+//! paging, `current: true` as the live marker, the release `status` enum, the commit behind a
+//! release (read from its slug), and `{id, message}` errors. Contract:
+//! `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`, section 4.
+
+use super::http::{read_success, transport_error};
+use super::{
+    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError,
+};
+use crate::secret::Secret;
+use app::model::{DeployState, ProviderKind};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+use url::Url;
+
+/// Heroku's largest `max` in a `Range` (the default is 200).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// The media type that selects version 3 of the Platform API; without it Heroku answers 406.
+pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
+/// The dashboard's release page. Not in the contract (UNCONFIRMED): third-party tools link
+/// `/apps/{app}/activity/releases/{release id}`, some with the version instead; the release
+/// id is used here because it is what identifies a release everywhere else.
+const DASHBOARD_BASE: &str = "https://dashboard.heroku.com";
+/// How many releases to look through for the `current` one, and in what pages: it is nearly
+/// always among the newest few (only newer pending or failed releases come before it).
+const LIVE_SEARCH_PAGE_SIZE: u32 = 50;
+const LIVE_SEARCH_PAGES: u32 = 4;
+/// Slug look-ups running at once, so a first listing does not burst the token pool.
+const SLUG_LOOKUP_CONCURRENCY: usize = 4;
+/// Slugs are immutable, so what is learned about one is kept; past this many the cache is
+/// simply emptied (a few look-ups again are cheaper than bookkeeping).
+const SLUG_CACHE_LIMIT: usize = 2048;
+
+/// Where one Heroku app lives and how to reach its API.
+#[derive(Clone, Debug)]
+pub struct HerokuClientConfig {
+    /// `https://api.heroku.com`, or a simulator's base such as `http://127.0.0.1:PORT/heroku`.
+    pub api_base: String,
+    /// An API token (`heroku authorizations:create`, or the account's API key) that can read
+    /// the app.
+    pub token: Secret,
+    /// The app's name or id; every endpoint used here accepts either.
+    pub app: String,
+    /// The Lookout environment this app serves (e.g. "production").
+    pub environment: String,
+}
+
+/// A [`DeploymentProvider`] for one Heroku app.
+#[derive(Clone, Debug)]
+pub struct HerokuClient {
+    http: reqwest::Client,
+    config: HerokuClientConfig,
+    slugs: SlugCache,
+}
+
+/// What a slug says about the code it was built from, by slug id.
+#[derive(Clone, Default)]
+struct SlugCache(Arc<Mutex<HashMap<String, SlugCommit>>>);
+
+impl std::fmt::Debug for SlugCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cached = self.lock().len();
+        f.debug_struct("SlugCache")
+            .field("cached", &cached)
+            .finish()
+    }
+}
+
+impl SlugCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SlugCommit>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The commit fields of a slug; both empty for a slug Lookout may not read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct SlugCommit {
+    commit: Option<String>,
+    description: Option<String>,
+}
+
+impl HerokuClient {
+    pub fn new(http: reqwest::Client, config: HerokuClientConfig) -> Self {
+        Self {
+            http,
+            config,
+            slugs: SlugCache::default(),
+        }
+    }
+
+    /// `{api_base}/apps/{app}/…`, each segment percent-encoded so a name can never change
+    /// the path.
+    fn app_url(&self, extra: &[&str]) -> Result<Url, ProviderError> {
+        let invalid_base = || ProviderError::Transport {
+            detail: "the configured Heroku API base is not a usable URL".into(),
+        };
+        let mut url = Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
+        url.path_segments_mut()
+            .map_err(|()| invalid_base())?
+            .pop_if_empty()
+            .extend(["apps", self.config.app.as_str()])
+            .extend(extra);
+        Ok(url)
+    }
+
+    fn get(&self, url: Url) -> reqwest::RequestBuilder {
+        self.http
+            .get(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, ACCEPT_V3)
+    }
+
+    /// One page of releases for `range` (a `Range` header value) and the `Next-Range` to ask
+    /// for next. Heroku's rule: `206 Partial Content` means the list was cut and `Next-Range`
+    /// says where it goes on; a `200` is the whole rest of the list.
+    async fn releases_page(
+        &self,
+        range: &str,
+    ) -> Result<(Vec<WireRelease>, Option<String>), ProviderError> {
+        let url = self.app_url(&["releases"])?;
+        let response = self
+            .get(url)
+            .header(reqwest::header::RANGE, range)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let partial = response.status() == StatusCode::PARTIAL_CONTENT;
+        let next_range = response
+            .headers()
+            .get("next-range")
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_string);
+        let (bytes, _rate_limit) = read_success(response, error_message).await?;
+        let releases: Vec<WireRelease> = decode(&bytes)?;
+        let next = if partial {
+            if next_range.is_none() {
+                tracing::warn!(
+                    app = %self.config.app,
+                    "Heroku answered 206 without Next-Range; stopping here"
+                );
+            }
+            next_range
+        } else {
+            None
+        };
+        Ok((releases, next))
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, ProviderError> {
+        let response = self.get(url).send().await.map_err(transport_error)?;
+        let (bytes, _rate_limit) = read_success(response, error_message).await?;
+        decode(&bytes)
+    }
+
+    /// The commits of the slugs behind `releases`, from the cache or looked up (a few at a
+    /// time). A slug Lookout may not read, or that is gone, is remembered as having no
+    /// commit; any other failure fails the call so the monitor backs off.
+    async fn slug_commits(
+        &self,
+        releases: &[WireRelease],
+    ) -> Result<HashMap<String, SlugCommit>, ProviderError> {
+        let wanted: HashSet<&str> = releases
+            .iter()
+            .filter_map(|release| release.slug_id())
+            .collect();
+        // Owned ids: a stream over borrowed ones trips the `Send` check of the async trait.
+        let missing: Vec<String> = {
+            let cache = self.slugs.lock();
+            wanted
+                .iter()
+                .filter(|id| !cache.contains_key(**id))
+                .map(|id| (*id).to_string())
+                .collect()
+        };
+        let looked_up: Vec<(String, Result<SlugCommit, ProviderError>)> =
+            futures::stream::iter(missing)
+                .map(|slug_id| async move {
+                    let result = self.slug_commit(&slug_id).await;
+                    (slug_id, result)
+                })
+                .buffer_unordered(SLUG_LOOKUP_CONCURRENCY)
+                .collect()
+                .await;
+        let mut first_error = None;
+        {
+            let mut cache = self.slugs.lock();
+            if cache.len() + looked_up.len() > SLUG_CACHE_LIMIT {
+                cache.clear();
+            }
+            for (slug_id, result) in looked_up {
+                match result {
+                    Ok(commit) => {
+                        cache.insert(slug_id, commit);
+                    }
+                    Err(ProviderError::NotFound { .. } | ProviderError::Forbidden { .. }) => {
+                        tracing::warn!(app = %self.config.app, slug_id, "Heroku slug not readable; its release shows no commit");
+                        cache.insert(slug_id, SlugCommit::default());
+                    }
+                    Err(error) => {
+                        first_error.get_or_insert(error);
+                    }
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        let cache = self.slugs.lock();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|id| Some((id.to_string(), cache.get(id)?.clone())))
+            .collect())
+    }
+
+    async fn slug_commit(&self, slug_id: &str) -> Result<SlugCommit, ProviderError> {
+        let slug: WireSlug = self.get_json(self.app_url(&["slugs", slug_id])?).await?;
+        Ok(SlugCommit {
+            commit: non_empty(slug.commit),
+            description: non_empty(slug.commit_description),
+        })
+    }
+
+    /// Releases with their slugs' commits, mapped.
+    async fn to_deployments(
+        &self,
+        releases: Vec<WireRelease>,
+    ) -> Result<Vec<ProviderDeployment>, ProviderError> {
+        let slugs = self.slug_commits(&releases).await?;
+        Ok(releases
+            .into_iter()
+            .map(|release| {
+                let slug = release
+                    .slug_id()
+                    .and_then(|id| slugs.get(id))
+                    .cloned()
+                    .unwrap_or_default();
+                self.to_deployment(release, &slug)
+            })
+            .collect())
+    }
+
+    /// Maps one release onto Lookout's deployment.
+    fn to_deployment(&self, release: WireRelease, slug: &SlugCommit) -> ProviderDeployment {
+        let status = release.status.clone().unwrap_or_default();
+        let state = release_state(&status, release.current);
+        let description = non_empty(release.description.clone());
+        let deployed_sha = description.as_deref().and_then(deployed_short_sha);
+        // A plain "Deploy de63889" says nothing the sha does not, so the slug's commit
+        // description (UNCONFIRMED that it holds the commit message; the schema says "an
+        // optional description of the provided commit") replaces it when there is one. Every
+        // other description ("Set FOO config vars", "Rollback to v46") is what changed and
+        // is kept.
+        let message = match (&deployed_sha, &slug.description) {
+            (Some(_), Some(commit_description)) => Some(commit_description.clone()),
+            _ => description,
+        };
+        let app_name = release
+            .app
+            .as_ref()
+            .and_then(|app| non_empty(app.name.clone()))
+            .unwrap_or_else(|| self.config.app.clone());
+        let finished_at = match status.as_str() {
+            // The release phase is still running.
+            "pending" => None,
+            // UNCONFIRMED: Heroku has no finished time; `updated_at` is when the status last
+            // changed, which for a finished release is when it finished.
+            _ => parse_time(release.updated_at.as_deref()),
+        };
+        ProviderDeployment {
+            state,
+            provider_state: status,
+            environment: ProviderEnvironment::Named(self.config.environment.clone()),
+            commit: CommitInfo {
+                // The full sha from the slug; else the short one a deploy's description shows.
+                sha: slug.commit.clone().or(deployed_sha),
+                message,
+                // Neither releases nor slugs name the commit's author.
+                author: None,
+                // Nor its branch.
+                branch: None,
+            },
+            // Review apps are separate apps; a release has no PR.
+            pr_number: None,
+            creator: release
+                .user
+                .as_ref()
+                .and_then(|user| non_empty(user.email.clone())),
+            created_at: parse_time(release.created_at.as_deref()),
+            finished_at,
+            // Releases have no URL; the app's URL is Lookout config.
+            url: None,
+            dashboard_url: dashboard_url(&app_name, &release.id),
+            id: release.id,
+        }
+    }
+}
+
+#[async_trait]
+impl DeploymentProvider for HerokuClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Heroku
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "heroku", app = %self.config.app))]
+    async fn list_deployments(
+        &self,
+        cursor: Option<&PageCursor>,
+        page_size: u32,
+    ) -> Result<DeploymentPage, ProviderError> {
+        // The cursor is Heroku's own `Next-Range`, sent back verbatim; it carries the page
+        // size of the first request.
+        let range = cursor.map_or_else(
+            || newest_first_range(page_size.clamp(1, MAX_PAGE_SIZE)),
+            |cursor| cursor.0.clone(),
+        );
+        let (mut releases, next) = self.releases_page(&range).await?;
+        // `order=desc` is asked for, so this is already newest first (Heroku's default order
+        // is UNCONFIRMED, which is why it is never relied on); sorting by version keeps a page
+        // newest first should a proxy or Heroku ever ignore it.
+        releases.sort_by_key(|release| std::cmp::Reverse(release.version));
+        let next = next.filter(|_| !releases.is_empty()).map(PageCursor);
+        let deployments = self.to_deployments(releases).await?;
+        Ok(DeploymentPage { deployments, next })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "heroku", app = %self.config.app))]
+    async fn live_deployments(&self) -> Result<Vec<ProviderDeployment>, ProviderError> {
+        let mut range = newest_first_range(LIVE_SEARCH_PAGE_SIZE);
+        for _ in 0..LIVE_SEARCH_PAGES {
+            let (releases, next) = self.releases_page(&range).await?;
+            // `current: true` marks the live release (the Heroku CLI finds it the same way);
+            // should several ever claim it, the highest version wins.
+            let current = releases
+                .into_iter()
+                .filter(|release| release.current)
+                .max_by_key(|release| release.version);
+            if let Some(current) = current {
+                return self.to_deployments(vec![current]).await;
+            }
+            match next {
+                Some(next) => range = next,
+                None => return Ok(Vec::new()),
+            }
+        }
+        tracing::warn!(
+            app = %self.config.app,
+            searched = LIVE_SEARCH_PAGE_SIZE * LIVE_SEARCH_PAGES,
+            "no current Heroku release among the newest releases; showing none as live"
+        );
+        Ok(Vec::new())
+    }
+
+    /// A release by id (uuid) or version; `v42` is read as version 42.
+    #[tracing::instrument(skip_all, fields(provider = "heroku", app = %self.config.app, release = %id))]
+    async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
+        let id_or_version = id
+            .strip_prefix('v')
+            .filter(|version| !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or(id);
+        let release: WireRelease = self
+            .get_json(self.app_url(&["releases", id_or_version])?)
+            .await?;
+        let mut deployments = self.to_deployments(vec![release]).await?;
+        deployments.pop().ok_or_else(|| ProviderError::Malformed {
+            detail: "a Heroku release vanished while being read".into(),
+        })
+    }
+}
+
+/// The first page's `Range`: every version, newest first, `max` per page. The Heroku CLI sends
+/// the same parameters (`version ..; max=15, order=desc`).
+fn newest_first_range(max: u32) -> String {
+    format!("version ..; order=desc, max={max}")
+}
+
+/// Heroku's release `status` and `current` flag → Lookout's state. Unknown values become
+/// `Unknown` (logged once per value), never an error.
+///
+/// `current` decides between live and replaced: a succeeded release that is not current was
+/// live once and has been replaced. Rollbacks need no state of their own: Heroku rolls back by
+/// creating a *new* release ("Rollback to v46") that is live like any other, and does not mark
+/// the releases it undid, so nothing here maps to `RolledBack`.
+pub fn release_state(status: &str, current: bool) -> DeployState {
+    match (status, current) {
+        ("succeeded", true) => DeployState::Ready,
+        ("succeeded", false) => DeployState::Superseded,
+        // The release phase failed; the release never went live.
+        ("failed", _) => DeployState::Failed,
+        // The slug is built and the release phase (migrations, …) is running.
+        ("pending", _) => DeployState::Deploying,
+        // An old release whose artifacts Heroku expired; should one still be current, it is
+        // what serves traffic.
+        ("expired", true) => DeployState::Ready,
+        ("expired", false) => DeployState::Superseded,
+        (other, _) => {
+            warn_unknown_status(other);
+            DeployState::Unknown
+        }
+    }
+}
+
+fn warn_unknown_status(status: &str) {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let first_time = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(status.to_string());
+    if first_time {
+        tracing::warn!(
+            provider = "heroku",
+            status,
+            "unknown Heroku release status; shown as unknown"
+        );
+    }
+}
+
+/// The short sha of a deploy's description, "Deploy de63889" → `de63889`. Heroku writes the
+/// first seven hex digits; 7–40 are accepted.
+fn deployed_short_sha(description: &str) -> Option<String> {
+    let rest = description.trim().strip_prefix("Deploy ")?;
+    let token = rest.split_whitespace().next()?;
+    let is_sha = (7..=40).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_hexdigit());
+    // Only a description that is nothing but "Deploy <sha>" is a plain deploy.
+    (is_sha && rest.trim() == token).then(|| token.to_ascii_lowercase())
+}
+
+fn dashboard_url(app_name: &str, release_id: &str) -> Option<String> {
+    let mut url = Url::parse(DASHBOARD_BASE).ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .extend(["apps", app_name, "activity", "releases", release_id]);
+    Some(url.into())
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProviderError> {
+    serde_json::from_slice(bytes).map_err(|error| ProviderError::Malformed {
+        detail: format!("unexpected JSON: {error}"),
+    })
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.trim().is_empty())
+}
+
+/// The message of Heroku's error body `{id, message, url?}`: the message, else the id
+/// (`rate_limit`, `not_found`).
+fn error_message(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct WireError {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    let error: WireError = serde_json::from_slice(body).ok()?;
+    non_empty(error.message).or_else(|| non_empty(error.id))
+}
+
+/// A timestamp Lookout cannot read is left out rather than failing the whole answer.
+fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
+    let value = value?;
+    match DateTime::parse_from_rfc3339(value) {
+        Ok(time) => Some(time.with_timezone(&Utc)),
+        Err(_) => {
+            tracing::warn!(value, "unreadable Heroku timestamp; ignored");
+            None
+        }
+    }
+}
+
+/// Heroku's `release`. Only the fields Lookout uses; `addon_plan_names`, `artifacts`,
+/// `output_stream_url` and `eligible_for_rollback` are ignored here.
+#[derive(Debug, Deserialize)]
+struct WireRelease {
+    id: String,
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default)]
+    description: Option<String>,
+    /// `failed | pending | succeeded | expired`.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    current: bool,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+    /// Null for releases without code (the first ones of an app).
+    #[serde(default)]
+    slug: Option<WireSlugRef>,
+    #[serde(default)]
+    user: Option<WireUser>,
+    #[serde(default)]
+    app: Option<WireAppRef>,
+}
+
+impl WireRelease {
+    fn slug_id(&self) -> Option<&str> {
+        self.slug
+            .as_ref()
+            .map(|slug| slug.id.as_str())
+            .filter(|id| !id.is_empty())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct WireSlugRef {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUser {
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireAppRef {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Heroku's `slug`: only the commit fields.
+#[derive(Debug, Deserialize)]
+struct WireSlug {
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    commit_description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/heroku_list_releases.json");
+    const ROLLBACK_FIXTURE: &str =
+        include_str!("../../tests/fixtures/providers/heroku_rollback_response.json");
+    const SCHEMA_EXAMPLE_ID: &str = "01234567-89ab-cdef-0123-456789abcdef";
+
+    fn client() -> HerokuClient {
+        HerokuClient::new(
+            reqwest::Client::new(),
+            HerokuClientConfig {
+                api_base: "https://api.heroku.com".into(),
+                token: Secret::new("HRKU-test-token"),
+                app: "example".into(),
+                environment: "production".into(),
+            },
+        )
+    }
+
+    fn at(text: &str) -> Option<DateTime<Utc>> {
+        Some(
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    #[test]
+    fn every_heroku_release_status_maps_to_a_lookout_state() {
+        let cases = [
+            ("succeeded", true, DeployState::Ready),
+            ("succeeded", false, DeployState::Superseded),
+            ("failed", false, DeployState::Failed),
+            ("failed", true, DeployState::Failed),
+            ("pending", false, DeployState::Deploying),
+            ("pending", true, DeployState::Deploying),
+            ("expired", false, DeployState::Superseded),
+            ("expired", true, DeployState::Ready),
+            ("rolled_out", false, DeployState::Unknown),
+            ("SUCCEEDED", true, DeployState::Unknown),
+            ("", false, DeployState::Unknown),
+        ];
+        for (status, current, expected) in cases {
+            assert_eq!(
+                release_state(status, current),
+                expected,
+                "status {status:?}, current {current}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_fixture_parses_into_the_current_release() {
+        let releases: Vec<WireRelease> = serde_json::from_str(LIST_FIXTURE).unwrap();
+        assert_eq!(releases.len(), 1);
+        let release = &releases[0];
+        assert_eq!(release.version, Some(11));
+        assert!(release.current);
+        assert_eq!(release.slug_id(), Some(SCHEMA_EXAMPLE_ID));
+
+        let slug = SlugCommit {
+            commit: Some("60883d9e8947a57e04dc9124f25df004866a2051".into()),
+            description: Some("fixed a bug with API documentation".into()),
+        };
+        let releases: Vec<WireRelease> = serde_json::from_str(LIST_FIXTURE).unwrap();
+        let release = releases.into_iter().next().unwrap();
+        let deployment = client().to_deployment(release, &slug);
+        assert_eq!(deployment.id, SCHEMA_EXAMPLE_ID);
+        assert_eq!(deployment.state, DeployState::Ready);
+        assert_eq!(deployment.provider_state, "succeeded");
+        assert_eq!(
+            deployment.environment,
+            ProviderEnvironment::Named("production".into())
+        );
+        assert_eq!(
+            deployment.commit,
+            CommitInfo {
+                sha: Some("60883d9e8947a57e04dc9124f25df004866a2051".into()),
+                // Not a plain deploy: the release's own description is kept.
+                message: Some("Added new feature".into()),
+                author: None,
+                branch: None,
+            }
+        );
+        assert_eq!(deployment.creator.as_deref(), Some("username@example.com"));
+        assert_eq!(deployment.pr_number, None);
+        assert_eq!(deployment.created_at, at("2012-01-01T12:00:00Z"));
+        assert_eq!(deployment.finished_at, at("2012-01-01T12:00:00Z"));
+        assert_eq!(deployment.url, None);
+        assert_eq!(
+            deployment.dashboard_url.as_deref(),
+            Some("https://dashboard.heroku.com/apps/example/activity/releases/01234567-89ab-cdef-0123-456789abcdef")
+        );
+    }
+
+    #[test]
+    fn rollback_fixture_parses_as_a_release() {
+        let release: WireRelease = serde_json::from_str(ROLLBACK_FIXTURE).unwrap();
+        let deployment = client().to_deployment(release, &SlugCommit::default());
+        assert_eq!(deployment.id, SCHEMA_EXAMPLE_ID);
+        assert_eq!(deployment.state, DeployState::Ready);
+        assert_eq!(
+            deployment.commit.sha, None,
+            "no slug commit, no sha in the text"
+        );
+        assert_eq!(
+            deployment.commit.message.as_deref(),
+            Some("Added new feature")
+        );
+    }
+
+    #[test]
+    fn a_plain_deploy_shows_its_commit() {
+        let release: WireRelease = serde_json::from_str(
+            r#"{"id":"r-1","version":42,"description":"Deploy de63889","status":"pending",
+                "current":false,"created_at":"2026-03-01T09:00:00Z",
+                "updated_at":"2026-03-01T09:01:00Z","slug":{"id":"s-1"},
+                "user":{"email":"ada@example.com"},"app":{"name":"shop-api"}}"#,
+        )
+        .unwrap();
+        let without_slug = client().to_deployment(release, &SlugCommit::default());
+        assert_eq!(without_slug.state, DeployState::Deploying);
+        assert_eq!(without_slug.finished_at, None, "still in its release phase");
+        assert_eq!(without_slug.commit.sha.as_deref(), Some("de63889"));
+        assert_eq!(
+            without_slug.commit.message.as_deref(),
+            Some("Deploy de63889")
+        );
+        assert_eq!(
+            without_slug.dashboard_url.as_deref(),
+            Some("https://dashboard.heroku.com/apps/shop-api/activity/releases/r-1")
+        );
+
+        let release: WireRelease = serde_json::from_str(
+            r#"{"id":"r-1","description":"Deploy de63889","status":"succeeded","slug":{"id":"s-1"}}"#,
+        )
+        .unwrap();
+        let slug = SlugCommit {
+            commit: Some("de63889aa3a1b3c5d7e9f0123456789abcdef012".into()),
+            description: Some("Fix the checkout total".into()),
+        };
+        let with_slug = client().to_deployment(release, &slug);
+        assert_eq!(with_slug.commit.sha, slug.commit);
+        assert_eq!(
+            with_slug.commit.message.as_deref(),
+            Some("Fix the checkout total")
+        );
+        assert_eq!(with_slug.state, DeployState::Superseded);
+    }
+
+    #[test]
+    fn deploy_descriptions_are_recognised_strictly() {
+        assert_eq!(
+            deployed_short_sha("Deploy de63889").as_deref(),
+            Some("de63889")
+        );
+        assert_eq!(
+            deployed_short_sha("Deploy DE63889AB").as_deref(),
+            Some("de63889ab")
+        );
+        assert_eq!(deployed_short_sha("Rollback to v46"), None);
+        assert_eq!(deployed_short_sha("Deploy de63889 by ada"), None);
+        assert_eq!(deployed_short_sha("Deploy main"), None);
+        assert_eq!(deployed_short_sha("Deploy abc"), None);
+        assert_eq!(deployed_short_sha("Set FOO config vars"), None);
+    }
+
+    #[test]
+    fn error_bodies_give_their_messages() {
+        assert_eq!(
+            error_message(
+                br#"{"id":"rate_limit","message":"Your account reached the API rate limit","url":"https://devcenter.heroku.com/articles/platform-api-reference#rate-limits"}"#
+            )
+            .as_deref(),
+            Some("Your account reached the API rate limit")
+        );
+        assert_eq!(
+            error_message(br#"{"id":"not_acceptable"}"#).as_deref(),
+            Some("not_acceptable")
+        );
+        assert_eq!(error_message(b"<html>oops</html>"), None);
+        assert_eq!(error_message(b"{}"), None);
+    }
+
+    #[test]
+    fn lenient_parsing_ignores_new_fields() {
+        let release: WireRelease = serde_json::from_str(
+            r#"{"id":"r-9","status":"teleported","created_at":"last week","slug":null,
+                "brand_new":{"x":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(release.slug_id(), None);
+        let deployment = client().to_deployment(release, &SlugCommit::default());
+        assert_eq!(deployment.state, DeployState::Unknown);
+        assert_eq!(deployment.provider_state, "teleported");
+        assert_eq!(deployment.created_at, None);
+        assert_eq!(deployment.creator, None);
+        assert!(serde_json::from_str::<Vec<WireRelease>>(r#"{"releases":[]}"#).is_err());
+        assert!(serde_json::from_str::<WireRelease>(r#"{"version":3}"#).is_err());
+    }
+
+    #[test]
+    fn urls_are_built_under_the_api_base_and_encoded() {
+        let client = client();
+        assert_eq!(
+            client.app_url(&["releases"]).unwrap().as_str(),
+            "https://api.heroku.com/apps/example/releases"
+        );
+        assert_eq!(
+            client.app_url(&["slugs", "a/../b"]).unwrap().as_str(),
+            "https://api.heroku.com/apps/example/slugs/a%2F..%2Fb"
+        );
+        let mut config = client.config.clone();
+        config.api_base = "http://127.0.0.1:9/heroku/".into();
+        let nested = HerokuClient::new(reqwest::Client::new(), config);
+        assert_eq!(
+            nested.app_url(&["releases", "42"]).unwrap().as_str(),
+            "http://127.0.0.1:9/heroku/apps/example/releases/42"
+        );
+        assert!(!format!("{nested:?}").contains("HRKU-test-token"));
+        assert_eq!(newest_first_range(15), "version ..; order=desc, max=15");
+    }
+}
