@@ -2,14 +2,22 @@
 //! without `app` depending on any server crate.
 
 use crate::error::AppError;
+use crate::history::{HistoryQuery, HistoryView, ServiceDetail};
 use crate::model::StatusSnapshot;
 use std::sync::Arc;
 
-/// What the UI asks of the server. `server` implements it over the monitor and provides an
-/// `Arc<dyn Dashboard>` in the Leptos context of every request.
+/// What the UI asks of the server. `server` implements it over the monitor and the store and
+/// provides an `Arc<dyn Dashboard>` in the Leptos context of every request.
+#[async_trait::async_trait]
 pub trait Dashboard: Send + Sync + 'static {
     /// The latest status snapshot (in memory; never waits on a provider).
     fn status(&self) -> Arc<StatusSnapshot>;
+
+    /// One page of the merged deploy history (from Lookout's store).
+    async fn history(&self, query: HistoryQuery) -> Result<HistoryView, AppError>;
+
+    /// One service across its environments; `AppError::NotFound` for an unknown name.
+    async fn service(&self, name: String) -> Result<ServiceDetail, AppError>;
 }
 
 /// The services handle, as stored in context.

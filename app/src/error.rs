@@ -11,6 +11,12 @@ pub enum AppError {
     /// The server is not ready to answer (starting up, misconfigured).
     #[error("Lookout is not ready: {0}")]
     Unavailable(String),
+    /// What was asked for does not exist (an unknown service).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request itself is wrong (a bad filter value); the message says how.
+    #[error("{0}")]
+    BadRequest(String),
     /// The request could not reach the server or its answer could not be read.
     #[error("could not talk to the Lookout server: {0}")]
     Transport(String),

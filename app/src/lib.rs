@@ -10,6 +10,7 @@ pub mod connection;
 #[cfg(feature = "ssr")]
 pub mod dashboard;
 pub mod error;
+pub mod history;
 #[cfg(feature = "hydrate")]
 #[path = "live_browser.rs"]
 mod live;

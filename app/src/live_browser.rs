@@ -65,6 +65,8 @@ async fn follow_stream(
                 snapshot.set(Some(next));
             }
             Ok(LiveEvent::Heartbeat { server_time }) => clock.set(Some(server_time)),
+            // The status page has nothing to refresh for history changes.
+            Ok(LiveEvent::DeploymentsChanged { .. }) => {}
             Err(_) => leptos::logging::warn!("live update could not be read"),
         }
     }
@@ -82,4 +84,24 @@ async fn poll_once(
         clock.set(Some(next.generated_at));
         snapshot.set(Some(next));
     }
+}
+
+/// Bumps `refresh` whenever the server stored new deployments (the history page refetches).
+pub fn follow_deployments(refresh: RwSignal<u64>) {
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let Ok(mut source) = EventSource::new(EVENTS_PATH) else {
+                return;
+            };
+            let Ok(mut changes) = source.subscribe(live_event_names::DEPLOYMENTS) else {
+                return;
+            };
+            while let Some(event) = changes.next().await {
+                if event.is_ok() {
+                    refresh.update(|count| *count += 1);
+                }
+            }
+            drop(source);
+        });
+    });
 }

@@ -11,3 +11,5 @@ pub fn connect(
     _connection: RwSignal<LiveConnection>,
 ) {
 }
+
+pub fn follow_deployments(_refresh: RwSignal<u64>) {}

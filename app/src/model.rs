@@ -231,6 +231,32 @@ pub struct ServiceStatus {
     pub poll: PollView,
     /// The public URL of the service in this environment.
     pub live_url: Option<String>,
+    /// Uptime from Lookout's own store (health-checked services only).
+    #[serde(default)]
+    pub uptime: Option<UptimeView>,
+    /// Median health-check latency per hour over the last 24 hours, oldest first; `None`
+    /// where nothing was measured.
+    #[serde(default)]
+    pub latency_ms: Vec<Option<u32>>,
+}
+
+/// Uptime percentages over three windows (`None`: no samples in the window).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UptimeView {
+    pub day: Option<f64>,
+    pub week: Option<f64>,
+    pub month: Option<f64>,
+}
+
+impl UptimeView {
+    /// "99.95 %", or "–" without samples.
+    pub fn format(percent: Option<f64>) -> String {
+        match percent {
+            Some(value) if value >= 99.995 => "100 %".to_string(),
+            Some(value) => format!("{value:.2} %"),
+            None => "–".to_string(),
+        }
+    }
 }
 
 impl ServiceStatus {
@@ -398,12 +424,15 @@ pub enum LiveEvent {
     Snapshot { snapshot: StatusSnapshot },
     /// Keeps proxies from closing the stream and lets the page's clock tick.
     Heartbeat { server_time: DateTime<Utc> },
+    /// New deployments (or state changes) were stored: history views refresh.
+    DeploymentsChanged { count: u64 },
 }
 
 /// Names of the SSE events, shared by the server that sends them and the page that listens.
 pub mod live_event_names {
     pub const SNAPSHOT: &str = "snapshot";
     pub const HEARTBEAT: &str = "heartbeat";
+    pub const DEPLOYMENTS: &str = "deployments";
 }
 
 #[cfg(test)]
@@ -441,6 +470,8 @@ mod tests {
                 problem: None,
             },
             live_url: None,
+            uptime: None,
+            latency_ms: Vec::new(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The HTML shell (server side) and the router (both sides).
 
+use crate::pages::history_page::HistoryPage;
 use crate::pages::home_page::HomePage;
 use crate::pages::not_found_page::NotFoundPage;
+use crate::pages::service_page::ServicePage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -43,6 +45,8 @@ pub fn App() -> impl IntoView {
                 // Async: the whole page is rendered before it is sent, so it is complete
                 // without JavaScript (no streamed placeholders).
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/history") view=HistoryPage ssr=SsrMode::Async/>
+                <Route path=path!("/services/:name") view=ServicePage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1,7 +1,7 @@
 //! What the `lookout` subcommands do, kept out of `main.rs` so it stays a thin parser.
 
 use crate::config::{self, process_env};
-use crate::demo::DemoWorld;
+use crate::demo::{self, DemoWorld};
 use crate::startup;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -75,7 +75,13 @@ async fn serve_async(config_flag: Option<PathBuf>) -> anyhow::Result<()> {
             let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
             let world = DemoWorld::start(listener).await?;
             tracing::info!(simulators = %world.base_url, "demo mode: serving simulated providers (no config given)");
-            let config = world.config(Duration::from_secs(poll), &process_env)?;
+            let data_dir =
+                PathBuf::from(process_env("LOOKOUT_DATA_DIR").unwrap_or_else(|| "data".into()));
+            demo::reset_demo_store(&data_dir)?;
+            let config = world.config(Duration::from_secs(poll), &data_dir, &process_env)?;
+            let store = crate::store::open(&config.store_url).await?;
+            demo::seed_health_history(store.as_ref(), chrono::Utc::now()).await?;
+            drop(store);
             _demo = Some(world);
             config
         }

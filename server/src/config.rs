@@ -73,6 +73,9 @@ pub struct Config {
     pub monitor: MonitorSettings,
     pub environments: Vec<EnvironmentConfig>,
     pub services: Vec<ServiceConfig>,
+    /// Where Lookout keeps its history: `sqlite://…` (default, under the data dir) or
+    /// `postgres://…`. `DATABASE_URL` wins.
+    pub store_url: String,
     /// True when the server shows simulated data (demo mode).
     pub demo: bool,
 }
@@ -103,9 +106,7 @@ pub struct ServiceConfig {
 impl ServiceConfig {
     pub fn provider_kind(&self) -> ProviderKind {
         match &self.source {
-            ServiceSource::Vercel(_) => ProviderKind::Vercel,
-            ServiceSource::Render(_) => ProviderKind::Render,
-            ServiceSource::Railway(_) => ProviderKind::Railway,
+            ServiceSource::Provider { connection, .. } => connection.kind,
             ServiceSource::HttpOnly => ProviderKind::HttpHealth,
         }
     }
@@ -116,6 +117,13 @@ impl ServiceConfig {
             .iter()
             .find(|environment| environment.provider_environment == provider_environment)
     }
+
+    /// The Lookout environment that a branch's deployments are shown in, if one claims it.
+    pub fn environment_for_branch(&self, branch: &str) -> Option<&ServiceEnvironment> {
+        self.environments
+            .iter()
+            .find(|environment| environment.branch.as_deref() == Some(branch))
+    }
 }
 
 /// One service in one environment.
@@ -123,46 +131,125 @@ impl ServiceConfig {
 pub struct ServiceEnvironment {
     /// The Lookout environment name.
     pub environment: String,
-    /// The provider's name for it: Vercel `target`, Railway environment name, or (Render) the
-    /// Lookout name itself.
+    /// The provider's name for it: Vercel `target`, Railway environment name, GitHub
+    /// environment, or the Lookout name itself.
     pub provider_environment: String,
-    /// Render: the service id of this environment. Railway: the environment id.
+    /// The provider resource serving this environment when there is one per environment:
+    /// Render service id, Railway environment id, DigitalOcean app id, Heroku or Fly app,
+    /// Supabase project ref.
     pub resource_id: Option<String>,
+    /// Branch/preview deployments of this branch belong here (e.g. `staging` on Netlify).
+    pub branch: Option<String>,
     pub url: Option<String>,
     pub health: Option<HealthCheckSpec>,
 }
 
 /// Where a service's deployments come from.
+// Built once at startup and read-only after: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ServiceSource {
-    Vercel(VercelSource),
-    Render(RenderSource),
-    Railway(RailwaySource),
+    /// A provider API, through one of the `[providers]` connections.
+    Provider {
+        connection: Connection,
+        resource: ServiceResource,
+    },
     /// No deploy API: only health checks (a database, a droplet).
     HttpOnly,
 }
 
+/// A `[providers.NAME]` entry: which API, where, and with which token.
 #[derive(Debug, Clone)]
-pub struct VercelSource {
+pub struct Connection {
+    /// The key under `[providers]`.
+    pub name: String,
+    pub kind: ProviderKind,
     pub api_base: String,
     pub token: Secret,
+    /// The environment variable the token came from: named (never printed) when the provider
+    /// rejects the token, so the user knows what to fix.
+    pub token_env: String,
+    /// Vercel: the team to scope calls to.
     pub team_id: Option<String>,
-    pub project: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct RenderSource {
-    pub api_base: String,
-    pub token: Secret,
-}
-
-#[derive(Debug, Clone)]
-pub struct RailwaySource {
-    pub api_base: String,
-    pub token: Secret,
+    /// Railway: send the token as `Project-Access-Token` instead of Bearer.
     pub project_token: bool,
-    pub project_id: String,
-    pub service_id: String,
+    /// Cloudflare: the account that owns the Pages projects.
+    pub account_id: Option<String>,
+    /// Fly: the Machines API base (`api_base` is the GraphQL endpoint).
+    pub machines_base: Option<String>,
+    /// Supabase: the public status page.
+    pub status_base: Option<String>,
+}
+
+/// What a service is at its provider, beyond the per-environment ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceResource {
+    /// Vercel project or Cloudflare Pages project.
+    Project { project: String },
+    /// Railway project + service (environments by id per environment).
+    RailwayService {
+        project_id: String,
+        service_id: String,
+    },
+    /// Netlify site.
+    Site { site_id: String },
+    /// GitHub repository, read through Deployments or one Actions workflow.
+    Repository {
+        owner: String,
+        repo: String,
+        workflow: Option<String>,
+    },
+    /// One resource per environment (Render service, DigitalOcean app, Heroku app, Fly app,
+    /// Supabase project): the ids are on the environments.
+    PerEnvironment,
+}
+
+/// Which config keys a provider kind takes, for validation and messages.
+fn provider_from_name(value: &str) -> Option<ProviderKind> {
+    Some(match value {
+        "vercel" => ProviderKind::Vercel,
+        "render" => ProviderKind::Render,
+        "railway" => ProviderKind::Railway,
+        "netlify" => ProviderKind::Netlify,
+        "github" => ProviderKind::Github,
+        "digitalocean" => ProviderKind::Digitalocean,
+        "heroku" => ProviderKind::Heroku,
+        "fly" => ProviderKind::Fly,
+        "cloudflare_pages" => ProviderKind::CloudflarePages,
+        "supabase" => ProviderKind::Supabase,
+        _ => return None,
+    })
+}
+
+const PROVIDER_NAMES: &str =
+    "vercel, render, railway, netlify, github, digitalocean, heroku, fly, cloudflare_pages, supabase";
+
+fn default_api_base(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Vercel => "https://api.vercel.com",
+        ProviderKind::Render => "https://api.render.com/v1",
+        ProviderKind::Railway => "https://backboard.railway.com/graphql/v2",
+        ProviderKind::Netlify => "https://api.netlify.com/api/v1",
+        ProviderKind::Github => "https://api.github.com",
+        ProviderKind::Digitalocean => "https://api.digitalocean.com",
+        ProviderKind::Heroku => "https://api.heroku.com",
+        ProviderKind::Fly => "https://api.fly.io/graphql",
+        ProviderKind::CloudflarePages => "https://api.cloudflare.com/client/v4",
+        ProviderKind::Supabase => "https://api.supabase.com",
+        ProviderKind::HttpHealth => "",
+    }
+}
+
+/// The per-environment id key a provider needs, if its resources are per environment.
+fn environment_id_key(kind: ProviderKind) -> Option<&'static str> {
+    match kind {
+        ProviderKind::Render => Some("service_id"),
+        ProviderKind::Railway => Some("environment_id"),
+        ProviderKind::Digitalocean => Some("app_id"),
+        ProviderKind::Heroku | ProviderKind::Fly => Some("app"),
+        ProviderKind::Supabase => Some("project_ref"),
+        _ => None,
+    }
 }
 
 // ---- The file's shape ----
@@ -180,6 +267,14 @@ struct RawConfig {
     providers: BTreeMap<String, Spanned<RawProvider>>,
     #[serde(default)]
     services: Vec<Spanned<RawService>>,
+    #[serde(default)]
+    store: RawStore,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -208,12 +303,21 @@ struct RawEnvironment {
 #[serde(deny_unknown_fields)]
 struct RawProvider {
     kind: Spanned<String>,
+    /// The environment variable holding the token…
     token_env: Option<Spanned<String>>,
+    /// …or a file holding it (e.g. a mounted secret).
+    token_file: Option<Spanned<String>>,
     api_base: Option<Spanned<String>>,
     /// Vercel: the team to scope calls to.
     team_id: Option<Spanned<String>>,
     /// Railway: `bearer` (account/workspace/OAuth token) or `project` (Project-Access-Token).
     token_kind: Option<Spanned<String>>,
+    /// Cloudflare: the account id.
+    account_id: Option<Spanned<String>>,
+    /// Fly: the Machines API base.
+    machines_base: Option<Spanned<String>>,
+    /// Supabase: the status page base.
+    status_base: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -222,11 +326,16 @@ struct RawService {
     name: Spanned<String>,
     /// A key of `[providers]`, or `http` for a health-check-only service.
     provider: Spanned<String>,
-    /// Vercel project id or name.
+    /// Vercel project id or name; Cloudflare Pages project name.
     project: Option<Spanned<String>>,
     /// Railway project and service ids.
     project_id: Option<Spanned<String>>,
     service_id: Option<Spanned<String>>,
+    /// Netlify site id.
+    site_id: Option<Spanned<String>>,
+    /// GitHub `owner/repo`, and optionally the Actions workflow that deploys.
+    repo: Option<Spanned<String>>,
+    workflow: Option<Spanned<String>>,
     #[serde(default)]
     previews: bool,
     #[serde(default)]
@@ -238,11 +347,20 @@ struct RawService {
 struct RawServiceEnvironment {
     /// Vercel: the deployment target (defaults to the environment name).
     target: Option<Spanned<String>>,
+    /// Railway and GitHub: the provider's environment name if it differs from Lookout's.
+    environment_name: Option<Spanned<String>>,
+    /// Branch deployments of this branch belong to this environment.
+    branch: Option<Spanned<String>>,
     /// Render: the service id for this environment.
     service_id: Option<Spanned<String>>,
-    /// Railway: the environment id, and its name if it differs from Lookout's.
+    /// Railway: the environment id.
     environment_id: Option<Spanned<String>>,
-    environment_name: Option<Spanned<String>>,
+    /// DigitalOcean: the app id.
+    app_id: Option<Spanned<String>>,
+    /// Heroku and Fly: the app name.
+    app: Option<Spanned<String>>,
+    /// Supabase: the project ref.
+    project_ref: Option<Spanned<String>>,
     url: Option<Spanned<String>>,
     health: Option<Spanned<RawHealth>>,
 }
@@ -338,10 +456,6 @@ impl Validator<'_> {
         });
     }
 
-    fn line<T>(&self, at: &Spanned<T>) -> Option<u32> {
-        Some(line_of(self.text, at.span().start))
-    }
-
     fn config(&mut self, raw: RawConfig, env: EnvLookup<'_>) -> Config {
         let listen = self.listen(&raw.server, env);
         let public_url = raw.server.public_url.as_ref().and_then(|url| {
@@ -352,6 +466,7 @@ impl Validator<'_> {
         let environments = self.environments(&raw.environments);
         let providers = self.providers(&raw.providers, env);
         let services = self.services(&raw.services, &environments, &providers);
+        let store_url = self.store_url(&raw.store, env);
         Config {
             origin: self.origin.to_string(),
             listen,
@@ -359,7 +474,41 @@ impl Validator<'_> {
             monitor,
             environments,
             services,
+            store_url,
             demo: false,
+        }
+    }
+
+    fn store_url(&mut self, raw: &RawStore, env: EnvLookup<'_>) -> String {
+        let check = |url: &str| {
+            url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+        };
+        if let Some(url) = env("DATABASE_URL") {
+            if !check(&url) {
+                self.error_at(
+                    None,
+                    "DATABASE_URL (environment)",
+                    "must start with sqlite:, postgres:// or postgresql://",
+                );
+            }
+            return url;
+        }
+        match &raw.url {
+            Some(url) if check(url.get_ref()) => url.get_ref().clone(),
+            Some(url) => {
+                self.error(
+                    url,
+                    "store.url",
+                    "must start with sqlite:, postgres:// or postgresql://",
+                );
+                String::new()
+            }
+            None => {
+                let data_dir = env("LOOKOUT_DATA_DIR").unwrap_or_else(|| "data".to_string());
+                format!("sqlite://{}/lookout.db", data_dir.trim_end_matches('/'))
+            }
         }
     }
 
@@ -494,120 +643,191 @@ impl Validator<'_> {
         &mut self,
         raw: &BTreeMap<String, Spanned<RawProvider>>,
         env: EnvLookup<'_>,
-    ) -> BTreeMap<String, ProviderConnection> {
+    ) -> BTreeMap<String, Connection> {
         let mut providers = BTreeMap::new();
         for (name, entry) in raw {
             let provider = entry.get_ref();
             let key = format!("providers.{name}");
-            let kind = match provider.kind.get_ref().as_str() {
-                "vercel" => ProviderKind::Vercel,
-                "render" => ProviderKind::Render,
-                "railway" => ProviderKind::Railway,
-                other => {
-                    self.error(
-                        &provider.kind,
-                        &format!("{key}.kind"),
-                        format!("`{other}` is not a supported provider (vercel, render, railway)"),
-                    );
-                    continue;
-                }
-            };
-            let Some(token_env) = &provider.token_env else {
+            let Some(kind) = provider_from_name(provider.kind.get_ref()) else {
                 self.error(
-                    entry,
-                    &format!("{key}.token_env"),
-                    "missing: name the environment variable that holds the API token",
+                    &provider.kind,
+                    &format!("{key}.kind"),
+                    format!(
+                        "`{}` is not a supported provider ({PROVIDER_NAMES})",
+                        provider.kind.get_ref()
+                    ),
                 );
                 continue;
             };
-            let token = match env(token_env.get_ref()) {
-                Some(token) => Secret::new(token),
-                None => {
-                    self.error(
-                        token_env,
-                        &format!("{key}.token_env"),
-                        format!("environment variable {} is not set", token_env.get_ref()),
-                    );
-                    continue;
-                }
-            };
-            let default_base = match kind {
-                ProviderKind::Vercel => "https://api.vercel.com",
-                ProviderKind::Render => "https://api.render.com/v1",
-                _ => "https://backboard.railway.com/graphql/v2",
+            let Some((token, token_env)) = self.token(provider, entry, &key, env) else {
+                continue;
             };
             let api_base = match &provider.api_base {
                 Some(base) => match self.url(base, &format!("{key}.api_base")) {
                     Some(base) => base.trim_end_matches('/').to_string(),
                     None => continue,
                 },
-                None => default_base.to_string(),
+                None => default_api_base(kind).to_string(),
             };
-            if provider.team_id.is_some() && kind != ProviderKind::Vercel {
-                if let Some(team) = &provider.team_id {
-                    self.error(
-                        team,
-                        &format!("{key}.team_id"),
-                        "only Vercel connections take a team_id",
-                    );
-                }
-            }
-            let project_token = match &provider.token_kind {
-                Some(token_kind) if kind == ProviderKind::Railway => {
-                    match token_kind.get_ref().as_str() {
-                        "bearer" => false,
-                        "project" => true,
-                        other => {
-                            self.error(
-                                token_kind,
-                                &format!("{key}.token_kind"),
-                                format!("`{other}` is not one of bearer, project"),
-                            );
-                            false
-                        }
+            let only_for = |value: &Option<Spanned<String>>,
+                            field: &str,
+                            owner: ProviderKind,
+                            validator: &mut Self| {
+                match value {
+                    Some(value) if kind != owner => {
+                        validator.error(
+                            value,
+                            &format!("{key}.{field}"),
+                            format!("only {} connections take `{field}`", owner.display_name()),
+                        );
+                        None
                     }
+                    Some(value) => Some(value.get_ref().trim().to_string()),
+                    None => None,
                 }
-                Some(token_kind) => {
-                    self.error(
-                        token_kind,
-                        &format!("{key}.token_kind"),
-                        "only Railway connections take a token_kind",
-                    );
+            };
+            let team_id = only_for(&provider.team_id, "team_id", ProviderKind::Vercel, self);
+            let token_kind = only_for(
+                &provider.token_kind,
+                "token_kind",
+                ProviderKind::Railway,
+                self,
+            );
+            let account_id = only_for(
+                &provider.account_id,
+                "account_id",
+                ProviderKind::CloudflarePages,
+                self,
+            );
+            let machines_base = only_for(
+                &provider.machines_base,
+                "machines_base",
+                ProviderKind::Fly,
+                self,
+            );
+            let status_base = only_for(
+                &provider.status_base,
+                "status_base",
+                ProviderKind::Supabase,
+                self,
+            );
+            let project_token = match token_kind.as_deref() {
+                None | Some("bearer") => false,
+                Some("project") => true,
+                Some(other) => {
+                    if let Some(value) = &provider.token_kind {
+                        self.error(
+                            value,
+                            &format!("{key}.token_kind"),
+                            format!("`{other}` is not one of bearer, project"),
+                        );
+                    }
                     false
                 }
-                None => false,
             };
+            if kind == ProviderKind::CloudflarePages && account_id.is_none() {
+                self.error(
+                    entry,
+                    &format!("{key}.account_id"),
+                    "missing: Cloudflare Pages needs the account id",
+                );
+                continue;
+            }
             providers.insert(
                 name.clone(),
-                ProviderConnection {
+                Connection {
+                    name: name.clone(),
                     kind,
                     api_base,
                     token,
-                    team_id: provider.team_id.as_ref().map(|team| team.get_ref().clone()),
+                    token_env,
+                    team_id,
                     project_token,
-                    line: self.line(entry),
+                    account_id,
+                    machines_base: machines_base.map(|base| base.trim_end_matches('/').to_string()),
+                    status_base: status_base.map(|base| base.trim_end_matches('/').to_string()),
                 },
             );
         }
         providers
     }
 
+    /// The token from `token_env` or `token_file`, and how to name its source in messages.
+    fn token(
+        &mut self,
+        provider: &RawProvider,
+        entry: &Spanned<RawProvider>,
+        key: &str,
+        env: EnvLookup<'_>,
+    ) -> Option<(Secret, String)> {
+        match (&provider.token_env, &provider.token_file) {
+            (Some(token_env), None) => match env(token_env.get_ref()) {
+                Some(token) => Some((Secret::new(token.trim()), token_env.get_ref().clone())),
+                None => {
+                    self.error(
+                        token_env,
+                        &format!("{key}.token_env"),
+                        format!("environment variable {} is not set", token_env.get_ref()),
+                    );
+                    None
+                }
+            },
+            (None, Some(token_file)) => match std::fs::read_to_string(token_file.get_ref()) {
+                Ok(token) if !token.trim().is_empty() => Some((
+                    Secret::new(token.trim()),
+                    format!("the file {}", token_file.get_ref()),
+                )),
+                Ok(_) => {
+                    self.error(
+                        token_file,
+                        &format!("{key}.token_file"),
+                        format!("{} is empty", token_file.get_ref()),
+                    );
+                    None
+                }
+                Err(error) => {
+                    self.error(
+                        token_file,
+                        &format!("{key}.token_file"),
+                        format!("cannot read {}: {error}", token_file.get_ref()),
+                    );
+                    None
+                }
+            },
+            (Some(token_env), Some(_)) => {
+                self.error(
+                    token_env,
+                    &format!("{key}.token_env"),
+                    "give token_env or token_file, not both",
+                );
+                None
+            }
+            (None, None) => {
+                self.error(
+                    entry,
+                    &format!("{key}.token_env"),
+                    "missing: name the environment variable (token_env) or file (token_file) that holds the API token",
+                );
+                None
+            }
+        }
+    }
+
     fn services(
         &mut self,
         raw: &[Spanned<RawService>],
         environments: &[EnvironmentConfig],
-        providers: &BTreeMap<String, ProviderConnection>,
+        providers: &BTreeMap<String, Connection>,
     ) -> Vec<ServiceConfig> {
         let mut seen = HashSet::new();
         let mut services = Vec::new();
         for (index, entry) in raw.iter().enumerate() {
             let service = entry.get_ref();
             let name = service.name.get_ref().trim().to_string();
-            let key = format!("services[{index}]");
             if !valid_name(&name) {
                 self.error(
                     &service.name,
-                    &format!("{key}.name"),
+                    &format!("services[{index}].name"),
                     "use letters, digits, `-` and `_`",
                 );
                 continue;
@@ -623,12 +843,25 @@ impl Validator<'_> {
             }
             let provider_name = service.provider.get_ref().as_str();
             let source = if provider_name == "http" {
+                self.no_service_ids(service, &key, "http");
                 Some(ServiceSource::HttpOnly)
             } else {
                 match providers.get(provider_name) {
-                    Some(connection) => self.source(service, connection, &key),
+                    Some(connection) => self.resource(service, connection, &key).map(|resource| {
+                        ServiceSource::Provider {
+                            connection: connection.clone(),
+                            resource,
+                        }
+                    }),
+                    None if provider_from_name(provider_name).is_some() => {
+                        self.error(
+                            &service.provider,
+                            &format!("{key}.provider"),
+                            format!("no [providers.{provider_name}] connection is defined (or it has errors above)"),
+                        );
+                        None
+                    }
                     None => {
-                        // A provider whose own entry failed validation was reported already.
                         let message = format!(
                             "`{provider_name}` is not a key of [providers] (nor `http` for a health-check-only service)"
                         );
@@ -649,30 +882,43 @@ impl Validator<'_> {
             let mut service_environments = Vec::new();
             for (environment_name, environment) in &service.environments {
                 let env_key = format!("{key}.environments.{environment_name}");
-                if !environments
+                let Some(known) = environments
                     .iter()
-                    .any(|known| &known.name == environment_name)
-                {
+                    .find(|known| &known.name == environment_name)
+                else {
                     self.error(
                         environment,
                         &env_key,
                         format!("`{environment_name}` is not defined in [[environments]]"),
                     );
                     continue;
-                }
+                };
                 if let Some(parsed) =
-                    self.service_environment(&source, environment_name, environment, &env_key)
+                    self.service_environment(&source, known, environment, &env_key)
                 {
                     service_environments.push(parsed);
                 }
             }
-            if service.previews
-                && matches!(source, ServiceSource::HttpOnly | ServiceSource::Render(_))
-            {
+            let kind = match &source {
+                ServiceSource::Provider { connection, .. } => connection.kind,
+                ServiceSource::HttpOnly => ProviderKind::HttpHealth,
+            };
+            let has_previews = matches!(
+                kind,
+                ProviderKind::Vercel
+                    | ProviderKind::Railway
+                    | ProviderKind::Netlify
+                    | ProviderKind::CloudflarePages
+                    | ProviderKind::Github
+            );
+            if service.previews && !has_previews {
                 self.error(
                     &service.name,
                     &format!("{key}.previews"),
-                    "previews are read from Vercel and Railway deployments; Render preview services are not supported yet",
+                    format!(
+                        "Lookout reads previews from Vercel, Railway, Netlify, Cloudflare Pages and GitHub; not from {}",
+                        kind.display_name()
+                    ),
                 );
             }
             services.push(ServiceConfig {
@@ -685,12 +931,32 @@ impl Validator<'_> {
         services
     }
 
-    fn source(
+    fn no_service_ids(&mut self, service: &RawService, key: &str, what: &str) {
+        for (value, field) in [
+            (&service.project, "project"),
+            (&service.project_id, "project_id"),
+            (&service.service_id, "service_id"),
+            (&service.site_id, "site_id"),
+            (&service.repo, "repo"),
+            (&service.workflow, "workflow"),
+        ] {
+            if let Some(value) = value {
+                self.error(
+                    value,
+                    &format!("{key}.{field}"),
+                    format!("{what} services do not take `{field}`"),
+                );
+            }
+        }
+    }
+
+    fn resource(
         &mut self,
         service: &RawService,
-        connection: &ProviderConnection,
+        connection: &Connection,
         key: &str,
-    ) -> Option<ServiceSource> {
+    ) -> Option<ServiceResource> {
+        let kind = connection.kind;
         let required =
             |value: &Option<Spanned<String>>, field: &str, validator: &mut Self| match value {
                 Some(value) if !value.get_ref().trim().is_empty() => {
@@ -700,134 +966,203 @@ impl Validator<'_> {
                     validator.error(
                         &service.name,
                         &format!("{key}.{field}"),
-                        format!(
-                            "missing: {} services need `{field}`",
-                            connection.kind.display_name()
-                        ),
+                        format!("missing: {} services need `{field}`", kind.display_name()),
                     );
                     None
                 }
             };
-        match connection.kind {
-            ProviderKind::Vercel => {
-                let project = required(&service.project, "project", self)?;
-                Some(ServiceSource::Vercel(VercelSource {
-                    api_base: connection.api_base.clone(),
-                    token: connection.token.clone(),
-                    team_id: connection.team_id.clone(),
-                    project,
-                }))
+        let allowed: &[&str] = match kind {
+            ProviderKind::Vercel | ProviderKind::CloudflarePages => &["project"],
+            ProviderKind::Railway => &["project_id", "service_id"],
+            ProviderKind::Netlify => &["site_id"],
+            ProviderKind::Github => &["repo", "workflow"],
+            _ => &[],
+        };
+        for (value, field) in [
+            (&service.project, "project"),
+            (&service.project_id, "project_id"),
+            (&service.service_id, "service_id"),
+            (&service.site_id, "site_id"),
+            (&service.repo, "repo"),
+            (&service.workflow, "workflow"),
+        ] {
+            if let Some(value) = value {
+                if !allowed.contains(&field) {
+                    let hint = match environment_id_key(kind) {
+                        Some(env_key) => format!(
+                            "{} services do not take `{field}` here; put `{env_key}` in each [services.environments.<name>]",
+                            kind.display_name()
+                        ),
+                        None => format!("{} services do not take `{field}`", kind.display_name()),
+                    };
+                    self.error(value, &format!("{key}.{field}"), hint);
+                }
             }
-            ProviderKind::Render => Some(ServiceSource::Render(RenderSource {
-                api_base: connection.api_base.clone(),
-                token: connection.token.clone(),
-            })),
+        }
+        match kind {
+            ProviderKind::Vercel | ProviderKind::CloudflarePages => {
+                Some(ServiceResource::Project {
+                    project: required(&service.project, "project", self)?,
+                })
+            }
             ProviderKind::Railway => {
                 let project_id = required(&service.project_id, "project_id", self);
                 let service_id = required(&service.service_id, "service_id", self);
-                Some(ServiceSource::Railway(RailwaySource {
-                    api_base: connection.api_base.clone(),
-                    token: connection.token.clone(),
-                    project_token: connection.project_token,
+                Some(ServiceResource::RailwayService {
                     project_id: project_id?,
                     service_id: service_id?,
-                }))
+                })
             }
-            other => {
-                self.error_at(
-                    connection.line,
-                    key,
-                    format!("{other} is not supported yet"),
-                );
-                None
+            ProviderKind::Netlify => Some(ServiceResource::Site {
+                site_id: required(&service.site_id, "site_id", self)?,
+            }),
+            ProviderKind::Github => {
+                let repo = required(&service.repo, "repo", self)?;
+                let Some((owner, name)) = repo
+                    .split_once('/')
+                    .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
+                else {
+                    if let Some(value) = &service.repo {
+                        self.error(value, &format!("{key}.repo"), "write it as owner/repo");
+                    }
+                    return None;
+                };
+                Some(ServiceResource::Repository {
+                    owner: owner.to_string(),
+                    repo: name.to_string(),
+                    workflow: service
+                        .workflow
+                        .as_ref()
+                        .map(|workflow| workflow.get_ref().trim().to_string()),
+                })
             }
+            _ => Some(ServiceResource::PerEnvironment),
         }
     }
 
     fn service_environment(
         &mut self,
         source: &ServiceSource,
-        environment_name: &str,
+        known: &EnvironmentConfig,
         raw: &Spanned<RawServiceEnvironment>,
         key: &str,
     ) -> Option<ServiceEnvironment> {
         let environment = raw.get_ref();
+        let environment_name = known.name.as_str();
         let text = |value: &Option<Spanned<String>>| {
             value
                 .as_ref()
                 .map(|value| value.get_ref().trim().to_string())
+                .filter(|value| !value.is_empty())
         };
-        let misplaced =
-            |value: &Option<Spanned<String>>, field: &str, belongs: &str, validator: &mut Self| {
-                if let Some(value) = value {
-                    validator.error(
+        let (kind, resource) = match source {
+            ServiceSource::Provider {
+                connection,
+                resource,
+            } => (connection.kind, Some(resource)),
+            ServiceSource::HttpOnly => (ProviderKind::HttpHealth, None),
+        };
+        let id_key = environment_id_key(kind);
+        let mut allowed: Vec<&str> = id_key.into_iter().collect();
+        match kind {
+            ProviderKind::Vercel => allowed.extend(["target", "branch"]),
+            ProviderKind::Railway => allowed.push("environment_name"),
+            ProviderKind::Netlify | ProviderKind::CloudflarePages => allowed.push("branch"),
+            ProviderKind::Github => allowed.extend(["environment_name", "branch"]),
+            _ => {}
+        }
+        for (value, field) in [
+            (&environment.target, "target"),
+            (&environment.environment_name, "environment_name"),
+            (&environment.branch, "branch"),
+            (&environment.service_id, "service_id"),
+            (&environment.environment_id, "environment_id"),
+            (&environment.app_id, "app_id"),
+            (&environment.app, "app"),
+            (&environment.project_ref, "project_ref"),
+        ] {
+            if let Some(value) = value {
+                if !allowed.contains(&field) {
+                    self.error(
                         value,
                         &format!("{key}.{field}"),
-                        format!("only {belongs} services take `{field}`"),
+                        format!("{} services do not take `{field}`", kind.display_name()),
                     );
                 }
-            };
-        let (provider_environment, resource_id) = match source {
-            ServiceSource::Vercel(_) => {
-                misplaced(&environment.service_id, "service_id", "Render", self);
-                misplaced(
-                    &environment.environment_id,
-                    "environment_id",
-                    "Railway",
-                    self,
-                );
-                (
-                    text(&environment.target).unwrap_or_else(|| environment_name.to_string()),
-                    None,
-                )
             }
-            ServiceSource::Render(_) => {
-                misplaced(&environment.target, "target", "Vercel", self);
-                misplaced(
-                    &environment.environment_id,
-                    "environment_id",
-                    "Railway",
-                    self,
-                );
-                let Some(service_id) = text(&environment.service_id) else {
+        }
+        let resource_id = match id_key {
+            Some(field) => {
+                let value = match field {
+                    "service_id" => text(&environment.service_id),
+                    "environment_id" => text(&environment.environment_id),
+                    "app_id" => text(&environment.app_id),
+                    "app" => text(&environment.app),
+                    _ => text(&environment.project_ref),
+                };
+                let Some(value) = value else {
                     self.error(
                         raw,
-                        &format!("{key}.service_id"),
-                        "missing: the Render service id (srv-…) for this environment",
+                        &format!("{key}.{field}"),
+                        format!(
+                            "missing: {} needs `{field}` for each environment",
+                            kind.display_name()
+                        ),
                     );
                     return None;
                 };
-                (environment_name.to_string(), Some(service_id))
+                Some(value)
             }
-            ServiceSource::Railway(_) => {
-                misplaced(&environment.target, "target", "Vercel", self);
-                misplaced(&environment.service_id, "service_id", "Render", self);
-                let Some(environment_id) = text(&environment.environment_id) else {
-                    self.error(
-                        raw,
-                        &format!("{key}.environment_id"),
-                        "missing: the Railway environment id",
-                    );
-                    return None;
-                };
-                (
-                    text(&environment.environment_name)
-                        .unwrap_or_else(|| environment_name.to_string()),
-                    Some(environment_id),
-                )
-            }
-            ServiceSource::HttpOnly => {
-                if environment.health.is_none() {
-                    self.error(
-                        raw,
-                        &format!("{key}.health"),
-                        "missing: an `http` service needs a health check",
-                    );
-                    return None;
-                }
-                (environment_name.to_string(), None)
-            }
+            None => None,
         };
+        let branch = text(&environment.branch);
+        let branch_based = matches!(kind, ProviderKind::Netlify | ProviderKind::CloudflarePages);
+        if branch_based && branch.is_none() && known.kind != EnvironmentKind::Production {
+            self.error(
+                raw,
+                &format!("{key}.branch"),
+                format!(
+                    "missing: {} has only production and branch deploys; name the branch deployed to `{environment_name}`",
+                    kind.display_name()
+                ),
+            );
+            return None;
+        }
+        let is_workflow = matches!(
+            resource,
+            Some(ServiceResource::Repository {
+                workflow: Some(_),
+                ..
+            })
+        );
+        if is_workflow && branch.is_none() {
+            self.error(
+                raw,
+                &format!("{key}.branch"),
+                "missing: with `workflow`, name the branch whose runs deploy this environment",
+            );
+            return None;
+        }
+        let provider_environment = match kind {
+            ProviderKind::Vercel => text(&environment.target),
+            ProviderKind::Railway | ProviderKind::Github => text(&environment.environment_name),
+            // Only production is a named environment there; a branch environment matches by
+            // its branch, so it gets a name no provider environment has.
+            ProviderKind::Netlify | ProviderKind::CloudflarePages => Some(match &branch {
+                Some(branch) => format!("branch:{branch}"),
+                None => "production".to_string(),
+            }),
+            _ => None,
+        }
+        .unwrap_or_else(|| environment_name.to_string());
+        if kind == ProviderKind::HttpHealth && environment.health.is_none() {
+            self.error(
+                raw,
+                &format!("{key}.health"),
+                "missing: an `http` service needs a health check",
+            );
+            return None;
+        }
         let url = match &environment.url {
             Some(url) => Some(self.url(url, &format!("{key}.url"))?),
             None => None,
@@ -840,6 +1175,7 @@ impl Validator<'_> {
             environment: environment_name.to_string(),
             provider_environment,
             resource_id,
+            branch,
             url,
             health,
         })
@@ -930,13 +1266,15 @@ impl Validator<'_> {
     }
 }
 
-struct ProviderConnection {
-    kind: ProviderKind,
-    api_base: String,
-    token: Secret,
-    team_id: Option<String>,
-    project_token: bool,
-    line: Option<u32>,
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 fn valid_name(name: &str) -> bool {
@@ -964,6 +1302,7 @@ pub fn describe(config: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "config: {}", config.origin);
     let _ = writeln!(out, "listen: {}", config.listen);
+    let _ = writeln!(out, "store: {}", redact_url_password(&config.store_url));
     if let Some(url) = &config.public_url {
         let _ = writeln!(out, "public url: {url}");
     }
@@ -981,14 +1320,34 @@ pub fn describe(config: &Config) -> String {
     let _ = writeln!(out, "services:");
     for service in &config.services {
         let detail = match &service.source {
-            ServiceSource::Vercel(source) => {
-                format!("project {} at {}", source.project, source.api_base)
+            ServiceSource::Provider {
+                connection,
+                resource,
+            } => {
+                let what = match resource {
+                    ServiceResource::Project { project } => format!("project {project}"),
+                    ServiceResource::RailwayService {
+                        project_id,
+                        service_id,
+                    } => {
+                        format!("project {project_id} service {service_id}")
+                    }
+                    ServiceResource::Site { site_id } => format!("site {site_id}"),
+                    ServiceResource::Repository {
+                        owner,
+                        repo,
+                        workflow,
+                    } => match workflow {
+                        Some(workflow) => format!("repo {owner}/{repo}, workflow {workflow}"),
+                        None => format!("repo {owner}/{repo}, deployments"),
+                    },
+                    ServiceResource::PerEnvironment => "one resource per environment".to_string(),
+                };
+                format!(
+                    "{what} at {} (token from {})",
+                    connection.api_base, connection.token_env
+                )
             }
-            ServiceSource::Render(source) => format!("at {}", source.api_base),
-            ServiceSource::Railway(source) => format!(
-                "project {} service {} at {}",
-                source.project_id, source.service_id, source.api_base
-            ),
             ServiceSource::HttpOnly => "health checks only".to_string(),
         };
         let _ = writeln!(
@@ -1004,11 +1363,16 @@ pub fn describe(config: &Config) -> String {
         );
         for environment in &service.environments {
             let mut parts = Vec::new();
-            if environment.provider_environment != environment.environment {
+            if environment.provider_environment != environment.environment
+                && !environment.provider_environment.starts_with("branch:")
+            {
                 parts.push(format!(
                     "provider environment {}",
                     environment.provider_environment
                 ));
+            }
+            if let Some(branch) = &environment.branch {
+                parts.push(format!("branch {branch}"));
             }
             if let Some(id) = &environment.resource_id {
                 parts.push(format!("id {id}"));

@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -35,6 +36,9 @@ const RAILWAY_PRODUCTION: &str = "7f3c2a10-0000-4000-8000-0000000e0001";
 const RAILWAY_STAGING: &str = "7f3c2a10-0000-4000-8000-0000000e0002";
 const RAILWAY_PR_42: &str = "7f3c2a10-0000-4000-8000-0000000e0042";
 const RAILWAY_PR_57: &str = "7f3c2a10-0000-4000-8000-0000000e0057";
+
+/// The demo's store file inside the data dir; replaced at every demo start.
+pub const DEMO_DATABASE: &str = "demo.db";
 
 const PREVIEW_CHECKOUT: (&str, u32) = ("feature/checkout-redesign", 42);
 const PREVIEW_LOGIN: (&str, u32) = ("fix/login-timeout", 57);
@@ -98,16 +102,21 @@ impl DemoWorld {
         demo_config_text(&self.base_url, poll_interval)
     }
 
-    /// The validated demo config; demo tokens are supplied here, never from the environment.
+    /// The validated demo config, keeping its store in `data_dir/demo.db`; demo tokens are
+    /// supplied here, never from the environment.
     pub fn config(
         &self,
         poll_interval: Duration,
+        data_dir: &Path,
         env: config::EnvLookup<'_>,
     ) -> Result<Config, ConfigErrors> {
+        let store_url = format!("sqlite://{}", data_dir.join(DEMO_DATABASE).display());
         let lookup = |name: &str| match name {
             "LOOKOUT_DEMO_VERCEL_TOKEN" => Some(VERCEL_TOKEN.to_string()),
             "LOOKOUT_DEMO_RENDER_TOKEN" => Some(RENDER_TOKEN.to_string()),
             "LOOKOUT_DEMO_RAILWAY_TOKEN" => Some(RAILWAY_TOKEN.to_string()),
+            // The demo keeps its own store, whatever DATABASE_URL says.
+            "DATABASE_URL" => Some(store_url.clone()),
             other => env(other),
         };
         let mut config = config::parse(&self.config_text(poll_interval), "demo", &lookup)?;
@@ -609,4 +618,71 @@ async fn control_health(
         request.endpoint,
     );
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Removes the previous demo store so every demo starts from the same story.
+pub fn reset_demo_store(data_dir: &Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let path = data_dir.join(format!("{DEMO_DATABASE}{suffix}"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// A week of simulated health-check history for the demo's services, so uptime figures and
+/// latency sparklines have something to show: mostly up, a short outage of the api two days
+/// ago, and the api's latency climbing over the last hours (the degradation on the page).
+pub async fn seed_health_history(
+    store: &dyn crate::store::Store,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), crate::store::StoreError> {
+    use crate::store::HealthSample;
+    use app::model::HealthState;
+    let endpoints = [
+        ("web", "production", 120_u32),
+        ("web", "staging", 140),
+        ("api", "production", 180),
+        ("api", "staging", 210),
+        ("worker", "production", 60),
+        ("db", "production", 15),
+        ("db", "staging", 18),
+    ];
+    let step = ChronoDuration::minutes(15);
+    let samples_per_endpoint = 7 * 24 * 4;
+    for (service, environment, base_latency) in endpoints {
+        let mut samples = Vec::with_capacity(samples_per_endpoint);
+        for index in 0..samples_per_endpoint {
+            let at = now - step * (samples_per_endpoint - index) as i32;
+            let hours_ago = (now - at).num_hours();
+            // A deterministic wobble so the sparkline is not flat.
+            let wobble = ((index * 37) % 23) as u32 * base_latency / 40;
+            let mut latency = base_latency + wobble;
+            let mut state = HealthState::Up;
+            if service == "api" && environment == "production" {
+                if (47..=48).contains(&hours_ago) {
+                    state = HealthState::Down;
+                }
+                if hours_ago < 6 {
+                    latency += (6 - hours_ago as u32) * 90;
+                    state = HealthState::Degraded;
+                }
+            }
+            samples.push(HealthSample {
+                service: service.to_string(),
+                environment: environment.to_string(),
+                at,
+                state,
+                latency_ms: (state != HealthState::Down).then_some(latency),
+            });
+        }
+        store.record_health_samples(&samples).await?;
+    }
+    store
+        .roll_up_and_prune(now, &crate::store::RetentionPolicy::default())
+        .await?;
+    Ok(())
 }

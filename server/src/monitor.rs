@@ -7,20 +7,32 @@
 //! honoured); each health check has one task. Results are folded into a snapshot by the pure
 //! function [`build_snapshot`] and published on a `watch` channel when something changed.
 
-use crate::config::{Config, ServiceConfig, ServiceSource};
+use crate::config::{
+    Config, Connection, ServiceConfig, ServiceEnvironment, ServiceResource, ServiceSource,
+};
+use crate::providers::cloudflare::{CloudflarePagesClient, CloudflarePagesClientConfig};
+use crate::providers::digitalocean::{DigitalOceanClient, DigitalOceanClientConfig};
+use crate::providers::fly::{FlyClient, FlyClientConfig};
+use crate::providers::github::{GithubClient, GithubClientConfig, GithubSource};
 use crate::providers::health::{HealthCheckSpec, HealthChecker};
+use crate::providers::heroku::{HerokuClient, HerokuClientConfig};
+use crate::providers::netlify::{NetlifyClient, NetlifyClientConfig};
 use crate::providers::railway::{
     RailwayClient, RailwayClientConfig, RailwayEnvironmentRef, RailwayTokenKind,
 };
 use crate::providers::render::{RenderClient, RenderClientConfig};
+use crate::providers::supabase::{SupabaseClient, SupabaseClientConfig};
 use crate::providers::vercel::{VercelClient, VercelClientConfig};
 use crate::providers::{
     list_recent_deployments, DeploymentProvider, ProviderDeployment, ProviderEnvironment,
     ProviderError,
 };
+use crate::store::{
+    DeploymentRecord, HealthSample, RetentionPolicy, Store, StoreError, UpsertOutcome,
+};
 use app::model::{
-    EnvironmentKind, EnvironmentStatus, HealthState, HealthView, PollView, ServiceStatus,
-    StatusSnapshot,
+    EnvironmentKind, EnvironmentStatus, HealthState, HealthView, PollView, ProviderKind,
+    ServiceStatus, StatusSnapshot, UptimeView,
 };
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -44,8 +56,11 @@ const COALESCE: Duration = Duration::from_millis(250);
 /// One provider resource the monitor polls: a service's client (Render: one per environment).
 struct Watch {
     service: String,
-    /// For Render, the Lookout environment this resource serves; `None` covers all.
+    /// For per-environment resources (Render, DigitalOcean, Heroku, Fly), the Lookout
+    /// environment this one serves; `None` covers all.
     environment: Option<String>,
+    /// Named in the problem text when the provider rejects the token.
+    token_env: String,
     client: Arc<dyn DeploymentProvider>,
 }
 
@@ -62,16 +77,24 @@ pub struct WatchResult {
     pub problem: Option<String>,
 }
 
+/// Uptime percentages and the hourly median latency of one service in one environment.
+pub type UptimeFigures = (UptimeView, Vec<Option<u32>>);
+
 /// Everything the monitor knows, folded into a snapshot by [`build_snapshot`].
 #[derive(Clone, Debug, Default)]
 pub struct MonitorState {
     pub watches: Vec<WatchResult>,
     /// Keyed by (service, environment).
     pub health: HashMap<(String, String), HealthView>,
+    /// Uptime and hourly latency from the store, keyed by (service, environment).
+    pub uptime: HashMap<(String, String), UptimeFigures>,
 }
 
 struct Shared {
     config: Arc<Config>,
+    store: Arc<dyn Store>,
+    /// Counts stored deployment changes; history pages refresh when it moves.
+    deployments_changed: watch::Sender<u64>,
     state: Mutex<MonitorState>,
     published: watch::Sender<Arc<StatusSnapshot>>,
     revision: Mutex<u64>,
@@ -88,7 +111,7 @@ pub struct Monitor {
 
 impl Monitor {
     /// Builds the provider clients from config and starts polling.
-    pub fn start(config: Arc<Config>, http: reqwest::Client) -> Self {
+    pub fn start(config: Arc<Config>, http: reqwest::Client, store: Arc<dyn Store>) -> Self {
         let watches = build_watches(&config, &http);
         let state = MonitorState {
             watches: watches
@@ -100,6 +123,7 @@ impl Monitor {
                 })
                 .collect(),
             health: HashMap::new(),
+            uptime: HashMap::new(),
         };
         let now = Utc::now();
         let first = StatusSnapshot {
@@ -111,6 +135,8 @@ impl Monitor {
         let (published, _) = watch::channel(Arc::new(first));
         let shared = Arc::new(Shared {
             config: config.clone(),
+            store,
+            deployments_changed: watch::channel(0).0,
             state: Mutex::new(state),
             published,
             revision: Mutex::new(1),
@@ -121,16 +147,13 @@ impl Monitor {
         for (index, watch) in watches.into_iter().enumerate() {
             tasks.spawn(poll_resource(shared.clone(), index, watch));
         }
-        let checker = HealthChecker::new(http);
-        for service in &config.services {
-            for environment in &service.environments {
-                if let Some(spec) = environment.health.clone() {
-                    let key = (service.name.clone(), environment.environment.clone());
-                    tasks.spawn(check_health(shared.clone(), key, spec, checker.clone()));
-                }
-            }
+        let checker = HealthChecker::new(http.clone());
+        for (key, probe) in health_probes(&config, &http) {
+            tasks.spawn(check_health(shared.clone(), key, probe, checker.clone()));
         }
         tasks.spawn(publisher(shared.clone()));
+        tasks.spawn(refresh_uptime(shared.clone()));
+        tasks.spawn(retention(shared.clone()));
         shared.running.store(true, Ordering::Release);
         Self {
             shared,
@@ -150,61 +173,257 @@ impl Monitor {
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::Acquire)
     }
+
+    /// Moves whenever deployments were stored or changed state.
+    pub fn subscribe_deployments(&self) -> watch::Receiver<u64> {
+        self.shared.deployments_changed.subscribe()
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.shared.store.clone()
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.shared.config.clone()
+    }
+}
+
+/// How often uptime and latency are recomputed from the store.
+const UPTIME_REFRESH: Duration = Duration::from_secs(60);
+/// How often health data is rolled up and pruned.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// Retention runs per cycle at most (each is bounded by the policy's row limit).
+const RETENTION_RUNS_PER_CYCLE: u32 = 20;
+/// Sparkline resolution: hourly points over a day.
+const LATENCY_BUCKETS: u32 = 24;
+
+/// Recomputes uptime (24 h, 7 d, 30 d) and the latency sparkline of every health-checked
+/// service from the store, off the page path.
+async fn refresh_uptime(shared: Arc<Shared>) {
+    // Give the first health checks a moment to land.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    loop {
+        let now = Utc::now();
+        let keys: Vec<(String, String)> = {
+            let state = super_lock(&shared.state);
+            state.health.keys().cloned().collect()
+        };
+        for (service, environment) in keys {
+            let window = |days: i64| now - chrono::Duration::days(days);
+            let percent = |result: Result<crate::store::Uptime, StoreError>| match result {
+                Ok(uptime) => uptime.percent,
+                Err(error) => {
+                    tracing::warn!(%error, "uptime query failed");
+                    None
+                }
+            };
+            let day = percent(
+                shared
+                    .store
+                    .uptime(&service, &environment, window(1), now)
+                    .await,
+            );
+            let week = percent(
+                shared
+                    .store
+                    .uptime(&service, &environment, window(7), now)
+                    .await,
+            );
+            let month = percent(
+                shared
+                    .store
+                    .uptime(&service, &environment, window(30), now)
+                    .await,
+            );
+            let latency = match shared
+                .store
+                .latency_series(&service, &environment, window(1), now, LATENCY_BUCKETS)
+                .await
+            {
+                Ok(points) => points.into_iter().map(|point| point.p50_ms).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "latency query failed");
+                    Vec::new()
+                }
+            };
+            let mut state = super_lock(&shared.state);
+            state.uptime.insert(
+                (service, environment),
+                (UptimeView { day, week, month }, latency),
+            );
+        }
+        shared.changed.notify_one();
+        tokio::time::sleep(UPTIME_REFRESH).await;
+    }
+}
+
+/// Rolls raw health samples up into hourly rows and prunes old data, in bounded runs.
+async fn retention(shared: Arc<Shared>) {
+    loop {
+        let policy = RetentionPolicy::default();
+        for _ in 0..RETENTION_RUNS_PER_CYCLE {
+            match shared.store.roll_up_and_prune(Utc::now(), &policy).await {
+                Ok(report) if report.more_pending => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "retention run failed");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(RETENTION_EVERY).await;
+    }
+}
+
+/// Where a polled deployment belongs in Lookout: a configured environment (by provider
+/// environment or branch) or a preview; `None` for environments nobody configured.
+fn place(
+    config: &Config,
+    service: &ServiceConfig,
+    only: Option<&str>,
+    deployment: &ProviderDeployment,
+) -> Option<(String, EnvironmentKind)> {
+    let configured = service
+        .environments
+        .iter()
+        .filter(|environment| only.is_none_or(|only| only == environment.environment))
+        .find(|environment| belongs_to(environment, &deployment.environment));
+    if let Some(environment) = configured {
+        let kind = config
+            .environments
+            .iter()
+            .find(|known| known.name == environment.environment)
+            .map_or(EnvironmentKind::Development, |known| known.kind);
+        return Some((environment.environment.clone(), kind));
+    }
+    match &deployment.environment {
+        ProviderEnvironment::Preview {
+            branch: Some(branch),
+            ..
+        } if service.previews => Some((format!("preview/{branch}"), EnvironmentKind::Preview)),
+        _ => None,
+    }
+}
+
+/// Stores what a poll found; returns how many deployments were new or changed state.
+async fn persist(shared: &Shared, watch: &Watch, deployments: &[&ProviderDeployment]) -> u64 {
+    let Some(service) = shared
+        .config
+        .services
+        .iter()
+        .find(|service| service.name == watch.service)
+    else {
+        return 0;
+    };
+    let observed_at = Utc::now();
+    let mut changed = 0;
+    let mut seen = std::collections::HashSet::new();
+    for deployment in deployments {
+        if !seen.insert(deployment.id.as_str()) {
+            continue;
+        }
+        let Some((environment, kind)) = place(
+            &shared.config,
+            service,
+            watch.environment.as_deref(),
+            deployment,
+        ) else {
+            continue;
+        };
+        let record = DeploymentRecord::from_provider(
+            watch.client.kind(),
+            &service.name,
+            &environment,
+            kind,
+            deployment,
+            observed_at,
+        );
+        match shared.store.upsert_deployment(&record).await {
+            Ok(UpsertOutcome::Unchanged) => {}
+            Ok(_) => changed += 1,
+            Err(error) => {
+                tracing::warn!(%error, service = %service.name, "storing a deployment failed");
+                return changed;
+            }
+        }
+    }
+    changed
 }
 
 fn build_watches(config: &Config, http: &reqwest::Client) -> Vec<Watch> {
     let mut watches = Vec::new();
     for service in &config.services {
-        match &service.source {
-            ServiceSource::Vercel(source) => watches.push(Watch {
-                service: service.name.clone(),
-                environment: None,
-                client: Arc::new(VercelClient::new(
+        let ServiceSource::Provider {
+            connection,
+            resource,
+        } = &service.source
+        else {
+            continue;
+        };
+        let watch = |environment: Option<String>, client: Arc<dyn DeploymentProvider>| Watch {
+            service: service.name.clone(),
+            environment,
+            token_env: connection.token_env.clone(),
+            client,
+        };
+        match (connection.kind, resource) {
+            (ProviderKind::Vercel, ServiceResource::Project { project }) => watches.push(watch(
+                None,
+                Arc::new(VercelClient::new(
                     http.clone(),
                     VercelClientConfig {
-                        api_base: source.api_base.clone(),
-                        token: source.token.clone(),
-                        team_id: source.team_id.clone(),
-                        project: source.project.clone(),
+                        api_base: connection.api_base.clone(),
+                        token: connection.token.clone(),
+                        team_id: connection.team_id.clone(),
+                        project: project.clone(),
                     },
                 )),
-            }),
-            ServiceSource::Render(source) => {
-                for environment in &service.environments {
-                    let Some(service_id) = environment.resource_id.clone() else {
-                        continue;
-                    };
-                    watches.push(Watch {
-                        service: service.name.clone(),
-                        environment: Some(environment.environment.clone()),
-                        client: Arc::new(RenderClient::new(
-                            http.clone(),
-                            RenderClientConfig {
-                                api_base: source.api_base.clone(),
-                                token: source.token.clone(),
-                                service_id,
-                                environment: environment.provider_environment.clone(),
-                                service_url: environment.url.clone(),
-                            },
-                        )),
-                    });
-                }
+            )),
+            (ProviderKind::CloudflarePages, ServiceResource::Project { project }) => {
+                watches.push(watch(
+                    None,
+                    Arc::new(CloudflarePagesClient::new(
+                        http.clone(),
+                        CloudflarePagesClientConfig {
+                            api_base: connection.api_base.clone(),
+                            token: connection.token.clone(),
+                            account_id: connection.account_id.clone().unwrap_or_default(),
+                            project_name: project.clone(),
+                        },
+                    )),
+                ))
             }
-            ServiceSource::Railway(source) => watches.push(Watch {
-                service: service.name.clone(),
-                environment: None,
-                client: Arc::new(RailwayClient::new(
+            (ProviderKind::Netlify, ServiceResource::Site { site_id }) => watches.push(watch(
+                None,
+                Arc::new(NetlifyClient::new(
+                    http.clone(),
+                    NetlifyClientConfig {
+                        api_base: connection.api_base.clone(),
+                        token: connection.token.clone(),
+                        site_id: site_id.clone(),
+                    },
+                )),
+            )),
+            (
+                ProviderKind::Railway,
+                ServiceResource::RailwayService {
+                    project_id,
+                    service_id,
+                },
+            ) => watches.push(watch(
+                None,
+                Arc::new(RailwayClient::new(
                     http.clone(),
                     RailwayClientConfig {
-                        api_base: source.api_base.clone(),
-                        token: source.token.clone(),
-                        token_kind: if source.project_token {
+                        api_base: connection.api_base.clone(),
+                        token: connection.token.clone(),
+                        token_kind: if connection.project_token {
                             RailwayTokenKind::ProjectAccessToken
                         } else {
                             RailwayTokenKind::Bearer
                         },
-                        project_id: source.project_id.clone(),
-                        service_id: source.service_id.clone(),
+                        project_id: project_id.clone(),
+                        service_id: service_id.clone(),
                         environments: service
                             .environments
                             .iter()
@@ -217,11 +436,197 @@ fn build_watches(config: &Config, http: &reqwest::Client) -> Vec<Watch> {
                             .collect(),
                     },
                 )),
-            }),
-            ServiceSource::HttpOnly => {}
+            )),
+            (
+                ProviderKind::Github,
+                ServiceResource::Repository {
+                    owner,
+                    repo,
+                    workflow,
+                },
+            ) => {
+                let source = match workflow {
+                    Some(workflow) => GithubSource::WorkflowRuns {
+                        workflow: workflow.clone(),
+                        branch_environments: service
+                            .environments
+                            .iter()
+                            .filter_map(|environment| {
+                                Some((
+                                    environment.branch.clone()?,
+                                    environment.provider_environment.clone(),
+                                ))
+                            })
+                            .collect(),
+                    },
+                    None => GithubSource::Deployments,
+                };
+                watches.push(watch(
+                    None,
+                    Arc::new(GithubClient::new(
+                        http.clone(),
+                        GithubClientConfig {
+                            api_base: connection.api_base.clone(),
+                            token: connection.token.clone(),
+                            owner: owner.clone(),
+                            repo: repo.clone(),
+                            // With previews on, every environment GitHub reports is read.
+                            environments: if service.previews {
+                                Vec::new()
+                            } else {
+                                service
+                                    .environments
+                                    .iter()
+                                    .map(|environment| environment.provider_environment.clone())
+                                    .collect()
+                            },
+                            source,
+                        },
+                    )),
+                ));
+            }
+            (kind, ServiceResource::PerEnvironment) => {
+                for environment in &service.environments {
+                    let Some(resource_id) = environment.resource_id.clone() else {
+                        continue;
+                    };
+                    if let Some(client) =
+                        per_environment_client(kind, connection, resource_id, environment, http)
+                    {
+                        watches.push(watch(Some(environment.environment.clone()), client));
+                    }
+                }
+            }
+            (kind, resource) => {
+                tracing::error!(service = %service.name, provider = %kind, ?resource, "no client for this provider resource");
+            }
         }
     }
     watches
+}
+
+/// Providers with one resource (app, service) per environment.
+fn per_environment_client(
+    kind: ProviderKind,
+    connection: &Connection,
+    resource_id: String,
+    environment: &ServiceEnvironment,
+    http: &reqwest::Client,
+) -> Option<Arc<dyn DeploymentProvider>> {
+    let api_base = connection.api_base.clone();
+    let token = connection.token.clone();
+    let name = environment.provider_environment.clone();
+    Some(match kind {
+        ProviderKind::Render => Arc::new(RenderClient::new(
+            http.clone(),
+            RenderClientConfig {
+                api_base,
+                token,
+                service_id: resource_id,
+                environment: name,
+                service_url: environment.url.clone(),
+            },
+        )),
+        ProviderKind::Digitalocean => Arc::new(DigitalOceanClient::new(
+            http.clone(),
+            DigitalOceanClientConfig {
+                api_base,
+                token,
+                app_id: resource_id,
+                environment: name,
+            },
+        )),
+        ProviderKind::Heroku => Arc::new(HerokuClient::new(
+            http.clone(),
+            HerokuClientConfig {
+                api_base,
+                token,
+                app: resource_id,
+                environment: name,
+            },
+        )),
+        ProviderKind::Fly => Arc::new(FlyClient::new(
+            http.clone(),
+            FlyClientConfig {
+                graphql_base: api_base,
+                machines_base: connection
+                    .machines_base
+                    .clone()
+                    .unwrap_or_else(|| crate::providers::fly::DEFAULT_MACHINES_BASE.to_string()),
+                token,
+                app: resource_id,
+                environment: name,
+            },
+        )),
+        // Supabase has no deployments: its environments are health-checked (see `health_probes`).
+        _ => return None,
+    })
+}
+
+/// Health probes: the configured HTTP checks plus Supabase project health.
+fn health_probes(config: &Config, http: &reqwest::Client) -> Vec<((String, String), HealthProbe)> {
+    let mut probes = Vec::new();
+    for service in &config.services {
+        for environment in &service.environments {
+            let key = (service.name.clone(), environment.environment.clone());
+            if let Some(spec) = environment.health.clone() {
+                probes.push((key.clone(), HealthProbe::Http(spec)));
+            }
+            if let ServiceSource::Provider { connection, .. } = &service.source {
+                if connection.kind == ProviderKind::Supabase && environment.health.is_none() {
+                    if let Some(project_ref) = environment.resource_id.clone() {
+                        let client = SupabaseClient::new(
+                            http.clone(),
+                            SupabaseClientConfig {
+                                api_base: connection.api_base.clone(),
+                                token: connection.token.clone(),
+                                project_ref,
+                                status_base: connection.status_base.clone().unwrap_or_else(|| {
+                                    crate::providers::supabase::DEFAULT_STATUS_BASE.to_string()
+                                }),
+                            },
+                        );
+                        probes.push((key, HealthProbe::Supabase(Box::new(client))));
+                    }
+                }
+            }
+        }
+    }
+    probes
+}
+
+/// One way of checking a service's health.
+enum HealthProbe {
+    Http(HealthCheckSpec),
+    Supabase(Box<SupabaseClient>),
+}
+
+impl HealthProbe {
+    async fn check(&self, checker: &HealthChecker) -> HealthView {
+        match self {
+            Self::Http(spec) => checker.check(spec).await,
+            Self::Supabase(client) => match client.project_health().await {
+                Ok(view) => view,
+                Err(error) => HealthView {
+                    state: app::model::HealthState::Unknown,
+                    checked_at: Some(Utc::now()),
+                    latency_ms: None,
+                    detail: Some(format!("Supabase health unavailable: {}", error.summary())),
+                },
+            },
+        }
+    }
+}
+
+/// For errors the user must fix, where to look (the token's variable name, never its value).
+fn what_to_fix(error: &ProviderError, token_env: &str) -> String {
+    match error {
+        ProviderError::Unauthorized { .. } | ProviderError::Forbidden { .. } => {
+            format!(": check the token in {token_env}")
+        }
+        ProviderError::NotFound { .. } => ": check the ids in the config".to_string(),
+        _ => String::new(),
+    }
 }
 
 fn with_jitter(interval: Duration) -> Duration {
@@ -248,14 +653,39 @@ async fn poll_resource(shared: Arc<Shared>, index: usize, watch: Watch) {
     let startup_spread = Duration::from_millis(rand::thread_rng().gen_range(0..250));
     tokio::time::sleep(startup_spread).await;
     let mut failures: u32 = 0;
+    // On the first start for a service, read its history as deep as configured (backfill);
+    // afterwards only the newest page.
+    let mut backfill = match shared
+        .store
+        .latest_deployment_time(watch.client.kind(), &watch.service)
+        .await
+    {
+        Ok(None) => shared.config.monitor.history_depth,
+        Ok(Some(_)) => 0,
+        Err(error) => {
+            tracing::warn!(%error, service = %watch.service, "cannot read the stored history");
+            0
+        }
+    };
     loop {
         let attempt_at = Utc::now();
+        let read = depth.max(backfill);
         let outcome = async {
             let live = watch.client.live_deployments().await?;
-            let recent = list_recent_deployments(watch.client.as_ref(), depth, depth).await?;
+            let recent = list_recent_deployments(watch.client.as_ref(), read, depth).await?;
             Ok::<_, ProviderError>((live, recent))
         }
         .await;
+        if let Ok((live, recent)) = &outcome {
+            backfill = 0;
+            let all: Vec<&ProviderDeployment> = live.iter().chain(recent.iter()).collect();
+            let changed = persist(&shared, &watch, &all).await;
+            if changed > 0 {
+                shared
+                    .deployments_changed
+                    .send_modify(|count| *count += changed);
+            }
+        }
         let delay = match &outcome {
             Ok(_) => {
                 failures = 0;
@@ -286,8 +716,9 @@ async fn poll_resource(shared: Arc<Shared>, index: usize, watch: Watch) {
                     let retry_at =
                         attempt_at + chrono::Duration::from_std(delay).unwrap_or_default();
                     let problem = format!(
-                        "{}; next try {}",
+                        "{}{}; next try {}",
                         error.summary(),
+                        what_to_fix(&error, &watch.token_env),
                         retry_at.format("%H:%M:%S UTC")
                     );
                     if failures == 1 {
@@ -305,12 +736,24 @@ async fn poll_resource(shared: Arc<Shared>, index: usize, watch: Watch) {
 async fn check_health(
     shared: Arc<Shared>,
     key: (String, String),
-    spec: HealthCheckSpec,
+    probe: HealthProbe,
     checker: HealthChecker,
 ) {
     let interval = shared.config.monitor.health_interval;
     loop {
-        let view = checker.check(&spec).await;
+        let view = probe.check(&checker).await;
+        if let Some(at) = view.checked_at {
+            let sample = HealthSample {
+                service: key.0.clone(),
+                environment: key.1.clone(),
+                at,
+                state: view.state,
+                latency_ms: view.latency_ms,
+            };
+            if let Err(error) = shared.store.record_health_samples(&[sample]).await {
+                tracing::warn!(%error, "storing a health sample failed");
+            }
+        }
         {
             let mut state = super_lock(&shared.state);
             let previous = state.health.insert(key.clone(), view.clone());
@@ -441,14 +884,9 @@ fn configured_row(
                 .as_ref()
                 .is_none_or(|only| only == environment)
     });
-    let marker = ProviderEnvironment::Named(configured.provider_environment.clone());
-    let live = result.and_then(|result| {
-        result
-            .live
-            .iter()
-            .find(|deployment| deployment.environment == marker)
-    });
-    let pending = result.and_then(|result| pending_deployment(&result.recent, &marker, live));
+    let belongs = |deployment: &ProviderDeployment| belongs_to(configured, &deployment.environment);
+    let live = result.and_then(|result| result.live.iter().find(|deployment| belongs(deployment)));
+    let pending = result.and_then(|result| pending_deployment(&result.recent, belongs, live));
     let health = match state
         .health
         .get(&(service.name.clone(), environment.to_string()))
@@ -463,6 +901,10 @@ fn configured_row(
         },
     };
     let live_view = live.map(ProviderDeployment::to_view);
+    let uptime = state
+        .uptime
+        .get(&(service.name.clone(), environment.to_string()))
+        .cloned();
     Some(ServiceStatus {
         service: service.name.clone(),
         provider: service.provider_kind(),
@@ -474,19 +916,32 @@ fn configured_row(
         pending: pending.map(ProviderDeployment::to_view),
         health,
         poll: poll_view(result, now, stale_after),
+        uptime: uptime.as_ref().map(|(uptime, _)| uptime.clone()),
+        latency_ms: uptime.map(|(_, latency)| latency).unwrap_or_default(),
     })
 }
 
 /// The newest deployment of an environment that is newer than the live one and either still
 /// in progress or failed: what the row warns about.
+/// Whether a deployment of the provider belongs to a configured environment: by the provider's
+/// environment name, or by branch when the environment claims one (Netlify `staging` branch).
+fn belongs_to(configured: &ServiceEnvironment, environment: &ProviderEnvironment) -> bool {
+    match environment {
+        ProviderEnvironment::Named(name) => *name == configured.provider_environment,
+        ProviderEnvironment::Preview {
+            branch: Some(branch),
+            ..
+        } => configured.branch.as_deref() == Some(branch.as_str()),
+        ProviderEnvironment::Preview { branch: None, .. } => false,
+    }
+}
+
 fn pending_deployment<'a>(
     recent: &'a [ProviderDeployment],
-    marker: &ProviderEnvironment,
+    belongs: impl Fn(&ProviderDeployment) -> bool,
     live: Option<&ProviderDeployment>,
 ) -> Option<&'a ProviderDeployment> {
-    let newest = recent
-        .iter()
-        .find(|deployment| &deployment.environment == marker)?;
+    let newest = recent.iter().find(|deployment| belongs(deployment))?;
     let is_live = live.is_some_and(|live| live.id == newest.id);
     let newer = match (newest.created_at, live.and_then(|live| live.created_at)) {
         (Some(created), Some(live_created)) => created > live_created,
@@ -527,21 +982,13 @@ fn preview_environments(
             }
         }
         for (branch, pr_number) in branches {
-            let live = result.live.iter().find(|deployment| {
-                matches!(&deployment.environment, ProviderEnvironment::Preview { branch: Some(b), .. } if *b == branch)
-            });
-            let marker = live.map(|live| live.environment.clone()).or_else(|| {
-                result
-                    .recent
-                    .iter()
-                    .find(|deployment| {
-                        matches!(&deployment.environment, ProviderEnvironment::Preview { branch: Some(b), .. } if *b == branch)
-                    })
-                    .map(|deployment| deployment.environment.clone())
-            });
-            let pending = marker
-                .as_ref()
-                .and_then(|marker| pending_deployment(&result.recent, marker, live));
+            // A branch that a configured environment claims (Netlify `staging`) is not a preview.
+            if service.environment_for_branch(&branch).is_some() {
+                continue;
+            }
+            let of_branch = |deployment: &ProviderDeployment| matches!(&deployment.environment, ProviderEnvironment::Preview { branch: Some(b), .. } if *b == branch);
+            let live = result.live.iter().find(|deployment| of_branch(deployment));
+            let pending = pending_deployment(&result.recent, of_branch, live);
             if live.is_none() && pending.is_none() {
                 continue;
             }
@@ -559,6 +1006,8 @@ fn preview_environments(
                     detail: Some("previews are not health-checked".into()),
                 },
                 poll: poll_view(Some(result), now, stale_after),
+                uptime: None,
+                latency_ms: Vec::new(),
             };
             let entry = previews.entry(branch).or_insert((pr_number, Vec::new()));
             if entry.0.is_none() {

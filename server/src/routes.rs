@@ -1,9 +1,12 @@
 //! HTTP routes: the Leptos pages and server functions, the JSON API, the live stream, probes
 //! and the client bundle. Handlers read the monitor's snapshot; none calls a provider.
 
+use crate::dashboard::ServerDashboard;
 use crate::monitor::Monitor;
 use app::dashboard::{Dashboard, DashboardHandle};
-use app::model::{live_event_names, LiveEvent, StatusSnapshot};
+use app::error::AppError;
+use app::history::HistoryQuery;
+use app::model::{live_event_names, LiveEvent};
 use app::shell::{shell, App};
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -46,21 +49,8 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The server side of the port `app` declares: reads the monitor's latest snapshot.
-struct MonitorDashboard {
-    snapshots: watch::Receiver<Arc<StatusSnapshot>>,
-}
-
-impl Dashboard for MonitorDashboard {
-    fn status(&self) -> Arc<StatusSnapshot> {
-        self.snapshots.borrow().clone()
-    }
-}
-
 pub fn router(state: AppState) -> Router {
-    let dashboard = DashboardHandle(Arc::new(MonitorDashboard {
-        snapshots: state.monitor.subscribe(),
-    }));
+    let dashboard = DashboardHandle(Arc::new(ServerDashboard::new(state.monitor.clone())));
     let context = move || provide_context(dashboard.clone());
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
@@ -76,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(api_status))
+        .route("/api/v1/deployments", get(api_deployments))
         .route("/api/events", get(live_events))
         .nest("/pkg", pkg)
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -109,16 +100,50 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Config loaded and the monitor running.
+/// Config loaded, the monitor running and the store reachable.
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.monitor.is_running() {
-        Json(json!({"status": "ready", "config": "loaded", "monitor": "running"})).into_response()
+    let monitor = state.monitor.is_running();
+    let store = match state.monitor.store().ping().await {
+        Ok(()) => "reachable",
+        Err(error) => {
+            tracing::warn!(%error, "readiness: the store is unreachable");
+            "unreachable"
+        }
+    };
+    let body = json!({
+        "status": if monitor && store == "reachable" { "ready" } else { "not ready" },
+        "config": "loaded",
+        "monitor": if monitor { "running" } else { "stopped" },
+        "store": store,
+    });
+    if monitor && store == "reachable" {
+        Json(body).into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "starting", "config": "loaded", "monitor": "stopped"})),
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
+/// `GET /api/v1/deployments`: the merged history with the `/history` page's filters
+/// (`service`, `environment`, `state`, `author`, `from`, `to`) and cursor (`after`).
+async fn api_deployments(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<HistoryQuery>,
+) -> Response {
+    let dashboard = ServerDashboard::new(state.monitor.clone());
+    match dashboard.history(query).await {
+        Ok(view) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({"deployments": view.entries, "next": view.next})),
         )
-            .into_response()
+            .into_response(),
+        Err(AppError::BadRequest(message)) => {
+            (StatusCode::BAD_REQUEST, Json(json!({"error": message}))).into_response()
+        }
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": error.to_string()})),
+        )
+            .into_response(),
     }
 }
 
@@ -176,12 +201,21 @@ async fn live_events(
             },
         )
     });
+    let deployments = WatchStream::from_changes(state.monitor.subscribe_deployments()).filter_map(
+        |count| async move {
+            event_of(
+                live_event_names::DEPLOYMENTS,
+                &LiveEvent::DeploymentsChanged { count },
+            )
+        },
+    );
     let mut shutting_down = state.shutting_down.clone();
     let stop = async move {
         let _ = shutting_down.wait_for(|stopping| *stopping).await;
     };
-    let stream = futures::stream::select(snapshots, heartbeats)
-        .map(Ok)
-        .take_until(Box::pin(stop));
+    let stream =
+        futures::stream::select(futures::stream::select(snapshots, heartbeats), deployments)
+            .map(Ok)
+            .take_until(Box::pin(stop));
     Sse::new(stream)
 }

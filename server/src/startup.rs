@@ -38,10 +38,19 @@ pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> anyhow::Result<()> {
     let local_addr = listener.local_addr()?;
+    // A store that cannot be opened or migrated stops startup with the reason.
+    let store = crate::store::open(&config.store_url)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the store at {}: {error}",
+                crate::config::redact_url_password(&config.store_url)
+            )
+        })?;
     let config = Arc::new(config);
-    let monitor = Arc::new(Monitor::start(config.clone(), build_client()));
+    let monitor = Arc::new(Monitor::start(config.clone(), build_client(), store));
     let (stopping, shutting_down) = watch::channel(false);
     let state = AppState {
         leptos_options: leptos_options(local_addr),

@@ -19,14 +19,18 @@ struct TestApp {
     world: DemoWorld,
     http: reqwest::Client,
     stop: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _data_dir: tempfile::TempDir,
 }
 
 async fn spawn_app() -> TestApp {
     let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await
         .unwrap();
-    let config = world.config(Duration::from_secs(1), &process_env).unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = world
+        .config(Duration::from_secs(1), data_dir.path(), &process_env)
+        .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -39,6 +43,7 @@ async fn spawn_app() -> TestApp {
         http: reqwest::Client::new(),
         stop,
         server,
+        _data_dir: data_dir,
     };
     app.wait_for_first_polls().await;
     app
@@ -373,4 +378,161 @@ async fn shutdown_is_graceful_even_with_a_live_stream_open() {
     })
     .await;
     assert!(rest.is_ok(), "the live stream was left open");
+}
+
+#[tokio::test]
+async fn the_history_api_filters_and_explains_bad_input() {
+    let app = spawn_app().await;
+    let get = |path: String| {
+        let http = app.http.clone();
+        async move {
+            let response = http.get(path).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (code, body) = get(format!("{}/api/v1/deployments", app.base)).await;
+    assert_eq!(code, 200);
+    let all = body["deployments"].as_array().unwrap();
+    assert!(all.len() >= 12, "the demo history is stored: {}", all.len());
+    let providers: std::collections::BTreeSet<_> = all
+        .iter()
+        .map(|d| d["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        providers.into_iter().collect::<Vec<_>>(),
+        ["railway", "render", "vercel"]
+    );
+
+    let (code, body) = get(format!(
+        "{}/api/v1/deployments?service=api&state=failed",
+        app.base
+    ))
+    .await;
+    assert_eq!(code, 200);
+    let failed = body["deployments"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0]["deployment"]["commit_message"],
+        "Switch to connection pooler"
+    );
+    assert_eq!(failed[0]["environment"], "staging");
+    assert!(body["next"].is_null());
+
+    let (code, body) = get(format!(
+        "{}/api/v1/deployments?environment=preview/feature/checkout-redesign",
+        app.base
+    ))
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(body["deployments"].as_array().unwrap().len(), 2);
+
+    let (code, body) = get(format!("{}/api/v1/deployments?after=garbage", app.base)).await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("not valid"));
+    let (code, body) = get(format!("{}/api/v1/deployments?from=yesterday", app.base)).await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("yesterday"));
+}
+
+#[tokio::test]
+async fn history_and_uptime_survive_a_restart() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+    let start = |fault: bool| {
+        let config = world
+            .config(Duration::from_secs(1), data_dir.path(), &process_env)
+            .unwrap();
+        if fault {
+            world.vercel.faults.set_sticky(SimFault::ServerError);
+            world.render.faults.set_sticky(SimFault::ServerError);
+            world.railway.faults.set_sticky(SimFault::ServerError);
+        }
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let (stop, stopped) = oneshot::channel::<()>();
+            let server = tokio::spawn(server::startup::run(config, listener, async move {
+                let _ = stopped.await;
+            }));
+            (base, stop, server)
+        }
+    };
+    let http = reqwest::Client::new();
+    let deployments = |base: String| {
+        let http = http.clone();
+        async move {
+            let body: serde_json::Value = http
+                .get(format!("{base}/api/v1/deployments"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["deployments"].as_array().unwrap().len()
+        }
+    };
+
+    let (base, stop, server) = start(false).await;
+    let mut stored = 0;
+    for _ in 0..100 {
+        stored = deployments(base.clone()).await;
+        if stored >= 12 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(stored >= 12);
+    // Let a few health samples land.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+
+    // Every provider is down now: whatever the page shows must come from the store.
+    let (base, stop, server) = start(true).await;
+    assert_eq!(
+        deployments(base.clone()).await,
+        stored,
+        "history survives the restart"
+    );
+    let mut uptime = serde_json::Value::Null;
+    for _ in 0..60 {
+        let status: serde_json::Value = http
+            .get(format!("{base}/api/v1/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        uptime = row(&status, "production", "db")["uptime"].clone();
+        if !uptime.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        uptime["day"], 100.0,
+        "uptime from before the restart: {uptime}"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn history_and_service_pages_render() {
+    let app = spawn_app().await;
+    let (code, html) = app.page("/history?service=api").await;
+    assert_eq!(code, 200);
+    assert!(html.contains("Switch to connection pooler"));
+    assert!(!html.contains("Cache product images"), "the filter applies");
+    let (code, html) = app.page("/services/api").await;
+    assert_eq!(code, 200);
+    assert!(html.contains("Uptime 24 h"));
+    assert!(html.contains("Recent deployments"));
+    let (_, html) = app.page("/services/nope").await;
+    assert!(html.contains("no service named `nope` is configured"));
 }

@@ -1,3 +1,6 @@
 pub mod badges;
 pub mod environment_card;
+pub mod history_list;
 pub mod service_row;
+pub mod sparkline;
+pub mod top_bar;

@@ -1,7 +1,9 @@
 //! One service in one environment: live version, state, health, freshness, links.
 
 use crate::components::badges::{DeployBadge, HealthBadge};
-use crate::model::{DeployState, DeploymentView, HealthState, ServiceStatus};
+use crate::components::sparkline::Sparkline;
+use crate::history::encode_component;
+use crate::model::{DeployState, DeploymentView, HealthState, ServiceStatus, UptimeView};
 use crate::time::{absolute, relative};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -50,10 +52,23 @@ pub fn ServiceRow(service: ServiceStatus, now: DateTime<Utc>) -> impl IntoView {
             </a>
         }
     });
+    let service_href = format!("/services/{}", encode_component(&service.service));
+    let uptime = service.uptime.clone().map(|uptime| {
+        let text = format!(
+            "{} · {} · {}",
+            UptimeView::format(uptime.day),
+            UptimeView::format(uptime.week),
+            UptimeView::format(uptime.month)
+        );
+        view! { <span class="uptime-inline" title="uptime over 24 hours · 7 days · 30 days">{format!("up {text}")}</span> }
+    });
+    let sparkline = (!service.latency_ms.is_empty()).then(|| {
+        view! { <Sparkline points=service.latency_ms.clone() label="latency, last 24 hours"/> }
+    });
     view! {
         <li class=format!("svc-row status-{}", rollup.css_class()) data-service=service.service.clone()>
             <div class="svc-name">
-                <strong>{service.service.clone()}</strong>
+                <a class="svc-link" href=service_href><strong>{service.service.clone()}</strong></a>
                 <span class="provider">{provider.display_name()}</span>
             </div>
             <div class="svc-version">{version}</div>
@@ -62,7 +77,7 @@ pub fn ServiceRow(service: ServiceStatus, now: DateTime<Utc>) -> impl IntoView {
                 <HealthBadge state=health.state detail=health.detail.clone()/>
                 {latency.map(|latency| view! { <span class="latency" title="last health-check latency">{latency}</span> })}
             </div>
-            <div class="svc-links">{live_link} {dashboard}</div>
+            <div class="svc-links">{live_link} {dashboard} {uptime} {sparkline}</div>
             {pending}
             {health_note.map(|note| view! { <p class="note health-note">{format!("Health: {note}")}</p> })}
             {stale.map(|note| view! { <p class="note stale-note"><span aria-hidden="true">"◷ "</span>{note}</p> })}

@@ -3,6 +3,7 @@
 
 use crate::api::get_status;
 use crate::components::environment_card::EnvironmentCard;
+use crate::components::top_bar::{Section, TopBar};
 use crate::connection::LiveConnection;
 use crate::model::{RollupStatus, StatusSnapshot};
 use crate::time::{absolute, relative};
@@ -20,12 +21,7 @@ pub fn HomePage() -> impl IntoView {
     crate::live::connect(live_snapshot, clock, connection);
 
     view! {
-        <header class="topbar">
-            <a class="brand" href="/">"Lookout"</a>
-            <span class=move || format!("connection {}", connection.get().css_class()) role="status">
-                {move || connection.get().label()}
-            </span>
-        </header>
+        <TopBar section=Section::Status connection/>
         <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="loading">"Loading status…"</p> }>
                 {move || Suspend::new(async move {

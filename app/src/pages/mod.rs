@@ -1,2 +1,4 @@
+pub mod history_page;
 pub mod home_page;
 pub mod not_found_page;
+pub mod service_page;

@@ -1,0 +1,175 @@
+//! `/history`: the merged deploy timeline across providers, filtered by URL parameters (so a
+//! filtered view can be shared, and the form works without JavaScript), paged by cursor.
+
+use crate::api::list_history;
+use crate::components::history_list::HistoryList;
+use crate::components::top_bar::{Section, TopBar};
+use crate::history::{HistoryQuery, HistoryView};
+use crate::model::DeployState;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+const QUERY_KEYS: [&str; 7] = [
+    "service",
+    "environment",
+    "state",
+    "author",
+    "from",
+    "to",
+    "after",
+];
+
+const STATES: [DeployState; 9] = [
+    DeployState::Ready,
+    DeployState::Failed,
+    DeployState::RolledBack,
+    DeployState::Building,
+    DeployState::Deploying,
+    DeployState::Queued,
+    DeployState::Canceled,
+    DeployState::Superseded,
+    DeployState::Unknown,
+];
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|params| {
+            HistoryQuery::from_pairs(
+                QUERY_KEYS
+                    .iter()
+                    .filter_map(|key| params.get_str(key).map(|value| (*key, value))),
+            )
+        })
+    });
+    // Bumped by the live stream when new deployments are stored (first page only).
+    let refresh = RwSignal::new(0_u64);
+    crate::live::follow_deployments(refresh);
+    let history = Resource::new_blocking(
+        move || {
+            let query = query.get();
+            let tick = if query.after.is_empty() {
+                refresh.get()
+            } else {
+                0
+            };
+            (query, tick)
+        },
+        |(query, _)| list_history(query),
+    );
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <TopBar section=Section::History/>
+        <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
+            <h1>"Deploy history"</h1>
+            <Transition fallback=|| view! { <p class="loading">"Loading history…"</p> }>
+                {move || Suspend::new(async move {
+                    match history.await {
+                        Ok(view) => view! { <HistoryBody view query=query.get_untracked()/> }.into_any(),
+                        Err(error) => view! {
+                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                            <p><a href="/history">"Show the whole history"</a></p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[component]
+fn HistoryBody(view: HistoryView, query: HistoryQuery) -> impl IntoView {
+    let now = chrono::Utc::now();
+    let next_href = view.next.clone().map(|cursor| {
+        let next = HistoryQuery {
+            after: cursor,
+            ..query.clone()
+        };
+        format!("/history?{}", next.to_query_string())
+    });
+    let first_href = (!query.after.is_empty()).then(|| {
+        let first = query.first_page().to_query_string();
+        if first.is_empty() {
+            "/history".to_string()
+        } else {
+            format!("/history?{first}")
+        }
+    });
+    let count = view.entries.len();
+    view! {
+        {view.demo.then(|| view! {
+            <p class="demo-banner" role="note"><strong>"Demo data. "</strong>"This history comes from local simulators."</p>
+        })}
+        <FilterForm query=query.clone() services=view.services.clone() environments=view.environments.clone()/>
+        <p class="summary-meta" role="status">
+            {format!("{count} deployment{} shown, newest first", if count == 1 { "" } else { "s" })}
+            {query.is_filtered().then(|| view! { " · " <a href="/history">"Clear filters"</a> })}
+        </p>
+        <HistoryList entries=view.entries now/>
+        <nav class="pager" aria-label="History pages">
+            {first_href.map(|href| view! { <a href=href>"← Newest"</a> })}
+            {next_href.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
+        </nav>
+    }
+}
+
+#[component]
+fn FilterForm(
+    query: HistoryQuery,
+    services: Vec<String>,
+    environments: Vec<String>,
+) -> impl IntoView {
+    let option = |value: String, label: String, selected: bool| {
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    let service_options = services
+        .into_iter()
+        .map(|service| option(service.clone(), service.clone(), service == query.service))
+        .collect_view();
+    let environment_options = environments
+        .into_iter()
+        .map(|environment| {
+            option(
+                environment.clone(),
+                environment.clone(),
+                environment == query.environment,
+            )
+        })
+        .collect_view();
+    let state_options = STATES
+        .iter()
+        .map(|state| {
+            let value = serde_json::to_value(state)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let selected = value == query.state;
+            option(value, state.label().to_string(), selected)
+        })
+        .collect_view();
+    view! {
+        <form class="filters" method="get" action="/history" role="search" aria-label="Filter the history">
+            <label>"Service"
+                <select name="service"><option value="">"All"</option>{service_options}</select>
+            </label>
+            <label>"Environment"
+                <select name="environment"><option value="">"All"</option>{environment_options}</select>
+            </label>
+            <label>"State"
+                <select name="state"><option value="">"All"</option>{state_options}</select>
+            </label>
+            <label>"Author"
+                <input type="search" name="author" value=query.author.clone() placeholder="name or email"/>
+            </label>
+            <label>"From"
+                <input type="date" name="from" value=query.from.clone()/>
+            </label>
+            <label>"To"
+                <input type="date" name="to" value=query.to.clone()/>
+            </label>
+            <button type="submit">"Filter"</button>
+        </form>
+    }
+}

@@ -1,0 +1,91 @@
+//! `/services/{name}`: one service across its environments — status, uptime, latency and its
+//! recent deployments.
+
+use crate::api::get_service;
+use crate::components::history_list::HistoryList;
+use crate::components::service_row::ServiceRow;
+use crate::components::sparkline::Sparkline;
+use crate::components::top_bar::{Section, TopBar};
+use crate::history::{encode_component, HistoryQuery, ServiceDetail};
+use crate::model::UptimeView;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ServicePage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.with(|params| params.get("name").unwrap_or_default()));
+    let detail = Resource::new_blocking(move || name.get(), get_service);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <TopBar section=Section::Other/>
+        <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(detail) => view! { <ServiceBody detail/> }.into_any(),
+                        Err(error) => view! {
+                            <h1>"Service not shown"</h1>
+                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                            <p><a href="/">"Back to the status page"</a></p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[component]
+fn ServiceBody(detail: ServiceDetail) -> impl IntoView {
+    let now = detail.generated_at;
+    let history_href = format!(
+        "/history?{}",
+        HistoryQuery {
+            service: detail.name.clone(),
+            ..HistoryQuery::default()
+        }
+        .to_query_string()
+    );
+    let more_href = detail.more_history.clone().map(|cursor| {
+        format!(
+            "/history?service={}&after={}",
+            encode_component(&detail.name),
+            encode_component(&cursor)
+        )
+    });
+    let environments = detail
+        .environments
+        .into_iter()
+        .map(|environment| {
+            let latency = environment.status.latency_ms.clone();
+            let label = format!("{} latency, last 24 hours", environment.environment);
+            view! {
+                <section class="env-card" aria-label=environment.environment.clone()>
+                    <header class="env-header"><h2>{environment.environment.clone()}</h2></header>
+                    <ul class="svc-list"><ServiceRow service=environment.status now/></ul>
+                    <dl class="uptime">
+                        <div><dt>"Uptime 24 h"</dt><dd>{UptimeView::format(environment.uptime.day)}</dd></div>
+                        <div><dt>"7 days"</dt><dd>{UptimeView::format(environment.uptime.week)}</dd></div>
+                        <div><dt>"30 days"</dt><dd>{UptimeView::format(environment.uptime.month)}</dd></div>
+                        <div class="uptime-spark"><dt>"Latency 24 h"</dt><dd><Sparkline points=latency label/></dd></div>
+                    </dl>
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        {detail.demo.then(|| view! {
+            <p class="demo-banner" role="note"><strong>"Demo data. "</strong>"This service runs on a local simulator."</p>
+        })}
+        <h1>{detail.name.clone()} <span class="provider">{format!(" on {}", detail.provider.display_name())}</span></h1>
+        <div class="cards">{environments}</div>
+        <h2>"Recent deployments"</h2>
+        <HistoryList entries=detail.history now/>
+        <nav class="pager" aria-label="History pages">
+            <a href=history_href>"Full history of this service"</a>
+            {more_href.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
+        </nav>
+    }
+}

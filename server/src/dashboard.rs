@@ -1,0 +1,164 @@
+//! The server side of `app`'s `Dashboard` port: status from the monitor's snapshot, history
+//! and per-service views from the store. Store failures are logged here and reach the page as
+//! a short, safe message.
+
+use crate::monitor::Monitor;
+use crate::store::{DeploymentFilter, HistoryCursor, StoreError, StoredDeployment};
+use app::dashboard::Dashboard;
+use app::error::AppError;
+use app::history::{
+    HistoryEntry, HistoryQuery, HistoryView, ServiceDetail, ServiceEnvironmentDetail,
+    HISTORY_PAGE_SIZE,
+};
+use app::model::StatusSnapshot;
+use std::sync::Arc;
+
+/// Deployments shown on a service's own page before "older".
+const SERVICE_HISTORY: u32 = 20;
+
+pub struct ServerDashboard {
+    monitor: Arc<Monitor>,
+}
+
+impl ServerDashboard {
+    pub fn new(monitor: Arc<Monitor>) -> Self {
+        Self { monitor }
+    }
+}
+
+fn store_unavailable(error: StoreError) -> AppError {
+    tracing::error!(%error, "history query failed");
+    AppError::Unavailable("the history store did not answer; try again shortly".into())
+}
+
+fn entry(stored: StoredDeployment) -> HistoryEntry {
+    let deployment = stored.to_view();
+    let record = stored.record;
+    HistoryEntry {
+        service: record.service,
+        environment: record.environment,
+        environment_kind: record.environment_kind,
+        provider: record.provider,
+        deployment,
+    }
+}
+
+/// The store filter for a history query, or a message saying which filter is wrong.
+pub fn filter_of(
+    query: &HistoryQuery,
+) -> Result<(DeploymentFilter, Option<HistoryCursor>), AppError> {
+    let state = query.state_filter().map_err(AppError::BadRequest)?;
+    let (from, to) = query.time_range().map_err(AppError::BadRequest)?;
+    let cursor = if query.after.is_empty() {
+        None
+    } else {
+        Some(HistoryCursor::decode(&query.after).map_err(|_| {
+            AppError::BadRequest(
+                "this page link is not valid any more; start from the newest".into(),
+            )
+        })?)
+    };
+    let one = |value: &str| {
+        if value.is_empty() {
+            Vec::new()
+        } else {
+            vec![value.to_string()]
+        }
+    };
+    Ok((
+        DeploymentFilter {
+            services: one(&query.service),
+            environments: one(&query.environment),
+            states: state.into_iter().collect(),
+            author: (!query.author.is_empty()).then(|| query.author.clone()),
+            from,
+            to,
+        },
+        cursor,
+    ))
+}
+
+#[async_trait::async_trait]
+impl Dashboard for ServerDashboard {
+    fn status(&self) -> Arc<StatusSnapshot> {
+        self.monitor.current()
+    }
+
+    async fn history(&self, query: HistoryQuery) -> Result<HistoryView, AppError> {
+        let (filter, cursor) = filter_of(&query)?;
+        let page = self
+            .monitor
+            .store()
+            .list_deployments(&filter, cursor.as_ref(), HISTORY_PAGE_SIZE)
+            .await
+            .map_err(store_unavailable)?;
+        let config = self.monitor.config();
+        let snapshot = self.monitor.current();
+        let mut environments: Vec<String> =
+            config.environments.iter().map(|e| e.name.clone()).collect();
+        environments.extend(
+            snapshot
+                .environments
+                .iter()
+                .map(|environment| environment.name.clone())
+                .filter(|name| !config.environments.iter().any(|known| &known.name == name)),
+        );
+        Ok(HistoryView {
+            entries: page.deployments.into_iter().map(entry).collect(),
+            next: page.next.map(|cursor| cursor.encode()),
+            services: config
+                .services
+                .iter()
+                .map(|service| service.name.clone())
+                .collect(),
+            environments,
+            demo: config.demo,
+        })
+    }
+
+    async fn service(&self, name: String) -> Result<ServiceDetail, AppError> {
+        let config = self.monitor.config();
+        let Some(service) = config.services.iter().find(|service| service.name == name) else {
+            return Err(AppError::NotFound(format!(
+                "no service named `{name}` is configured"
+            )));
+        };
+        let snapshot = self.monitor.current();
+        let environments = snapshot
+            .environments
+            .iter()
+            .filter_map(|environment| {
+                let status = environment
+                    .services
+                    .iter()
+                    .find(|row| row.service == service.name)?
+                    .clone();
+                Some(ServiceEnvironmentDetail {
+                    environment: environment.title(),
+                    kind: environment.kind,
+                    uptime: status.uptime.clone().unwrap_or_default(),
+                    status,
+                })
+            })
+            .collect();
+        let filter = DeploymentFilter {
+            services: vec![service.name.clone()],
+            ..DeploymentFilter::default()
+        };
+        let page = self
+            .monitor
+            .store()
+            .list_deployments(&filter, None, SERVICE_HISTORY)
+            .await
+            .map_err(store_unavailable)?;
+        Ok(ServiceDetail {
+            name: service.name.clone(),
+            provider: service.provider_kind(),
+            environments,
+            history: page.deployments.into_iter().map(entry).collect(),
+            more_history: page.next.map(|cursor| cursor.encode()),
+            demo: config.demo,
+            generated_at: snapshot.generated_at,
+        })
+    }
+}
