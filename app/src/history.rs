@@ -160,6 +160,8 @@ pub struct HistoryView {
     pub environments: Vec<String>,
     /// True when the server shows demo data.
     pub demo: bool,
+    /// When the server answered (relative times are computed against it).
+    pub generated_at: DateTime<Utc>,
 }
 
 /// A service across its environments: status, uptime, latency, recent history.

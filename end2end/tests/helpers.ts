@@ -7,6 +7,11 @@ export function isHydrated(testInfo: TestInfo): boolean {
   return testInfo.project.name === 'hydrated';
 }
 
+/** Fails the test if the page threw (a panic in the wasm bundle shows up here). */
+export function expectNoPageErrors(errors: string[]) {
+  expect(errors, 'errors thrown in the page').toEqual([]);
+}
+
 /** Opens a page; in the hydrated project, waits until the wasm bundle has taken over. */
 export async function open(page: Page, testInfo: TestInfo, path = '/') {
   const errors: string[] = [];

@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test';
-import { open } from './helpers';
+import { expectNoPageErrors, open, pushDeployment } from './helpers';
 
 test('the history merges every provider, newest first, with failed deploys standing out', async ({ page }, testInfo) => {
-  await open(page, testInfo, '/history');
+  const errors = await open(page, testInfo, '/history');
   await expect(page.getByRole('heading', { name: 'Deploy history' })).toBeVisible();
   const rows = page.locator('ol.history > li');
   expect(await rows.count()).toBeGreaterThanOrEqual(12);
@@ -17,6 +17,7 @@ test('the history merges every provider, newest first, with failed deploys stand
     nodes.map((node) => Date.parse(node.getAttribute('datetime') ?? '')),
   );
   expect(times).toEqual([...times].sort((a, b) => b - a));
+  expectNoPageErrors(errors);
 });
 
 test('filtering by service and state puts the filter in the URL', async ({ page }, testInfo) => {
@@ -41,15 +42,35 @@ test('filtering by service and state puts the filter in the URL', async ({ page 
 });
 
 test('a service page shows its environments, uptime and history', async ({ page }, testInfo) => {
-  await open(page, testInfo, '/services/api');
+  const errors = await open(page, testInfo, '/services/api');
   await expect(page.getByRole('heading', { level: 1 })).toContainText('api');
   await expect(page.getByRole('region', { name: 'production' })).toContainText('Uptime 24 h');
   await expect(page.getByRole('region', { name: 'production' }).locator('svg.sparkline')).toHaveCount(2);
   await expect(page.locator('ol.history > li').first()).toHaveAttribute('data-service', 'api');
   await expect(page.getByRole('link', { name: 'Full history of this service' })).toHaveAttribute('href', '/history?service=api');
+  expectNoPageErrors(errors);
 });
 
 test('a bad filter says what is wrong', async ({ page }) => {
   await page.goto('/history?state=exploded');
   await expect(page.getByRole('alert')).toContainText('`exploded` is not a deployment state');
+});
+
+test('a new deployment appears at the top of an open history page', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'hydrated', 'live updates need the wasm bundle');
+  const errors = await open(page, testInfo, '/history');
+  const message = `History live ${Date.now()}`;
+  await pushDeployment({
+    // A preview the other tests do not assert on.
+    service: 'web',
+    environment: 'preview',
+    branch: 'fix/login-timeout',
+    pr_number: 57,
+    commit_sha: '0123abcd0123abcd0123abcd0123abcd0123abcd',
+    message,
+    author: 'E2E Test',
+    outcome: 'building',
+  });
+  await expect(page.locator('ol.history > li').first()).toContainText(message, { timeout: 15_000 });
+  expectNoPageErrors(errors);
 });

@@ -1,9 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { isHydrated, open, pushDeployment } from './helpers';
+import { expectNoPageErrors, isHydrated, open, pushDeployment } from './helpers';
 
 test('a new deployment appears in the open page without a reload', async ({ page }, testInfo) => {
   test.skip(!isHydrated(testInfo), 'live updates need the wasm bundle');
-  await open(page, testInfo);
+  const errors = await open(page, testInfo);
   await expect(page.getByRole('status')).toHaveText('Live');
   const marker = await page.evaluate(() => {
     (window as unknown as { lookoutMarker: number }).lookoutMarker = 42;
@@ -25,6 +25,7 @@ test('a new deployment appears in the open page without a reload', async ({ page
   await expect(row).toContainText('abcdef1');
   // Same document: the page was not reloaded.
   expect(await page.evaluate(() => (window as unknown as { lookoutMarker: number }).lookoutMarker)).toBe(marker);
+  expectNoPageErrors(errors);
 });
 
 test('without JavaScript the page refreshes itself', async ({ page }, testInfo) => {

@@ -113,6 +113,7 @@ impl Dashboard for ServerDashboard {
                 .collect(),
             environments,
             demo: config.demo,
+            generated_at: chrono::Utc::now(),
         })
     }
 

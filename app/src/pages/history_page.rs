@@ -81,7 +81,8 @@ pub fn HistoryPage() -> impl IntoView {
 
 #[component]
 fn HistoryBody(view: HistoryView, query: HistoryQuery) -> impl IntoView {
-    let now = chrono::Utc::now();
+    // The server's clock (the browser build has no system clock through chrono).
+    let now = view.generated_at;
     let next_href = view.next.clone().map(|cursor| {
         let next = HistoryQuery {
             after: cursor,
