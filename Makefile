@@ -9,9 +9,11 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy unit e2e screenshots clean
 
-## make run: build and serve the demo dashboard (local simulators, no tokens needed)
+## make run: build and serve the demo dashboard (local simulators, no tokens needed);
+## DEMO=all shows every provider instead of the basic scenario
+DEMO ?= $(or $(LOOKOUT_DEMO_SCENARIO),basic)
 run: setup client server
-	./target/debug/lookout serve
+	./target/debug/lookout serve --demo $(DEMO)
 
 ## make test: formatting, lints (ssr and hydrate), unit + integration tests, browser tests
 test: setup-test lint unit client-release server e2e

@@ -65,6 +65,14 @@ impl ProviderKind {
     }
 }
 
+impl ProviderKind {
+    /// Whether the provider reports deployments (Supabase and plain HTTP checks only report
+    /// health, so a missing live deployment is expected there, not unknown).
+    pub fn has_deployments(self) -> bool {
+        !matches!(self, Self::Supabase | Self::HttpHealth)
+    }
+}
+
 impl fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.display_name())
@@ -271,7 +279,7 @@ impl ServiceStatus {
             .is_some_and(|deployment| deployment.state.is_in_progress());
         match self.health.state {
             HealthState::Down => RollupStatus::Down,
-            _ if self.live.is_none() && self.provider != ProviderKind::HttpHealth => {
+            _ if self.live.is_none() && self.provider.has_deployments() => {
                 if deploying {
                     RollupStatus::Deploying
                 } else {

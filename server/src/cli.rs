@@ -1,7 +1,7 @@
 //! What the `lookout` subcommands do, kept out of `main.rs` so it stays a thin parser.
 
 use crate::config::{self, process_env};
-use crate::demo::{self, DemoWorld};
+use crate::demo::{self, DemoScenario, DemoWorld};
 use crate::startup;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -39,8 +39,8 @@ pub fn check_config(file: &Path) -> ExitCode {
     }
 }
 
-/// `lookout serve [--config FILE]`.
-pub fn serve(config_flag: Option<PathBuf>) -> ExitCode {
+/// `lookout serve [--config FILE] [--demo basic|all]`.
+pub fn serve(config_flag: Option<PathBuf>, demo_flag: Option<DemoScenario>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,7 +51,7 @@ pub fn serve(config_flag: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve_async(config_flag)) {
+    match runtime.block_on(serve_async(config_flag, demo_flag)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("lookout: {error:#}");
@@ -60,12 +60,29 @@ pub fn serve(config_flag: Option<PathBuf>) -> ExitCode {
     }
 }
 
-async fn serve_async(config_flag: Option<PathBuf>) -> anyhow::Result<()> {
+async fn serve_async(
+    config_flag: Option<PathBuf>,
+    demo_flag: Option<DemoScenario>,
+) -> anyhow::Result<()> {
     // The demo world must outlive the server: it is dropped (and its simulators stop) last.
     let mut _demo: Option<DemoWorld> = None;
     let config = match config::config_path(config_flag, &process_env) {
+        Some(path) if demo_flag.is_some() => {
+            anyhow::bail!(
+                "--demo serves simulated data and takes no config; {} was given (--config or LOOKOUT_CONFIG)",
+                path.display()
+            )
+        }
         Some(path) => config::load_file(&path, &process_env)?,
         None => {
+            // `--demo` wins over LOOKOUT_DEMO_SCENARIO; basic when neither is given.
+            let scenario = match (demo_flag, process_env("LOOKOUT_DEMO_SCENARIO")) {
+                (Some(scenario), _) => scenario,
+                (None, Some(name)) => name
+                    .parse::<DemoScenario>()
+                    .map_err(|error| anyhow::anyhow!("LOOKOUT_DEMO_SCENARIO: {error}"))?,
+                (None, None) => DemoScenario::Basic,
+            };
             let port: u16 = process_env("LOOKOUT_DEMO_SIMULATOR_PORT")
                 .and_then(|port| port.parse().ok())
                 .unwrap_or(0);
@@ -73,14 +90,14 @@ async fn serve_async(config_flag: Option<PathBuf>) -> anyhow::Result<()> {
                 .and_then(|seconds| seconds.parse().ok())
                 .unwrap_or(5);
             let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-            let world = DemoWorld::start(listener).await?;
-            tracing::info!(simulators = %world.base_url, "demo mode: serving simulated providers (no config given)");
+            let world = DemoWorld::start(listener, scenario).await?;
+            tracing::info!(simulators = %world.base_url, %scenario, "demo mode: serving simulated providers (no config given)");
             let data_dir =
                 PathBuf::from(process_env("LOOKOUT_DATA_DIR").unwrap_or_else(|| "data".into()));
             demo::reset_demo_store(&data_dir)?;
             let config = world.config(Duration::from_secs(poll), &data_dir, &process_env)?;
             let store = crate::store::open(&config.store_url).await?;
-            demo::seed_health_history(store.as_ref(), chrono::Utc::now()).await?;
+            demo::seed_health_history(store.as_ref(), chrono::Utc::now(), scenario).await?;
             drop(store);
             _demo = Some(world);
             config

@@ -1,6 +1,7 @@
 //! `lookout`: parse the command line, set up logging, and hand over to the library.
 
 use clap::{Parser, Subcommand};
+use server::demo::DemoScenario;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +20,10 @@ enum Command {
         /// The TOML config file.
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Without a config: which demo to serve, `basic` (default) or `all` (every
+        /// provider). Also LOOKOUT_DEMO_SCENARIO.
+        #[arg(long, value_name = "basic|all")]
+        demo: Option<DemoScenario>,
     },
     /// Validate a config file and print what was understood; exit 1 on errors.
     CheckConfig {
@@ -30,8 +35,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     server::cli::init_tracing();
-    match cli.command.unwrap_or(Command::Serve { config: None }) {
-        Command::Serve { config } => server::cli::serve(config),
+    let command = cli.command.unwrap_or(Command::Serve {
+        config: None,
+        demo: None,
+    });
+    match command {
+        Command::Serve { config, demo } => server::cli::serve(config, demo),
         Command::CheckConfig { file } => server::cli::check_config(&file),
     }
 }

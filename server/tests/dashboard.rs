@@ -2,7 +2,7 @@
 //! the live stream, provider outages, and token secrecy.
 
 use server::config::process_env;
-use server::demo::DemoWorld;
+use server::demo::{DemoScenario, DemoWorld};
 use server::simulators::SimFault;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -24,9 +24,12 @@ struct TestApp {
 }
 
 async fn spawn_app() -> TestApp {
-    let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap())
-        .await
-        .unwrap();
+    let world = DemoWorld::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        DemoScenario::Basic,
+    )
+    .await
+    .unwrap();
     let data_dir = tempfile::tempdir().unwrap();
     let config = world
         .config(Duration::from_secs(1), data_dir.path(), &process_env)
@@ -438,9 +441,12 @@ async fn the_history_api_filters_and_explains_bad_input() {
 #[tokio::test]
 async fn history_and_uptime_survive_a_restart() {
     let data_dir = tempfile::tempdir().unwrap();
-    let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap())
-        .await
-        .unwrap();
+    let world = DemoWorld::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        DemoScenario::Basic,
+    )
+    .await
+    .unwrap();
     let start = |fault: bool| {
         let config = world
             .config(Duration::from_secs(1), data_dir.path(), &process_env)

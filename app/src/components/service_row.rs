@@ -14,7 +14,7 @@ pub fn ServiceRow(service: ServiceStatus, now: DateTime<Utc>) -> impl IntoView {
     let provider = service.provider;
     let version = match &service.live {
         Some(live) => view! { <Version deployment=live.clone() now/> }.into_any(),
-        None if service.provider == crate::model::ProviderKind::HttpHealth => {
+        None if !service.provider.has_deployments() => {
             view! { <span class="muted-text">"health check only"</span> }.into_any()
         }
         None => view! { <span class="muted-text">"not live yet"</span> }.into_any(),
@@ -96,7 +96,7 @@ fn Version(deployment: DeploymentView, now: DateTime<Utc>) -> impl IntoView {
         <span class="version">
             {sha.map(|sha| view! { <code class="sha" title=full_sha>{sha}</code> })}
             " "
-            <span class="message">{headline.unwrap_or_else(|| deployment.id.clone())}</span>
+            <span class="message">{headline.unwrap_or_else(|| format!("deployment {}", deployment.id))}</span>
         </span>
         <span class="meta">
             {author.clone().map(|author| view! { <span class="author">{format!("by {author}")}</span> })}

@@ -1,0 +1,671 @@
+//! The all-providers demo scenario (`lookout serve --demo all`): the whole server on port 0
+//! against every simulator, read back through `/api/v1/status`; and both scenarios' config
+//! text as a user's config file.
+
+use serde_json::Value;
+use server::config::process_env;
+use server::demo::{demo_config_text, DemoScenario, DemoWorld, DEMO_TOKENS};
+use std::process::Command;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct TestApp {
+    base: String,
+    world: DemoWorld,
+    http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+    _server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _data_dir: tempfile::TempDir,
+}
+
+async fn spawn_app() -> TestApp {
+    let world = DemoWorld::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        DemoScenario::AllProviders,
+    )
+    .await
+    .unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = world
+        .config(Duration::from_secs(1), data_dir.path(), &process_env)
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::startup::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    let app = TestApp {
+        base,
+        world,
+        http: reqwest::Client::new(),
+        _stop: stop,
+        _server: server,
+        _data_dir: data_dir,
+    };
+    app.wait_until_settled().await;
+    app
+}
+
+impl TestApp {
+    async fn status(&self) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/status", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Waits until every provider-backed row has been polled successfully once and every
+    /// health check (Supabase's included: it has no deployments to poll) has answered.
+    async fn wait_until_settled(&self) {
+        let mut last = Value::Null;
+        for _ in 0..150 {
+            let status = self.status().await;
+            let settled = rows(&status).iter().all(|(_, row)| {
+                let polled = match row["provider"].as_str() {
+                    Some("http_health" | "supabase") => true,
+                    _ => !row["poll"]["last_success_at"].is_null(),
+                };
+                let checked =
+                    row["health"]["state"] == "unchecked" || !row["health"]["checked_at"].is_null();
+                polled && checked
+            });
+            if settled && !rows(&status).is_empty() {
+                return;
+            }
+            last = status;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the monitor never polled every provider: {last:#}");
+    }
+
+    async fn control(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.world.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let code = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (code, body)
+    }
+}
+
+fn rows(status: &Value) -> Vec<(String, Value)> {
+    status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|env| {
+            let name = env["name"].as_str().unwrap().to_string();
+            env["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |row| (name.clone(), row.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn environment<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|env| env["name"] == name)
+        .unwrap_or_else(|| panic!("no environment {name}"))
+}
+
+fn row<'a>(status: &'a Value, environment_name: &str, service: &str) -> &'a Value {
+    environment(status, environment_name)["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["service"] == service)
+        .unwrap_or_else(|| panic!("no {service} in {environment_name}"))
+}
+
+fn services_of(status: &Value, environment_name: &str) -> Vec<String> {
+    environment(status, environment_name)["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["service"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `(environment, service, provider kind, live commit sha)` of every configured row with
+/// deployments, as seeded.
+const LIVE_COMMITS: [(&str, &str, &str, &str); 16] = [
+    (
+        "production",
+        "storefront",
+        "netlify",
+        "3d1dbf97fb31c37d14c8a9f590c22e13bffdba1c",
+    ),
+    (
+        "staging",
+        "storefront",
+        "netlify",
+        "bc0bef0ec5174fe455d7d124787ac63908ddacf7",
+    ),
+    (
+        "production",
+        "api",
+        "railway",
+        "6c518e5d94aefed997393437343e85c85e9b1961",
+    ),
+    (
+        "staging",
+        "api",
+        "railway",
+        "d06b07fa8057544518a8da33fab64766e9d2a160",
+    ),
+    (
+        "production",
+        "admin",
+        "heroku",
+        "1174ab8fd7f611a626eb7a3deb1447f75cc29042",
+    ),
+    (
+        "staging",
+        "admin",
+        "heroku",
+        "458cab49e512b59c2a2140d9be9e4a810fe360d4",
+    ),
+    (
+        "production",
+        "docs",
+        "cloudflare_pages",
+        "422be3504b5111857799e0234035bd2b2ecef2f5",
+    ),
+    (
+        "production",
+        "billing",
+        "digitalocean",
+        "f1cfd0893c21403315f2e714c0475ae65bea22f9",
+    ),
+    (
+        "staging",
+        "billing",
+        "digitalocean",
+        "effcb1454ce98e20569521cb73206c5b25b461db",
+    ),
+    (
+        "production",
+        "marketing",
+        "vercel",
+        "8e08e610c6e65a1c41253ea02fcc870cceaf75a4",
+    ),
+    (
+        "staging",
+        "marketing",
+        "vercel",
+        "b1ed8ce589df2df4116a04d2ec75ba230a5123a5",
+    ),
+    (
+        "production",
+        "webhooks",
+        "render",
+        "f74234d5101d2ecaf9774e065b9ddd501bb84ca8",
+    ),
+    (
+        "staging",
+        "webhooks",
+        "render",
+        "66d4360d60edad1be49cb529e39298857106debc",
+    ),
+    (
+        "production",
+        "search",
+        "github",
+        "d13505e217f514220d21637b00fb3f632ab865e1",
+    ),
+    (
+        "staging",
+        "search",
+        "github",
+        "e5f02b8c0aa21b72f55879c2841783ba9e9fd700",
+    ),
+    (
+        "preview/feature/gift-cards",
+        "storefront",
+        "netlify",
+        "18e3309d437099e55503fa074a40fdd72c263b4c",
+    ),
+];
+
+#[tokio::test]
+async fn every_provider_shows_its_services_live_in_each_environment() {
+    let app = spawn_app().await;
+    let status = app.status().await;
+    assert_eq!(status["demo"], true);
+
+    let names: Vec<&str> = status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|env| env["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "production",
+            "staging",
+            "preview/docs/webhook-retries",
+            "preview/feature/gift-cards"
+        ]
+    );
+    assert_eq!(
+        services_of(&status, "production"),
+        [
+            "storefront",
+            "api",
+            "worker",
+            "admin",
+            "docs",
+            "billing",
+            "marketing",
+            "webhooks",
+            "search",
+            "db"
+        ]
+    );
+    // docs has no staging: Cloudflare Pages serves production and branch previews only.
+    assert_eq!(
+        services_of(&status, "staging"),
+        [
+            "storefront",
+            "api",
+            "worker",
+            "admin",
+            "billing",
+            "marketing",
+            "webhooks",
+            "search",
+            "db"
+        ]
+    );
+
+    for (environment_name, service, provider, sha) in LIVE_COMMITS {
+        let row = row(&status, environment_name, service);
+        assert_eq!(row["provider"], provider, "{service} in {environment_name}");
+        assert_eq!(
+            row["live"]["commit_sha"], sha,
+            "{service} in {environment_name}: {row:#}"
+        );
+        assert_eq!(
+            row["live"]["state"], "ready",
+            "{service} in {environment_name}"
+        );
+    }
+
+    // Messages and authors where the provider records them.
+    let storefront = row(&status, "production", "storefront");
+    assert_eq!(
+        storefront["live"]["commit_message"],
+        "Lazy-load product reviews"
+    );
+    // Netlify's deploy shape names no commit author.
+    assert!(storefront["live"]["author"].is_null());
+    assert_eq!(storefront["live_url"], "https://shop.acme.example");
+    let api = row(&status, "production", "api");
+    assert_eq!(api["live"]["commit_message"], "Add gift card ledger tables");
+    assert_eq!(api["live"]["author"], "Jonas Weber");
+    let marketing = row(&status, "staging", "marketing");
+    assert_eq!(
+        marketing["live"]["commit_message"],
+        "Try a shorter hero headline"
+    );
+    assert_eq!(marketing["live"]["author"], "Luis Ortega");
+    let search = row(&status, "production", "search");
+    // GitHub names the deployment's creator by login.
+    assert_eq!(search["live"]["author"], "priyaraman");
+    let docs = row(&status, "production", "docs");
+    assert_eq!(docs["live"]["commit_message"], "Add a rate limits guide");
+    // Heroku names the releasing user, not the commit's author.
+    let admin = row(&status, "production", "admin");
+    assert_eq!(admin["live"]["author"], "dana.park@acme.example");
+    // App Platform has no commit message: its `cause` stands in.
+    let billing = row(&status, "production", "billing");
+    assert_eq!(
+        billing["live"]["commit_message"],
+        "commit f1cfd08 pushed to github/acme/billing"
+    );
+
+    // Fly releases record no commit: the live version is the current release.
+    for (environment_name, app_name) in [
+        ("production", "acme-worker"),
+        ("staging", "acme-worker-staging"),
+    ] {
+        let worker = row(&status, environment_name, "worker");
+        assert_eq!(worker["provider"], "fly");
+        assert_eq!(
+            worker["live"]["id"].as_str(),
+            app.world.fly.current_release_id(app_name).as_deref(),
+            "worker in {environment_name}: {worker:#}"
+        );
+        assert_eq!(worker["live"]["state"], "ready");
+        assert!(worker["live"]["commit_sha"].is_null());
+    }
+    assert_eq!(
+        row(&status, "production", "worker")["live"]["author"],
+        "Tom Okafor"
+    );
+    assert_eq!(
+        row(&status, "staging", "worker")["live"]["author"],
+        "Sam Lee"
+    );
+
+    // Every other row has a live version too (Supabase has no deployments, only health).
+    for (environment_name, row) in rows(&status) {
+        if row["provider"] != "supabase" {
+            assert!(
+                row["live"].is_object(),
+                "{} in {environment_name} has no live version: {row:#}",
+                row["service"]
+            );
+        }
+        assert_eq!(
+            row["poll"]["stale"], false,
+            "{} in {environment_name} is stale: {row:#}",
+            row["service"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn deploys_in_flight_and_failed_show_as_pending() {
+    let app = spawn_app().await;
+    let status = app.status().await;
+
+    let api = row(&status, "staging", "api");
+    assert_eq!(api["pending"]["state"], "failed");
+    assert_eq!(
+        api["pending"]["commit_message"],
+        "Move order search to Postgres full-text"
+    );
+
+    let webhooks = row(&status, "production", "webhooks");
+    assert_eq!(webhooks["pending"]["state"], "building");
+    assert_eq!(
+        webhooks["pending"]["commit_sha"],
+        "66d4360d60edad1be49cb529e39298857106debc"
+    );
+
+    let storefront = row(&status, "staging", "storefront");
+    assert_eq!(storefront["pending"]["state"], "building");
+    assert_eq!(
+        storefront["pending"]["commit_message"],
+        "Collapse the address form on mobile"
+    );
+
+    let worker = row(&status, "staging", "worker");
+    let state = worker["pending"]["state"].as_str().unwrap_or_default();
+    assert!(
+        matches!(state, "building" | "deploying"),
+        "the worker's next release is rolling out: {worker:#}"
+    );
+}
+
+#[tokio::test]
+async fn previews_carry_branch_and_pull_request() {
+    let app = spawn_app().await;
+    let status = app.status().await;
+
+    let gift_cards = environment(&status, "preview/feature/gift-cards");
+    assert_eq!(gift_cards["kind"], "preview");
+    assert_eq!(gift_cards["branch"], "feature/gift-cards");
+    assert_eq!(gift_cards["pr_number"], 214);
+    assert_eq!(
+        services_of(&status, "preview/feature/gift-cards"),
+        ["storefront", "api"]
+    );
+    let storefront = row(&status, "preview/feature/gift-cards", "storefront");
+    assert_eq!(storefront["provider"], "netlify");
+    assert_eq!(storefront["live"]["pr_number"], 214);
+    assert_eq!(storefront["live"]["branch"], "feature/gift-cards");
+    assert_eq!(
+        storefront["live"]["commit_message"],
+        "Redeem gift cards at checkout"
+    );
+    let api = row(&status, "preview/feature/gift-cards", "api");
+    assert_eq!(api["provider"], "railway");
+    assert_eq!(api["live"]["pr_number"], 214);
+    assert_eq!(
+        api["live"]["commit_sha"],
+        "cdecdb62df697210ed348b5a1d7318e852ad8fce"
+    );
+
+    // A Pages branch preview: a branch, no pull request (Pages records none).
+    let docs_preview = environment(&status, "preview/docs/webhook-retries");
+    assert_eq!(docs_preview["branch"], "docs/webhook-retries");
+    assert!(docs_preview["pr_number"].is_null());
+    let docs = row(&status, "preview/docs/webhook-retries", "docs");
+    assert_eq!(docs["provider"], "cloudflare_pages");
+    assert_eq!(
+        docs["live"]["commit_sha"],
+        "1e2229beb1f51e955f9fc8944029a190aadaa90c"
+    );
+    assert_eq!(docs["live"]["branch"], "docs/webhook-retries");
+}
+
+#[tokio::test]
+async fn supabase_staging_is_degraded_while_a_service_comes_up() {
+    let app = spawn_app().await;
+    let status = app.status().await;
+    let production = row(&status, "production", "db");
+    assert_eq!(production["provider"], "supabase");
+    assert_eq!(production["health"]["state"], "up");
+    let staging = row(&status, "staging", "db");
+    assert_eq!(staging["provider"], "supabase");
+    assert_eq!(staging["health"]["state"], "degraded", "{staging:#}");
+    assert!(
+        staging["health"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("realtime"),
+        "{staging:#}"
+    );
+    // The HTTP checks answer too.
+    assert_eq!(
+        row(&status, "production", "storefront")["health"]["state"],
+        "up"
+    );
+}
+
+#[tokio::test]
+async fn the_control_api_deploys_the_new_services() {
+    let app = spawn_app().await;
+    let deploy = |service: &str, environment: &str, sha: &str, message: &str| {
+        serde_json::json!({
+            "service": service,
+            "environment": environment,
+            "commit_sha": sha,
+            "message": message,
+            "author": "Test Pilot",
+            "outcome": "ready",
+        })
+    };
+    let (code, body) = app
+        .control(
+            "/_control/deploy",
+            deploy(
+                "storefront",
+                "staging",
+                "0123456789abcdef0123456789abcdef01234567",
+                "Staging through the control API",
+            ),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = app
+        .control(
+            "/_control/deploy",
+            deploy(
+                "admin",
+                "staging",
+                "89abcdef0123456789abcdef0123456789abcdef",
+                "Heroku through the control API",
+            ),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = app
+        .control(
+            "/_control/deploy",
+            deploy("docs", "staging", "00", "docs has no staging"),
+        )
+        .await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("docs"), "{body}");
+    let (code, _) = app
+        .control(
+            "/_control/fault",
+            serde_json::json!({"provider": "cloudflare", "fault": null}),
+        )
+        .await;
+    assert_eq!(code, 204);
+
+    let mut status = app.status().await;
+    for _ in 0..100 {
+        let storefront = &row(&status, "staging", "storefront")["live"]["commit_sha"];
+        let admin = &row(&status, "staging", "admin")["live"]["commit_sha"];
+        if storefront == "0123456789abcdef0123456789abcdef01234567"
+            && admin == "89abcdef0123456789abcdef0123456789abcdef"
+        {
+            // The staging branch deploy went to staging, not to a preview of `main`.
+            assert_eq!(
+                row(&status, "staging", "storefront")["live"]["branch"],
+                "staging"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = app.status().await;
+    }
+    panic!("the control deployments never went live: {status:#}");
+}
+
+fn demo_env(name: &str) -> Option<String> {
+    DEMO_TOKENS
+        .iter()
+        .find(|(variable, _)| *variable == name)
+        .map(|(_, token)| (*token).to_string())
+}
+
+#[test]
+fn both_scenarios_config_text_is_a_valid_config() {
+    let base = "http://127.0.0.1:9";
+    let basic = demo_config_text(DemoScenario::Basic, base, Duration::from_secs(5));
+    let config = server::config::parse(&basic, "basic", &demo_env).unwrap();
+    let services: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(services, ["web", "api", "worker", "db"]);
+
+    let all = demo_config_text(DemoScenario::AllProviders, base, Duration::from_secs(5));
+    let config = server::config::parse(&all, "all", &demo_env).unwrap();
+    let services: Vec<(String, String)> = config
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.provider_kind().display_name().to_string()))
+        .collect();
+    let expected = [
+        ("storefront", "Netlify"),
+        ("api", "Railway"),
+        ("worker", "Fly.io"),
+        ("admin", "Heroku"),
+        ("docs", "Cloudflare Pages"),
+        ("billing", "DigitalOcean"),
+        ("marketing", "Vercel"),
+        ("webhooks", "Render"),
+        ("search", "GitHub"),
+        ("db", "Supabase"),
+    ];
+    assert_eq!(
+        services,
+        expected.map(|(name, kind)| (name.to_string(), kind.to_string()))
+    );
+    let environments: Vec<&str> = config
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(environments, ["production", "staging"]);
+    for (_, token) in DEMO_TOKENS {
+        assert!(
+            !all.contains(token),
+            "the config names tokens, never holds them"
+        );
+    }
+}
+
+#[test]
+fn demo_scenarios_parse_from_their_names() {
+    assert_eq!("basic".parse(), Ok(DemoScenario::Basic));
+    assert_eq!("all".parse(), Ok(DemoScenario::AllProviders));
+    assert_eq!("All-Providers".parse(), Ok(DemoScenario::AllProviders));
+    assert!("everything".parse::<DemoScenario>().is_err());
+    assert_eq!(DemoScenario::default(), DemoScenario::Basic);
+}
+
+#[test]
+fn check_config_accepts_the_all_providers_demo_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all-providers.toml");
+    std::fs::write(
+        &path,
+        demo_config_text(
+            DemoScenario::AllProviders,
+            "http://127.0.0.1:9",
+            Duration::from_secs(5),
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lookout"));
+    command
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_remove("PORT")
+        .env_remove("LOOKOUT_CONFIG")
+        .env_remove("DATABASE_URL")
+        .arg("check-config")
+        .arg(&path);
+    for (variable, token) in DEMO_TOKENS {
+        command.env(variable, token);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "storefront on Netlify: site 5b0c3e1a-8d2f-4c7b-9a6e-1f4d2c8b7a30",
+        "api on Railway",
+        "worker on Fly.io",
+        "admin on Heroku",
+        "docs on Cloudflare Pages: project acme-docs",
+        "billing on DigitalOcean",
+        "marketing on Vercel",
+        "webhooks on Render",
+        "search on GitHub: repo acme/search, deployments",
+        "db on Supabase",
+        "is valid",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in {stdout}"
+        );
+    }
+    for (_, token) in DEMO_TOKENS {
+        assert!(!stdout.contains(token), "tokens are never printed");
+    }
+}
