@@ -177,6 +177,9 @@ pub struct DeploymentView {
     pub url: Option<String>,
     /// The provider's dashboard page for this deployment.
     pub dashboard_url: Option<String>,
+    /// The commit's page in the repository, when the service's repository is known.
+    #[serde(default)]
+    pub commit_url: Option<String>,
 }
 
 impl DeploymentView {
@@ -463,6 +466,7 @@ mod tests {
                 ready_at: None,
                 url: None,
                 dashboard_url: None,
+                commit_url: None,
             }),
             pending: None,
             health: HealthView {

@@ -98,12 +98,22 @@ pub struct EnvironmentConfig {
 pub struct ServiceConfig {
     pub name: String,
     pub source: ServiceSource,
+    /// The repository's web address (`https://github.com/acme/web`), for commit links.
+    pub repository_url: Option<String>,
     /// Show preview deployments of this service (one preview environment per branch).
     pub previews: bool,
     pub environments: Vec<ServiceEnvironment>,
 }
 
 impl ServiceConfig {
+    /// A deployment view with its commit linked, when the repository is known.
+    pub fn link_commit(&self, mut view: app::model::DeploymentView) -> app::model::DeploymentView {
+        if let (Some(repository), Some(sha)) = (&self.repository_url, &view.commit_sha) {
+            view.commit_url = Some(format!("{repository}/commit/{sha}"));
+        }
+        view
+    }
+
     pub fn provider_kind(&self) -> ProviderKind {
         match &self.source {
             ServiceSource::Provider { connection, .. } => connection.kind,
@@ -336,6 +346,8 @@ struct RawService {
     /// GitHub `owner/repo`, and optionally the Actions workflow that deploys.
     repo: Option<Spanned<String>>,
     workflow: Option<Spanned<String>>,
+    /// The repository's web address, for links to commits (any provider).
+    repository_url: Option<Spanned<String>>,
     #[serde(default)]
     previews: bool,
     #[serde(default)]
@@ -921,8 +933,15 @@ impl Validator<'_> {
                     ),
                 );
             }
+            let repository_url = match &service.repository_url {
+                Some(url) => self
+                    .url(url, &format!("{key}.repository_url"))
+                    .map(|url| url.trim_end_matches('/').to_string()),
+                None => default_repository_url(&source),
+            };
             services.push(ServiceConfig {
                 name,
+                repository_url,
                 source,
                 previews: service.previews,
                 environments: service_environments,
@@ -1263,6 +1282,19 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+}
+
+/// GitHub services on github.com know their repository's address.
+fn default_repository_url(source: &ServiceSource) -> Option<String> {
+    match source {
+        ServiceSource::Provider {
+            connection,
+            resource: ServiceResource::Repository { owner, repo, .. },
+        } if connection.api_base == default_api_base(ProviderKind::Github) => {
+            Some(format!("https://github.com/{owner}/{repo}"))
+        }
+        _ => None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! and per-service views from the store. Store failures are logged here and reach the page as
 //! a short, safe message.
 
+use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::store::{DeploymentFilter, HistoryCursor, StoreError, StoredDeployment};
 use app::dashboard::Dashboard;
@@ -31,9 +32,16 @@ fn store_unavailable(error: StoreError) -> AppError {
     AppError::Unavailable("the history store did not answer; try again shortly".into())
 }
 
-fn entry(stored: StoredDeployment) -> HistoryEntry {
-    let deployment = stored.to_view();
+fn entry(config: &Config, stored: StoredDeployment) -> HistoryEntry {
+    let mut deployment = stored.to_view();
     let record = stored.record;
+    if let Some(service) = config
+        .services
+        .iter()
+        .find(|service| service.name == record.service)
+    {
+        deployment = service.link_commit(deployment);
+    }
     HistoryEntry {
         service: record.service,
         environment: record.environment,
@@ -104,7 +112,11 @@ impl Dashboard for ServerDashboard {
                 .filter(|name| !config.environments.iter().any(|known| &known.name == name)),
         );
         Ok(HistoryView {
-            entries: page.deployments.into_iter().map(entry).collect(),
+            entries: page
+                .deployments
+                .into_iter()
+                .map(|stored| entry(&config, stored))
+                .collect(),
             next: page.next.map(|cursor| cursor.encode()),
             services: config
                 .services
@@ -156,7 +168,11 @@ impl Dashboard for ServerDashboard {
             name: service.name.clone(),
             provider: service.provider_kind(),
             environments,
-            history: page.deployments.into_iter().map(entry).collect(),
+            history: page
+                .deployments
+                .into_iter()
+                .map(|stored| entry(&config, stored))
+                .collect(),
             more_history: page.next.map(|cursor| cursor.encode()),
             demo: config.demo,
             generated_at: snapshot.generated_at,

@@ -375,6 +375,7 @@ api_base = "{base}/railway/graphql/v2"
 name = "web"
 provider = "vercel"
 project = "{WEB_PROJECT}"
+repository_url = "https://github.com/acme/shop-web"
 previews = true
 
 [services.environments.production]
@@ -390,6 +391,7 @@ health = {{ url = "{base}/health/web/staging", json_pointer = "/status", expect_
 [[services]]
 name = "api"
 provider = "render"
+repository_url = "https://github.com/acme/shop-api"
 
 [services.environments.production]
 service_id = "{API_PRODUCTION}"
@@ -404,6 +406,7 @@ health = {{ url = "{base}/health/api/staging", json_pointer = "/status", expect_
 [[services]]
 name = "worker"
 provider = "railway"
+repository_url = "https://github.com/acme/shop-worker"
 project_id = "{RAILWAY_PROJECT}"
 service_id = "{WORKER_SERVICE}"
 previews = true

@@ -148,11 +148,13 @@ impl Monitor {
             tasks.spawn(poll_resource(shared.clone(), index, watch));
         }
         let checker = HealthChecker::new(http.clone());
-        for (key, probe) in health_probes(&config, &http) {
+        let probes = health_probes(&config, &http);
+        let checked: Vec<(String, String)> = probes.iter().map(|(key, _)| key.clone()).collect();
+        for (key, probe) in probes {
             tasks.spawn(check_health(shared.clone(), key, probe, checker.clone()));
         }
         tasks.spawn(publisher(shared.clone()));
-        tasks.spawn(refresh_uptime(shared.clone()));
+        tasks.spawn(refresh_uptime(shared.clone(), checked));
         tasks.spawn(retention(shared.clone()));
         shared.running.store(true, Ordering::Release);
         Self {
@@ -199,16 +201,13 @@ const LATENCY_BUCKETS: u32 = 24;
 
 /// Recomputes uptime (24 h, 7 d, 30 d) and the latency sparkline of every health-checked
 /// service from the store, off the page path.
-async fn refresh_uptime(shared: Arc<Shared>) {
-    // Give the first health checks a moment to land.
+async fn refresh_uptime(shared: Arc<Shared>, checked: Vec<(String, String)>) {
+    // Give the first health checks a moment to land (history from before a restart is
+    // already in the store, so the figures are right even if they have not).
     tokio::time::sleep(Duration::from_secs(2)).await;
     loop {
         let now = Utc::now();
-        let keys: Vec<(String, String)> = {
-            let state = super_lock(&shared.state);
-            state.health.keys().cloned().collect()
-        };
-        for (service, environment) in keys {
+        for (service, environment) in checked.iter().cloned() {
             let window = |days: i64| now - chrono::Duration::days(days);
             let percent = |result: Result<crate::store::Uptime, StoreError>| match result {
                 Ok(uptime) => uptime.percent,
@@ -900,7 +899,7 @@ fn configured_row(
             detail: Some("no health check configured".into()),
         },
     };
-    let live_view = live.map(ProviderDeployment::to_view);
+    let live_view = live.map(|live| service.link_commit(live.to_view()));
     let uptime = state
         .uptime
         .get(&(service.name.clone(), environment.to_string()))
@@ -913,7 +912,7 @@ fn configured_row(
             .clone()
             .or_else(|| live_view.as_ref().and_then(|live| live.url.clone())),
         live: live_view,
-        pending: pending.map(ProviderDeployment::to_view),
+        pending: pending.map(|pending| service.link_commit(pending.to_view())),
         health,
         poll: poll_view(result, now, stale_after),
         uptime: uptime.as_ref().map(|(uptime, _)| uptime.clone()),
@@ -992,13 +991,13 @@ fn preview_environments(
             if live.is_none() && pending.is_none() {
                 continue;
             }
-            let live_view = live.map(ProviderDeployment::to_view);
+            let live_view = live.map(|live| service.link_commit(live.to_view()));
             let row = ServiceStatus {
                 service: service.name.clone(),
                 provider: service.provider_kind(),
                 live_url: live_view.as_ref().and_then(|live| live.url.clone()),
                 live: live_view,
-                pending: pending.map(ProviderDeployment::to_view),
+                pending: pending.map(|pending| service.link_commit(pending.to_view())),
                 health: HealthView {
                     state: HealthState::Unchecked,
                     checked_at: None,

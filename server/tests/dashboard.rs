@@ -149,6 +149,10 @@ async fn status_reports_every_environment_kind_with_live_versions() {
     );
     assert_eq!(web["live"]["author"], "Maya Chen");
     assert_eq!(web["live_url"], "https://shop.example.com");
+    assert_eq!(
+        web["live"]["commit_url"],
+        "https://github.com/acme/shop-web/commit/c4d9e2f7a1b6c3d8e5f0a7b2c9d4e1f6a3b8c5d2"
+    );
     assert_eq!(web["poll"]["stale"], false);
 
     let api = row(&status, "production", "api");
@@ -420,6 +424,10 @@ async fn the_history_api_filters_and_explains_bad_input() {
         "Switch to connection pooler"
     );
     assert_eq!(failed[0]["environment"], "staging");
+    assert_eq!(
+        failed[0]["deployment"]["commit_url"],
+        "https://github.com/acme/shop-api/commit/1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+    );
     assert!(body["next"].is_null());
 
     let (code, body) = get(format!(

@@ -1,6 +1,7 @@
 //! The merged deploy history as a list: one row per deployment, newest first.
 
 use crate::components::badges::DeployBadge;
+use crate::components::service_row::commit_sha;
 use crate::history::HistoryEntry;
 use crate::model::DeployState;
 use crate::time::{absolute, duration, relative};
@@ -62,7 +63,7 @@ fn HistoryRow(entry: HistoryEntry, now: DateTime<Utc>) -> impl IntoView {
                 <span class="provider">{entry.provider.display_name()}</span>
             </div>
             <div class="history-commit">
-                {sha.map(|sha| view! { <code class="sha" title=full_sha>{sha}</code> })}
+                {sha.map(|sha| commit_sha(sha, full_sha, deployment.commit_url.clone()))}
                 " "
                 <span class="message">{headline}</span>
                 {author.map(|author| view! { <span class="author muted-text">{format!(" by {author}")}</span> })}

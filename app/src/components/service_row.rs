@@ -94,7 +94,7 @@ fn Version(deployment: DeploymentView, now: DateTime<Utc>) -> impl IntoView {
     let deployed = deployment.ready_at.or(deployment.created_at);
     view! {
         <span class="version">
-            {sha.map(|sha| view! { <code class="sha" title=full_sha>{sha}</code> })}
+            {sha.map(|sha| commit_sha(sha, full_sha, deployment.commit_url.clone()))}
             " "
             <span class="message">{headline.unwrap_or_else(|| format!("deployment {}", deployment.id))}</span>
         </span>
@@ -156,4 +156,17 @@ fn age(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     relative(at, now)
         .trim_end_matches(" ago")
         .replace("just now", "a few seconds")
+}
+
+/// The short sha, linked to the commit when the repository is known.
+pub fn commit_sha(short: String, full: String, commit_url: Option<String>) -> AnyView {
+    match commit_url {
+        Some(href) => view! {
+            <a class="sha-link" href=href rel="noopener noreferrer" target="_blank" title=format!("commit {full}")>
+                <code class="sha">{short}</code>
+            </a>
+        }
+        .into_any(),
+        None => view! { <code class="sha" title=full>{short}</code> }.into_any(),
+    }
 }

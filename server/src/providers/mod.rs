@@ -85,6 +85,7 @@ impl ProviderDeployment {
             ready_at: self.finished_at,
             url: self.url.clone(),
             dashboard_url: self.dashboard_url.clone(),
+            commit_url: None,
         }
     }
 }

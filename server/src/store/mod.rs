@@ -185,6 +185,7 @@ impl StoredDeployment {
             ready_at: record.finished_at,
             url: record.url.clone(),
             dashboard_url: record.dashboard_url.clone(),
+            commit_url: None,
         }
     }
 }
