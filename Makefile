@@ -63,3 +63,11 @@ screenshots:
 
 clean:
 	cargo clean
+
+## make bench-store: the store benchmark on SQLite and a throwaway PostgreSQL (BENCHMARKS.md);
+## larger runs: make bench-store BENCH_ARGS="--deployments 1000000 --samples 10000000"
+.PHONY: bench-store
+bench-store:
+	scripts/test-postgres.sh start >/dev/null
+	cargo run --release --locked -p server --example bench_store -- \
+		--postgres "$$(scripts/test-postgres.sh url)" $(BENCH_ARGS)
