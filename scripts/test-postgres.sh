@@ -10,7 +10,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 target_dir=${CARGO_TARGET_DIR:-$here/target}
 data_dir="$target_dir/test-postgres"
-port=55432
+# Override when 55432 is taken (e.g. by another checkout's cluster).
+port=${LOOKOUT_TEST_POSTGRES_PORT:-55432}
 database=lookout_test
 url="postgres://postgres@127.0.0.1:$port/$database"
 
