@@ -15,12 +15,12 @@ DEMO ?= $(or $(LOOKOUT_DEMO_SCENARIO),basic)
 run: setup client server
 	./target/debug/lookout serve --demo $(DEMO)
 
-## make test: formatting, lints (ssr and hydrate), unit + integration tests, browser tests
-test: setup-test lint unit client-release server e2e
+## make test: formatting, lints (ssr and hydrate), unit + integration tests, browser tests,
+## and the release server build the Dockerfile ships
+test: setup-test lint unit client-release server e2e server-release
 
 ## make release: release client bundle + target/release/lookout (run it from the repo root)
-release: setup client-release
-	cargo build -p server --release --locked
+release: setup client-release server-release
 
 setup:
 	scripts/setup.sh build
@@ -38,6 +38,9 @@ client-release:
 
 server:
 	cargo build -p server --locked
+
+server-release:
+	cargo build -p server --release --locked
 
 lint: fmt-check clippy
 

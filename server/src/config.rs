@@ -1582,6 +1582,69 @@ health = { url = "not a url" }
     }
 
     #[test]
+    fn each_provider_names_its_missing_keys() {
+        let text = r#"
+[[environments]]
+name = "production"
+[[environments]]
+name = "staging"
+[providers.netlify]
+kind = "netlify"
+token_env = "T"
+[providers.github]
+kind = "github"
+token_env = "T"
+[providers.cloudflare]
+kind = "cloudflare_pages"
+token_env = "T"
+[providers.heroku]
+kind = "heroku"
+token_env = "T"
+[[services]]
+name = "front"
+provider = "netlify"
+site_id = "site-1"
+[services.environments.staging]
+url = "https://staging.example.com"
+[[services]]
+name = "deploys"
+provider = "github"
+repo = "acme"
+[services.environments.production]
+[[services]]
+name = "admin"
+provider = "heroku"
+[services.environments.production]
+app_id = "oops"
+"#;
+        let errors = parse(text, "x.toml", &env_with(&[("T", "t")])).unwrap_err();
+        let keys: Vec<_> = errors.0.iter().map(|error| error.key.as_str()).collect();
+        assert!(
+            keys.contains(&"providers.cloudflare.account_id"),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"services.front.environments.staging.branch"),
+            "{keys:?}"
+        );
+        assert!(keys.contains(&"services.deploys.repo"), "{keys:?}");
+        assert!(
+            keys.contains(&"services.admin.environments.production.app_id"),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"services.admin.environments.production.app"),
+            "{keys:?}"
+        );
+        let text = errors.to_string();
+        assert!(text.contains("write it as owner/repo"), "{text}");
+        assert!(
+            text.contains("Heroku needs `app` for each environment"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn render_environments_need_a_service_id() {
         let text = r#"
 [[environments]]

@@ -669,3 +669,46 @@ fn check_config_accepts_the_all_providers_demo_config() {
         assert!(!stdout.contains(token), "tokens are never printed");
     }
 }
+
+#[tokio::test]
+async fn the_home_page_shows_every_provider_with_its_live_version() {
+    let app = spawn_app().await;
+    app.wait_until_settled().await;
+    let status = app.status().await;
+    let html = reqwest::get(format!("{}/", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for provider in [
+        "Vercel",
+        "Render",
+        "Railway",
+        "Netlify",
+        "GitHub",
+        "DigitalOcean",
+        "Heroku",
+        "Fly.io",
+        "Cloudflare Pages",
+        "Supabase",
+    ] {
+        assert!(html.contains(provider), "the page lacks {provider}");
+    }
+    // Every live version the API reports is on the page (short sha, or the id without one).
+    for (_, row) in rows(&status) {
+        let live = &row["live"];
+        if live.is_null() {
+            continue;
+        }
+        let shown = match live["commit_sha"].as_str() {
+            Some(sha) => sha[..7].to_string(),
+            None => live["id"].as_str().unwrap().to_string(),
+        };
+        assert!(
+            html.contains(&shown),
+            "{} lacks {shown} on the page",
+            row["service"]
+        );
+    }
+}
