@@ -304,15 +304,20 @@ fn place(
     }
 }
 
-/// Stores what a poll found; returns how many deployments were new or changed state.
-async fn persist(shared: &Shared, watch: &Watch, deployments: &[&ProviderDeployment]) -> u64 {
+/// Stores what a poll found; returns how many deployments were new or changed state, or
+/// `None` when the store failed (the next poll writes them again).
+async fn persist(
+    shared: &Shared,
+    watch: &Watch,
+    deployments: &[&ProviderDeployment],
+) -> Option<u64> {
     let Some(service) = shared
         .config
         .services
         .iter()
         .find(|service| service.name == watch.service)
     else {
-        return 0;
+        return Some(0);
     };
     let observed_at = Utc::now();
     let mut changed = 0;
@@ -342,11 +347,11 @@ async fn persist(shared: &Shared, watch: &Watch, deployments: &[&ProviderDeploym
             Ok(_) => changed += 1,
             Err(error) => {
                 tracing::warn!(%error, service = %service.name, "storing a deployment failed");
-                return changed;
+                return None;
             }
         }
     }
-    changed
+    Some(changed)
 }
 
 fn build_watches(config: &Config, http: &reqwest::Client) -> Vec<Watch> {
@@ -666,6 +671,8 @@ async fn poll_resource(shared: Arc<Shared>, index: usize, watch: Watch) {
             0
         }
     };
+    // What the last fully stored poll found (not written again).
+    let mut last_stored: Vec<ProviderDeployment> = Vec::new();
     loop {
         let attempt_at = Utc::now();
         let read = depth.max(backfill);
@@ -677,12 +684,20 @@ async fn poll_resource(shared: Arc<Shared>, index: usize, watch: Watch) {
         .await;
         if let Ok((live, recent)) = &outcome {
             backfill = 0;
-            let all: Vec<&ProviderDeployment> = live.iter().chain(recent.iter()).collect();
-            let changed = persist(&shared, &watch, &all).await;
-            if changed > 0 {
-                shared
-                    .deployments_changed
-                    .send_modify(|count| *count += changed);
+            // Only what differs from the last poll that was stored in full goes to the store:
+            // most polls find nothing new.
+            let fresh: Vec<&ProviderDeployment> = live
+                .iter()
+                .chain(recent.iter())
+                .filter(|deployment| !last_stored.contains(deployment))
+                .collect();
+            if let Some(changed) = persist(&shared, &watch, &fresh).await {
+                last_stored = live.iter().chain(recent.iter()).cloned().collect();
+                if changed > 0 {
+                    shared
+                        .deployments_changed
+                        .send_modify(|count| *count += changed);
+                }
             }
         }
         let delay = match &outcome {
