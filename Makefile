@@ -17,7 +17,7 @@ run: setup client server
 
 ## make test: formatting, lints (ssr and hydrate), unit + integration tests, browser tests,
 ## and the release server build the Dockerfile ships
-test: setup-test lint unit client-release server e2e server-release
+test: setup-test lint client-release unit server e2e server-release
 
 ## make release: release client bundle + target/release/lookout (run it from the repo root)
 release: setup client-release server-release

@@ -1,6 +1,7 @@
 //! The port the server implements (ssr only): how server functions reach server state
 //! without `app` depending on any server crate.
 
+use crate::audit::AuditView;
 use crate::error::AppError;
 use crate::history::{HistoryQuery, HistoryView, ServiceDetail};
 use crate::model::StatusSnapshot;
@@ -18,6 +19,9 @@ pub trait Dashboard: Send + Sync + 'static {
 
     /// One service across its environments; `AppError::NotFound` for an unknown name.
     async fn service(&self, name: String) -> Result<ServiceDetail, AppError>;
+
+    /// One page of the audit log, newest first, older than `before` when given.
+    async fn audit(&self, before: Option<i64>) -> Result<AuditView, AppError>;
 }
 
 /// The services handle, as stored in context.

@@ -17,9 +17,24 @@ pub enum AppError {
     /// The request itself is wrong (a bad filter value); the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// Nobody is signed in and this needs someone who is; the message says how.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The signed-in user (or token) may not do this; the message says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request could not reach the server or its answer could not be read.
     #[error("could not talk to the Lookout server: {0}")]
     Transport(String),
+}
+
+impl AppError {
+    pub fn from_denial(denial: &crate::auth::Denial) -> Self {
+        match denial {
+            crate::auth::Denial::Unauthenticated(reason) => Self::Unauthorized(reason.clone()),
+            crate::auth::Denial::Forbidden(reason) => Self::Forbidden(reason.clone()),
+        }
+    }
 }
 
 impl FromServerFnError for AppError {

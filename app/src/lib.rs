@@ -4,7 +4,11 @@
 //! database or provider crate. The server implements [`dashboard::Dashboard`] and provides it
 //! through context.
 
+#[cfg(feature = "ssr")]
+pub mod access;
 pub mod api;
+pub mod audit;
+pub mod auth;
 mod components;
 pub mod connection;
 #[cfg(feature = "ssr")]

@@ -1,7 +1,9 @@
 //! The HTML shell (server side) and the router (both sides).
 
+use crate::pages::audit_page::AuditPage;
 use crate::pages::history_page::HistoryPage;
 use crate::pages::home_page::HomePage;
+use crate::pages::login_page::LoginPage;
 use crate::pages::not_found_page::NotFoundPage;
 use crate::pages::service_page::ServicePage;
 use leptos::prelude::*;
@@ -47,6 +49,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/history") view=HistoryPage ssr=SsrMode::Async/>
                 <Route path=path!("/services/:name") view=ServicePage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

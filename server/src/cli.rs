@@ -39,6 +39,48 @@ pub fn check_config(file: &Path) -> ExitCode {
     }
 }
 
+/// `lookout hash-password`: one line from stdin (a terminal or a pipe) → an argon2id hash.
+pub fn hash_password() -> ExitCode {
+    use std::io::BufRead;
+    eprintln!("Password (read from stdin, one line):");
+    let mut line = String::new();
+    if let Err(error) = std::io::stdin().lock().read_line(&mut line) {
+        eprintln!("cannot read the password: {error}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.len() < 8 {
+        eprintln!("refusing a password shorter than 8 characters");
+        return ExitCode::FAILURE;
+    }
+    match crate::auth::password::hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("cannot hash the password: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `lookout create-api-token NAME`: a random token and the config entry with its hash.
+pub fn create_api_token(name: &str) -> ExitCode {
+    let name = name.trim();
+    if name.is_empty() || name.contains('"') {
+        eprintln!("the token name must be non-empty and must not contain quotes");
+        return ExitCode::FAILURE;
+    }
+    let token = format!("lkt_{}", crate::auth::password::random_token());
+    let hash = crate::auth::password::sha256_hex(&token);
+    eprintln!("The token (shown once; send it as `Authorization: Bearer <token>`):");
+    println!("{token}");
+    eprintln!("Add this to the config file:");
+    println!("\n[[auth.api_tokens]]\nname = \"{name}\"\nsha256 = \"{hash}\"");
+    ExitCode::SUCCESS
+}
+
 /// `lookout serve [--config FILE] [--demo basic|all]`.
 pub fn serve(config_flag: Option<PathBuf>, demo_flag: Option<DemoScenario>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()

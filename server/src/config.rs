@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
+mod auth_section;
+pub use auth_section::{ApiTokenConfig, AuthConfig, ProxyConfig, UserConfig};
+
 /// Reads environment variables; a function so tests and the demo can supply values.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -78,6 +81,8 @@ pub struct Config {
     pub store_url: String,
     /// True when the server shows simulated data (demo mode).
     pub demo: bool,
+    /// Sign-in, roles and API tokens (`[auth]`).
+    pub auth: AuthConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +284,7 @@ struct RawConfig {
     services: Vec<Spanned<RawService>>,
     #[serde(default)]
     store: RawStore,
+    auth: Option<auth_section::RawAuth>,
 }
 
 #[derive(Deserialize, Default)]
@@ -479,7 +485,13 @@ impl Validator<'_> {
         let providers = self.providers(&raw.providers, env);
         let services = self.services(&raw.services, &environments, &providers);
         let store_url = self.store_url(&raw.store, env);
+        let environment_names: Vec<String> = environments
+            .iter()
+            .map(|environment| environment.name.clone())
+            .collect();
+        let auth = self.auth(raw.auth.as_ref(), &environment_names);
         Config {
+            auth,
             origin: self.origin.to_string(),
             listen,
             public_url,
@@ -1309,6 +1321,29 @@ pub fn redact_url_password(url: &str) -> String {
     }
 }
 
+/// A URL safe to print: the password and every query value replaced by `***`
+/// (`https://x/health?key=abc` → `https://x/health?key=***`). Health URLs and API bases can
+/// carry secrets in their query.
+pub fn redact_url_secrets(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.query().is_some() {
+        let keys: Vec<String> = parsed
+            .query_pairs()
+            .map(|(key, _)| key.into_owned())
+            .collect();
+        parsed
+            .query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|key| (key.as_str(), "***")));
+    }
+    parsed.to_string()
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -1334,7 +1369,7 @@ pub fn describe(config: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "config: {}", config.origin);
     let _ = writeln!(out, "listen: {}", config.listen);
-    let _ = writeln!(out, "store: {}", redact_url_password(&config.store_url));
+    let _ = writeln!(out, "store: {}", redact_url_secrets(&config.store_url));
     if let Some(url) = &config.public_url {
         let _ = writeln!(out, "public url: {url}");
     }
@@ -1377,7 +1412,8 @@ pub fn describe(config: &Config) -> String {
                 };
                 format!(
                     "{what} at {} (token from {})",
-                    connection.api_base, connection.token_env
+                    redact_url_secrets(&connection.api_base),
+                    connection.token_env
                 )
             }
             ServiceSource::HttpOnly => "health checks only".to_string(),
@@ -1410,20 +1446,37 @@ pub fn describe(config: &Config) -> String {
                 parts.push(format!("id {id}"));
             }
             if let Some(url) = &environment.url {
-                parts.push(format!("url {url}"));
+                parts.push(format!("url {}", redact_url_secrets(url)));
             }
             if let Some(health) = &environment.health {
-                parts.push(format!("health {}", health.url));
+                parts.push(format!("health {}", redact_url_secrets(&health.url)));
             }
             let _ = writeln!(out, "    {}: {}", environment.environment, parts.join(", "));
         }
     }
+    out.push_str(&auth_section::describe(&config.auth));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_urls_hide_passwords_and_query_values() {
+        assert_eq!(
+            redact_url_secrets("https://api.example.com/health?key=s3cret&full=1"),
+            "https://api.example.com/health?key=***&full=***"
+        );
+        assert_eq!(
+            redact_url_secrets("postgres://lookout:pw@db:5432/lookout"),
+            "postgres://lookout:***@db:5432/lookout"
+        );
+        assert_eq!(
+            redact_url_secrets("https://x.example/"),
+            "https://x.example/"
+        );
+    }
 
     fn env_with(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

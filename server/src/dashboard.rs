@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::store::{DeploymentFilter, HistoryCursor, StoreError, StoredDeployment};
+use app::audit::{AuditRow, AuditView, AUDIT_PAGE_SIZE};
 use app::dashboard::Dashboard;
 use app::error::AppError;
 use app::history::{
@@ -24,6 +25,34 @@ pub struct ServerDashboard {
 impl ServerDashboard {
     pub fn new(monitor: Arc<Monitor>) -> Self {
         Self { monitor }
+    }
+}
+
+/// A page of audit rows from one more than a page read (the extra one says "there is more").
+pub fn audit_view(mut entries: Vec<crate::store::AuditEntry>) -> AuditView {
+    let more = entries.len() > AUDIT_PAGE_SIZE as usize;
+    entries.truncate(AUDIT_PAGE_SIZE as usize);
+    let next_before = if more {
+        entries.last().map(|entry| entry.id)
+    } else {
+        None
+    };
+    AuditView {
+        entries: entries
+            .into_iter()
+            .map(|entry| AuditRow {
+                id: entry.id,
+                at: entry.at,
+                actor: entry.actor,
+                action: entry.action,
+                target: entry.target,
+                outcome: entry.outcome,
+                detail: entry.detail,
+                remote_addr: entry.remote_addr,
+            })
+            .collect(),
+        next_before,
+        generated_at: chrono::Utc::now(),
     }
 }
 
@@ -177,5 +206,15 @@ impl Dashboard for ServerDashboard {
             demo: config.demo,
             generated_at: snapshot.generated_at,
         })
+    }
+
+    async fn audit(&self, before: Option<i64>) -> Result<AuditView, AppError> {
+        let entries = self
+            .monitor
+            .store()
+            .list_audit(AUDIT_PAGE_SIZE + 1, before)
+            .await
+            .map_err(store_unavailable)?;
+        Ok(audit_view(entries))
     }
 }

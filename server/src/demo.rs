@@ -23,6 +23,7 @@ use crate::simulators::render::RenderSimulator;
 use crate::simulators::supabase::SupabaseSimulator;
 use crate::simulators::vercel::VercelSimulator;
 use crate::simulators::{FaultInjector, SimDeploymentSpec, SimFault, SimOutcome};
+use app::auth::{DemoLogin, Role};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -327,17 +328,63 @@ impl DemoWorld {
         };
         let mut config = config::parse(&self.config_text(poll_interval), "demo", &lookup)?;
         config.demo = true;
+        config.auth.demo_logins = DEMO_LOGINS
+            .iter()
+            .map(|(name, password, role)| DemoLogin {
+                name: name.to_string(),
+                password: password.to_string(),
+                role: *role,
+            })
+            .collect();
         Ok(config)
     }
 }
 
 /// The config text of a scenario whose simulators serve at `base` (`http://127.0.0.1:PORT`).
 pub fn demo_config_text(scenario: DemoScenario, base: &str, poll_interval: Duration) -> String {
-    match scenario {
+    let providers = match scenario {
         DemoScenario::Basic => basic_config_text(base, poll_interval),
         DemoScenario::AllProviders => all_providers_config_text(base, poll_interval),
-    }
+    };
+    format!("{providers}\n{DEMO_AUTH}")
 }
+
+/// The demo signs in with passwords and shows its status publicly, as the README's Security
+/// section recommends. The accounts are listed on the login page (demo mode only).
+pub const DEMO_LOGINS: [(&str, &str, Role); 4] = [
+    ("viewer", "viewer-demo", Role::Viewer),
+    ("deployer", "deployer-demo", Role::Deployer),
+    ("staging-deployer", "staging-demo", Role::Deployer),
+    ("admin", "admin-demo", Role::Admin),
+];
+
+/// `[auth]` for the demo: argon2id hashes of the passwords in [`DEMO_LOGINS`]
+/// (made with `lookout hash-password`).
+const DEMO_AUTH: &str = r#"[auth]
+mode = "password"
+public_status = true
+
+[[auth.users]]
+name = "viewer"
+role = "viewer"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$j2p9u+HrM0/SSbWSO764Aw$O/zntDjI6a4c0JZgAXLdCgyAPB/mjJobEqJipk7a6vw"
+
+[[auth.users]]
+name = "deployer"
+role = "deployer"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$SGwxi1Redn2BLOXkPoT/EQ$iT/Q4uwFNGhR1hugzm+0bgJhcugC87choLW4rgOMaU8"
+
+[[auth.users]]
+name = "staging-deployer"
+role = "deployer"
+environments = ["staging"]
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$kUqmAOFkzUUWj1dhSuApyg$pYMsxv18kkhlzMxWkEoSNop2zw2+IL0T+lxd7wri6DU"
+
+[[auth.users]]
+name = "admin"
+role = "admin"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$xIK4KI1CFIc998TwnIIpVQ$5R5AcfkxoUbycoNZJ/3PmggK7T6lKMDsrPDywZsIqR0"
+"#;
 
 fn basic_config_text(base: &str, poll_interval: Duration) -> String {
     let poll = poll_interval.as_secs().max(1);

@@ -30,6 +30,14 @@ enum Command {
         /// The TOML config file.
         file: PathBuf,
     },
+    /// Read a password from stdin and print its argon2id hash for `[[auth.users]]`.
+    HashPassword,
+    /// Make a read-only API token for `GET /api/v1/*`: prints the token (shown once) and the
+    /// `[[auth.api_tokens]]` entry holding only its hash.
+    CreateApiToken {
+        /// What the token is for (shown in the audit log as `token:NAME`).
+        name: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,5 +50,7 @@ fn main() -> ExitCode {
     match command {
         Command::Serve { config, demo } => server::cli::serve(config, demo),
         Command::CheckConfig { file } => server::cli::check_config(&file),
+        Command::HashPassword => server::cli::hash_password(),
+        Command::CreateApiToken { name } => server::cli::create_api_token(&name),
     }
 }

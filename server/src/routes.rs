@@ -1,8 +1,12 @@
 //! HTTP routes: the Leptos pages and server functions, the JSON API, the live stream, probes
 //! and the client bundle. Handlers read the monitor's snapshot; none calls a provider.
 
+use crate::auth::middleware::{auth_layer, refuse};
+use crate::auth::{AuthService, RequestAuth};
 use crate::dashboard::ServerDashboard;
 use crate::monitor::Monitor;
+use app::access::RequestAccess;
+use app::auth::{decide, Access, Principal};
 use app::dashboard::{Dashboard, DashboardHandle};
 use app::error::AppError;
 use app::history::HistoryQuery;
@@ -12,11 +16,11 @@ use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use futures::{Stream, StreamExt};
-use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use futures::StreamExt;
+use leptos::prelude::{provide_context, use_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -27,18 +31,23 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Below the ~55 s after which PaaS routers close idle streams.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 /// Requests carry no uploads: a small body limit protects the server.
 const MAX_REQUEST_BODY: usize = 64 * 1024;
+/// A request that has not produced its response headers by then gets 408 (live streams send
+/// their headers at once, so they are not cut).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub monitor: Arc<Monitor>,
+    pub auth: Arc<AuthService>,
     /// Flips to true when the server begins shutting down; ends live streams.
     pub shutting_down: watch::Receiver<bool>,
 }
@@ -49,9 +58,52 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+impl FromRef<AppState> for Arc<AuthService> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// What every Leptos render and server function gets in its context: the dashboard port, who
+/// is asking (resolved by the auth layer), a way to set the response status, and the page's
+/// Content-Security-Policy with this response's script nonce.
+fn request_context(
+    dashboard: DashboardHandle,
+    auth: Arc<AuthService>,
+) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(dashboard.clone());
+        let request = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestAuth>().cloned());
+        let response = use_context::<ResponseOptions>();
+        let (principal, csrf_token) = match request {
+            Some(request) => (request.principal, request.csrf_token),
+            None => (Principal::Anonymous, String::new()),
+        };
+        let status_target = response.clone();
+        provide_context(RequestAccess {
+            principal,
+            policy: auth.policy(),
+            csrf_token,
+            logout_url: auth.logout_url(),
+            demo_logins: auth.demo_logins(),
+            set_status: Arc::new(move |code| {
+                if let (Some(response), Ok(status)) = (&status_target, StatusCode::from_u16(code)) {
+                    response.set_status(status);
+                }
+            }),
+        });
+        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), response) {
+            if let Ok(policy) = HeaderValue::from_str(&crate::auth::headers::page_policy(&nonce)) {
+                response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+            }
+        }
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let dashboard = DashboardHandle(Arc::new(ServerDashboard::new(state.monitor.clone())));
-    let context = move || provide_context(dashboard.clone());
+    let context = request_context(dashboard, state.auth.clone());
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
@@ -68,6 +120,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(api_status))
         .route("/api/v1/deployments", get(api_deployments))
         .route("/api/events", get(live_events))
+        .route("/login", post(crate::auth::handlers::log_in))
+        .route("/logout", post(crate::auth::handlers::log_out))
         .nest("/pkg", pkg)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
@@ -77,8 +131,20 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth_layer,
+        ))
         .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            crate::auth::headers::DEFAULT_POLICY,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -127,8 +193,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// (`service`, `environment`, `state`, `author`, `from`, `to`) and cursor (`after`).
 async fn api_deployments(
     State(state): State<AppState>,
+    Extension(request): Extension<RequestAuth>,
     axum::extract::Query(query): axum::extract::Query<HistoryQuery>,
 ) -> Response {
+    if let Some(refused) = read_refusal(&state, &request) {
+        return refused;
+    }
     let dashboard = ServerDashboard::new(state.monitor.clone());
     match dashboard.history(query).await {
         Ok(view) => (
@@ -148,7 +218,13 @@ async fn api_deployments(
 }
 
 /// `GET /api/v1/status`: every environment with its services, as the home page shows them.
-async fn api_status(State(state): State<AppState>) -> Response {
+async fn api_status(
+    State(state): State<AppState>,
+    Extension(request): Extension<RequestAuth>,
+) -> Response {
+    if let Some(refused) = read_refusal(&state, &request) {
+        return refused;
+    }
     let snapshot = state.monitor.current();
     match serde_json::to_vec(snapshot.as_ref()) {
         Ok(body) => (
@@ -166,6 +242,17 @@ async fn api_status(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The JSON API and the live stream need read access (anonymous when `public_status`, a
+/// signed-in user, or an API token).
+fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Response> {
+    decide(state.auth.policy(), &request.principal, &Access::Read)
+        .err()
+        .map(|denial| {
+            let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
+            refuse(status, denial.reason())
+        })
+}
+
 fn event_of(name: &str, event: &LiveEvent) -> Option<Event> {
     match serde_json::to_string(event) {
         Ok(data) => Some(Event::default().event(name).data(data)),
@@ -180,7 +267,11 @@ fn event_of(name: &str, event: &LiveEvent) -> Option<Event> {
 /// with the server's clock. Ends when the server shuts down.
 async fn live_events(
     State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Extension(request): Extension<RequestAuth>,
+) -> Response {
+    if let Some(refused) = read_refusal(&state, &request) {
+        return refused;
+    }
     let snapshots = WatchStream::new(state.monitor.subscribe()).filter_map(|snapshot| async move {
         event_of(
             live_event_names::SNAPSHOT,
@@ -215,7 +306,7 @@ async fn live_events(
     };
     let stream =
         futures::stream::select(futures::stream::select(snapshots, heartbeats), deployments)
-            .map(Ok)
+            .map(Ok::<Event, Infallible>)
             .take_until(Box::pin(stop));
-    Sse::new(stream)
+    Sse::new(stream).into_response()
 }

@@ -1,6 +1,7 @@
 //! The startup seam: `main` and the tests both call [`run`] with a config, a bound listener and
 //! a shutdown signal, so tests exercise exactly what production runs (on port 0).
 
+use crate::auth::AuthService;
 use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::providers::http::build_client;
@@ -49,12 +50,17 @@ pub async fn run(
                 crate::config::redact_url_password(&config.store_url)
             )
         })?;
+    let auth = Arc::new(AuthService::new(&config, store.clone()));
+    for warning in auth.startup_warnings(local_addr) {
+        tracing::warn!("{warning}");
+    }
     let config = Arc::new(config);
     let monitor = Arc::new(Monitor::start(config.clone(), build_client(), store));
     let (stopping, shutting_down) = watch::channel(false);
     let state = AppState {
         leptos_options: leptos_options(local_addr),
         monitor: monitor.clone(),
+        auth,
         shutting_down,
     };
     let app = router(state);
@@ -68,13 +74,16 @@ pub async fn run(
             "the client bundle is missing: pages render but will not hydrate (run `make build`)"
         );
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            let _ = stopping.send(true);
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stopping.send(true);
+    })
+    .await?;
     drop(monitor);
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use super::{
     AuditEntry, DeploymentFilter, DeploymentRecord, HealthSample, HistoryCursor, LatencyPoint,
-    StateChange, StoreError, StoredDeployment,
+    SessionRecord, StateChange, StoreError, StoredDeployment,
 };
 use app::model::{DeployState, EnvironmentKind, HealthState, ProviderKind};
 use chrono::{DateTime, Utc};
@@ -706,6 +706,37 @@ pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log \
 /// Binds: before_id, limit.
 pub(crate) const LIST_AUDIT: &str = "SELECT id, at, actor, action, target, outcome, detail, \
      remote_addr FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?";
+
+/// Binds: token_sha256, user_name, created_at, expires_at.
+pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions \
+     (token_sha256, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)";
+
+/// Binds: token_sha256, now.
+pub(crate) const FIND_SESSION: &str = "SELECT user_name, created_at, expires_at FROM sessions \
+     WHERE token_sha256 = ? AND expires_at > ?";
+
+/// Binds: token_sha256.
+pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_sha256 = ?";
+
+/// Binds: now.
+pub(crate) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= ?";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    user_name: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl SessionRow {
+    pub(crate) fn into_session(self) -> Result<SessionRecord, StoreError> {
+        Ok(SessionRecord {
+            user_name: self.user_name,
+            created_at: from_millis("sessions.created_at", self.created_at)?,
+            expires_at: from_millis("sessions.expires_at", self.expires_at)?,
+        })
+    }
+}
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct AuditRow {

@@ -384,6 +384,14 @@ pub struct AuditEntry {
     pub remote_addr: Option<String>,
 }
 
+/// A sign-in session (password mode), found by the SHA-256 of its cookie token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user_name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Lookout's persistence port. Both backends implement it with the same semantics; the story
 /// test in `server/tests/store_story.rs` runs against each.
 #[async_trait]
@@ -464,6 +472,26 @@ pub trait Store: Send + Sync {
         limit: u32,
         before_id: Option<i64>,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Records a new session under the SHA-256 (hex) of its token.
+    async fn create_session(
+        &self,
+        token_sha256: &str,
+        session: &SessionRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The session with this token hash, if it exists and has not expired at `now`.
+    async fn find_session(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Ends a session (logout). Ending one that does not exist is not an error.
+    async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError>;
+
+    /// Removes sessions that expired at or before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

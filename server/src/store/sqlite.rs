@@ -9,7 +9,7 @@ use super::common::{self, Bind, Dialect, Sql};
 use super::{
     migration_message, redact_url, AuditEntry, Backend, DeploymentFilter, DeploymentRecord,
     HealthSample, HistoryCursor, HistoryPage, LatencyPoint, NewAuditEntry, RetentionPolicy,
-    RetentionReport, StateChange, Store, StoreError, UpsertOutcome, Uptime,
+    RetentionReport, SessionRecord, StateChange, Store, StoreError, UpsertOutcome, Uptime,
 };
 use app::model::{DeployState, ProviderKind};
 use async_trait::async_trait;
@@ -430,6 +430,52 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         rows.into_iter().map(common::AuditRow::into_entry).collect()
+    }
+
+    async fn create_session(
+        &self,
+        token_sha256: &str,
+        session: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let binds = vec![
+            text(token_sha256.to_string()),
+            text(session.user_name.clone()),
+            int(common::millis(session.created_at)),
+            int(common::millis(session.expires_at)),
+        ];
+        sqlx::query_with(common::INSERT_SESSION, arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let binds = vec![text(token_sha256.to_string()), int(common::millis(now))];
+        let row: Option<common::SessionRow> =
+            sqlx::query_as_with(common::FIND_SESSION, arguments(binds)?)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(common::SessionRow::into_session).transpose()
+    }
+
+    async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+        let binds = vec![text(token_sha256.to_string())];
+        sqlx::query_with(common::DELETE_SESSION, arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let binds = vec![int(common::millis(now))];
+        let done = sqlx::query_with(common::DELETE_EXPIRED_SESSIONS, arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

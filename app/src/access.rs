@@ -1,0 +1,56 @@
+//! The guard every server function calls first (ssr only). The server resolves who is asking
+//! (session cookie, proxy header, API token) before the request reaches Leptos and provides a
+//! [`RequestAccess`] in the context; [`authorize`] applies [`crate::auth::decide`] to it and,
+//! on refusal, sets the HTTP status (401/403) through the port the server provides.
+
+use crate::auth::{decide, Access, AccessPolicy, DemoLogin, Principal, SessionInfo};
+use crate::error::AppError;
+use std::sync::Arc;
+
+/// Sets the status of the response being built (the server implements it with
+/// `leptos_axum::ResponseOptions`; `app` depends on no HTTP crate).
+pub type StatusSetter = Arc<dyn Fn(u16) + Send + Sync>;
+
+/// Who is asking, as resolved by the server for this request.
+#[derive(Clone)]
+pub struct RequestAccess {
+    pub principal: Principal,
+    pub policy: AccessPolicy,
+    pub csrf_token: String,
+    pub logout_url: Option<String>,
+    pub demo_logins: Vec<DemoLogin>,
+    pub set_status: StatusSetter,
+}
+
+impl RequestAccess {
+    /// The session as the page shows it.
+    pub fn session_info(&self) -> SessionInfo {
+        SessionInfo {
+            user: self.principal.identity().cloned(),
+            policy: self.policy,
+            csrf_token: self.csrf_token.clone(),
+            logout_url: self.logout_url.clone(),
+            demo_logins: self.demo_logins.clone(),
+        }
+    }
+}
+
+/// The current request's access, or a typed error when the server did not wire it (which
+/// refuses rather than allows).
+pub fn use_access() -> Result<RequestAccess, AppError> {
+    leptos::prelude::use_context::<RequestAccess>()
+        .ok_or_else(|| AppError::Unavailable("authorization is not wired into this request".into()))
+}
+
+/// Checks that the current request may do `access`; returns who is asking, or a 401/403
+/// error with the reason (and sets the response status to match).
+pub fn authorize(access: Access) -> Result<Principal, AppError> {
+    let request = use_access()?;
+    match decide(request.policy, &request.principal, &access) {
+        Ok(()) => Ok(request.principal),
+        Err(denial) => {
+            (request.set_status)(denial.status());
+            Err(AppError::from_denial(&denial))
+        }
+    }
+}

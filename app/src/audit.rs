@@ -1,0 +1,31 @@
+//! The audit log as the admin's page and `GET /api/v1/audit` show it: who did what, when,
+//! from where, with what outcome. Rows are never changed or removed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Rows per page of the audit log.
+pub const AUDIT_PAGE_SIZE: u32 = 50;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// `login`, `logout`, `rollback`, …
+    pub action: String,
+    pub target: String,
+    /// `succeeded`, `failed`, `refused`, `rate_limited`, `pending`, …
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub remote_addr: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub entries: Vec<AuditRow>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next_before: Option<i64>,
+    /// The server's clock when this page was read (relative times are computed against it).
+    pub generated_at: DateTime<Utc>,
+}

@@ -1,0 +1,10 @@
+-- Sign-in sessions (password mode). The cookie holds a random token; only its SHA-256 is
+-- stored, so a copy of the database cannot be used to sign in.
+CREATE TABLE sessions (
+    token_sha256 TEXT    PRIMARY KEY,
+    user_name    TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
+
+CREATE INDEX sessions_expires_at ON sessions (expires_at);

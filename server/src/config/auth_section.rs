@@ -1,0 +1,390 @@
+//! The `[auth]` section: how people sign in, which roles they have, and the API tokens scripts
+//! use. Validated like the rest of the file (errors name the line and key).
+
+use super::{Spanned, Validator};
+use crate::auth::cidr::IpNetwork;
+use crate::secret::Secret;
+use app::auth::{AuthMode, DemoLogin, Role};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The validated `[auth]` section.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    /// Anonymous visitors may read `/`, `/history`, `/services/*`, `/runbooks` and
+    /// `GET /api/v1/*`; actions still need a signed-in role.
+    pub public_status: bool,
+    /// Open mode: the role everyone gets (default viewer: nobody can act).
+    pub open_role: Role,
+    /// Whether `[auth]` was written at all (an absent section means open, read-only).
+    pub explicit: bool,
+    pub session_ttl: Duration,
+    pub users: Vec<UserConfig>,
+    /// Addresses whose `X-Forwarded-For` (and, in proxy mode, user header) is believed.
+    pub trusted_proxies: Vec<IpNetwork>,
+    pub proxy: Option<ProxyConfig>,
+    pub api_tokens: Vec<ApiTokenConfig>,
+    /// Demo mode only: accounts listed on the login page.
+    pub demo_logins: Vec<DemoLogin>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Open,
+            public_status: true,
+            open_role: Role::Viewer,
+            explicit: false,
+            session_ttl: DEFAULT_SESSION_TTL,
+            users: Vec::new(),
+            trusted_proxies: Vec::new(),
+            proxy: None,
+            api_tokens: Vec::new(),
+            demo_logins: Vec::new(),
+        }
+    }
+}
+
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+#[derive(Debug, Clone)]
+pub struct UserConfig {
+    /// The login name (password mode) or the value of the proxy's user header (proxy mode).
+    pub name: String,
+    /// An argon2id PHC string (`lookout hash-password`); password mode only.
+    pub password_hash: Option<Secret>,
+    pub role: Role,
+    /// Environments a deployer may roll back; `None` means all.
+    pub deploy_environments: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// The header the proxy sets to the signed-in user (lower-cased).
+    pub user_header: String,
+    /// The role of proxy users not listed in `[[auth.users]]`; `None` refuses them (403).
+    pub default_role: Option<Role>,
+    pub logout_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiTokenConfig {
+    pub name: String,
+    /// SHA-256 of the token (`lookout create-api-token`); the token itself is never stored.
+    pub sha256: [u8; 32],
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAuth {
+    mode: Option<Spanned<String>>,
+    public_status: Option<Spanned<bool>>,
+    open_role: Option<Spanned<String>>,
+    session_hours: Option<Spanned<u64>>,
+    proxy_user_header: Option<Spanned<String>>,
+    trusted_proxies: Option<Spanned<Vec<String>>>,
+    proxy_default_role: Option<Spanned<String>>,
+    logout_url: Option<Spanned<String>>,
+    #[serde(default)]
+    users: Vec<Spanned<RawUser>>,
+    #[serde(default)]
+    api_tokens: Vec<Spanned<RawApiToken>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    name: Spanned<String>,
+    password_hash: Option<Spanned<String>>,
+    role: Spanned<String>,
+    environments: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApiToken {
+    name: Spanned<String>,
+    sha256: Spanned<String>,
+}
+
+const DEFAULT_PROXY_HEADER: &str = "x-forwarded-email";
+
+impl Validator<'_> {
+    pub(super) fn auth(&mut self, raw: Option<&RawAuth>, environments: &[String]) -> AuthConfig {
+        let Some(raw) = raw else {
+            return AuthConfig::default();
+        };
+        let mode = match &raw.mode {
+            None => AuthMode::Open,
+            Some(mode) => match mode.get_ref().as_str() {
+                "password" => AuthMode::Password,
+                "proxy" => AuthMode::Proxy,
+                "none" => AuthMode::Open,
+                other => {
+                    self.error(
+                        mode,
+                        "auth.mode",
+                        format!("`{other}` is not one of: password, proxy, none"),
+                    );
+                    AuthMode::Open
+                }
+            },
+        };
+        let open_role = raw
+            .open_role
+            .as_ref()
+            .and_then(|role| self.role(role, "auth.open_role"))
+            .unwrap_or(Role::Viewer);
+        let session_ttl = match &raw.session_hours {
+            Some(hours) if *hours.get_ref() == 0 || *hours.get_ref() > 24 * 30 => {
+                self.error(hours, "auth.session_hours", "must be between 1 and 720");
+                DEFAULT_SESSION_TTL
+            }
+            Some(hours) => Duration::from_secs(hours.get_ref() * 3600),
+            None => DEFAULT_SESSION_TTL,
+        };
+        let mut users: Vec<UserConfig> = Vec::new();
+        for user in &raw.users {
+            let Some(parsed) = self.user(user.get_ref(), mode, environments) else {
+                continue;
+            };
+            if users
+                .iter()
+                .any(|known| known.name.eq_ignore_ascii_case(&parsed.name))
+            {
+                self.error(
+                    &user.get_ref().name,
+                    "auth.users.name",
+                    format!("user `{}` is listed twice", parsed.name),
+                );
+                continue;
+            }
+            users.push(parsed);
+        }
+        if mode == AuthMode::Password && users.is_empty() && raw.users.is_empty() {
+            let at = raw.mode.as_ref().map(|mode| mode.span().start);
+            self.error_at(
+                at.map(|offset| super::line_of(self.text, offset)),
+                "auth.users",
+                "password mode needs at least one [[auth.users]] entry with a password_hash",
+            );
+        }
+        let trusted_proxies = self.trusted_proxies(raw, mode);
+        let proxy = (mode == AuthMode::Proxy).then(|| self.proxy(raw));
+        let mut api_tokens: Vec<ApiTokenConfig> = Vec::new();
+        for token in &raw.api_tokens {
+            let token = token.get_ref();
+            let name = token.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                self.error(&token.name, "auth.api_tokens.name", "must not be empty");
+                continue;
+            }
+            match parse_sha256(token.sha256.get_ref()) {
+                Some(sha256) => api_tokens.push(ApiTokenConfig { name, sha256 }),
+                None => self.error(
+                    &token.sha256,
+                    "auth.api_tokens.sha256",
+                    "must be 64 hex digits (the line `lookout create-api-token` prints)",
+                ),
+            }
+        }
+        AuthConfig {
+            mode,
+            public_status: raw
+                .public_status
+                .as_ref()
+                .map(|value| *value.get_ref())
+                .unwrap_or(mode == AuthMode::Open),
+            open_role,
+            explicit: true,
+            session_ttl,
+            users,
+            trusted_proxies,
+            proxy,
+            api_tokens,
+            demo_logins: Vec::new(),
+        }
+    }
+
+    fn role(&mut self, value: &Spanned<String>, key: &str) -> Option<Role> {
+        let role = Role::parse(value.get_ref());
+        if role.is_none() {
+            self.error(
+                value,
+                key,
+                format!(
+                    "`{}` is not one of: viewer, deployer, admin",
+                    value.get_ref()
+                ),
+            );
+        }
+        role
+    }
+
+    fn user(
+        &mut self,
+        raw: &RawUser,
+        mode: AuthMode,
+        environments: &[String],
+    ) -> Option<UserConfig> {
+        let name = raw.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            self.error(&raw.name, "auth.users.name", "must not be empty");
+            return None;
+        }
+        let role = self.role(&raw.role, "auth.users.role")?;
+        let password_hash = match (&raw.password_hash, mode) {
+            (Some(hash), _) => {
+                if crate::auth::password::is_argon2id_hash(hash.get_ref()) {
+                    Some(Secret::new(hash.get_ref().clone()))
+                } else {
+                    self.error(
+                        hash,
+                        "auth.users.password_hash",
+                        "is not an argon2id hash (make one with `lookout hash-password`)",
+                    );
+                    return None;
+                }
+            }
+            (None, AuthMode::Password) => {
+                self.error(
+                    &raw.name,
+                    "auth.users.password_hash",
+                    format!("user `{name}` needs a password_hash in password mode (`lookout hash-password`)"),
+                );
+                return None;
+            }
+            (None, _) => None,
+        };
+        let deploy_environments = match &raw.environments {
+            None => None,
+            Some(list) => {
+                for environment in list.get_ref() {
+                    if !environments.iter().any(|known| known == environment) {
+                        self.error(
+                            list,
+                            "auth.users.environments",
+                            format!("`{environment}` is not an environment in [[environments]]"),
+                        );
+                    }
+                }
+                Some(list.get_ref().clone())
+            }
+        };
+        Some(UserConfig {
+            name,
+            password_hash,
+            role,
+            deploy_environments,
+        })
+    }
+
+    fn trusted_proxies(&mut self, raw: &RawAuth, mode: AuthMode) -> Vec<IpNetwork> {
+        let mut trusted_proxies = Vec::new();
+        match &raw.trusted_proxies {
+            Some(list) => {
+                for entry in list.get_ref() {
+                    match entry.parse::<IpNetwork>() {
+                        Ok(network) => trusted_proxies.push(network),
+                        Err(message) => self.error(list, "auth.trusted_proxies", message),
+                    }
+                }
+                if list.get_ref().is_empty() && mode == AuthMode::Proxy {
+                    self.error(list, "auth.trusted_proxies", "must name at least one address");
+                }
+            }
+            None if mode == AuthMode::Proxy => self.error_at(
+                raw.mode
+                    .as_ref()
+                    .map(|mode| super::line_of(self.text, mode.span().start)),
+                "auth.trusted_proxies",
+                "proxy mode needs the proxy's addresses (e.g. [\"127.0.0.1/32\"]); the user header is ignored from anyone else",
+            ),
+            None => {}
+        }
+        trusted_proxies
+    }
+
+    fn proxy(&mut self, raw: &RawAuth) -> ProxyConfig {
+        let user_header = raw
+            .proxy_user_header
+            .as_ref()
+            .map(|header| header.get_ref().trim().to_ascii_lowercase())
+            .unwrap_or_else(|| DEFAULT_PROXY_HEADER.to_string());
+        let default_role = raw
+            .proxy_default_role
+            .as_ref()
+            .and_then(|role| self.role(role, "auth.proxy_default_role"));
+        let logout_url = raw
+            .logout_url
+            .as_ref()
+            .and_then(|url| self.url(url, "auth.logout_url"));
+        ProxyConfig {
+            user_header,
+            default_role,
+            logout_url,
+        }
+    }
+}
+
+/// The `[auth]` lines of `lookout check-config` (names and roles, never hashes).
+pub(super) fn describe(auth: &AuthConfig) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mode = match auth.mode {
+        AuthMode::Password => "password",
+        AuthMode::Proxy => "proxy",
+        AuthMode::Open if auth.explicit => "none",
+        AuthMode::Open => "none (no [auth] section)",
+    };
+    let _ = writeln!(
+        out,
+        "auth: {mode}; status page {}",
+        if auth.public_status {
+            "public"
+        } else {
+            "needs sign-in"
+        }
+    );
+    if auth.mode == AuthMode::Open {
+        let _ = writeln!(
+            out,
+            "  everyone is a {} (anyone who can reach Lookout)",
+            auth.open_role.as_str()
+        );
+    }
+    if let Some(proxy) = &auth.proxy {
+        let _ = writeln!(
+            out,
+            "  user header {} from {} trusted address range(s); unlisted users: {}",
+            proxy.user_header,
+            auth.trusted_proxies.len(),
+            proxy.default_role.map_or("refused", |role| role.as_str())
+        );
+    }
+    for user in &auth.users {
+        let scope = user
+            .deploy_environments
+            .as_ref()
+            .map(|environments| format!(" on {}", environments.join(", ")))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  user {}: {}{scope}", user.name, user.role.as_str());
+    }
+    for token in &auth.api_tokens {
+        let _ = writeln!(out, "  API token {}: read-only", token.name);
+    }
+    out
+}
+
+fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim().trim_start_matches("sha256:");
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (index, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}

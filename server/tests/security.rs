@@ -1,0 +1,720 @@
+//! Who may see and who may act, tested on the whole server (port 0, demo simulators):
+//! the authorization matrix over every server function, CSRF refusals, login (right and wrong
+//! password, rate limit, expiry, logout, audit), proxy mode, API tokens and security headers.
+
+use server::auth::endpoints::{Requirement, SERVER_FUNCTIONS};
+use server::auth::password::sha256_hex;
+use server::config::{self, Config};
+use server::demo::{demo_config_text, DemoScenario, DemoWorld, DEMO_TOKENS};
+use server::store::SessionRecord;
+use std::path::Path;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const API_TOKEN: &str = "lkt_test-token-for-scripts-0123456789abcdef";
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    data_dir: tempfile::TempDir,
+    _world: DemoWorld,
+    _stop: oneshot::Sender<()>,
+}
+
+fn config_from(text: &str, data_dir: &Path) -> Config {
+    let store_url = format!("sqlite://{}", data_dir.join("lookout.db").display());
+    let lookup = |name: &str| {
+        DEMO_TOKENS
+            .iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, token)| token.to_string())
+            .or_else(|| (name == "DATABASE_URL").then(|| store_url.clone()))
+    };
+    match config::parse(text, "security-test", &lookup) {
+        Ok(config) => config,
+        Err(errors) => panic!("test config invalid:\n{errors}"),
+    }
+}
+
+/// The demo config with its `[auth]` section edited by `edit`, plus an API token.
+async fn spawn_with(edit: impl FnOnce(String) -> String) -> TestApp {
+    let world = DemoWorld::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        DemoScenario::Basic,
+    )
+    .await
+    .unwrap();
+    let text = demo_config_text(DemoScenario::Basic, &world.base_url, Duration::from_secs(1));
+    let text = format!(
+        "{}\n[[auth.api_tokens]]\nname = \"ci\"\nsha256 = \"{}\"\n",
+        edit(text),
+        sha256_hex(API_TOKEN)
+    );
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = config_from(&text, data_dir.path());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server::startup::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let app = TestApp {
+        base,
+        http,
+        data_dir,
+        _world: world,
+        _stop: stop,
+    };
+    for _ in 0..100 {
+        if app.get("/healthz", None).await.status() == 200 {
+            return app;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not start");
+}
+
+async fn spawn_public() -> TestApp {
+    spawn_with(|text| text).await
+}
+
+async fn spawn_private() -> TestApp {
+    spawn_with(|text| text.replace("public_status = true", "public_status = false")).await
+}
+
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| {
+            let (pair, _) = value.split_once(';').unwrap_or((value, ""));
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_string())
+        })
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A browser: the CSRF cookie it was given and, once signed in, its session cookie.
+#[derive(Clone, Default)]
+struct Browser {
+    csrf: String,
+    session: Option<String>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        let mut cookie = format!("lookout_csrf={}", self.csrf);
+        if let Some(session) = &self.session {
+            cookie.push_str(&format!("; lookout_session={session}"));
+        }
+        cookie
+    }
+}
+
+impl TestApp {
+    async fn get(&self, path: &str, browser: Option<&Browser>) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(browser) = browser {
+            request = request.header("cookie", browser.cookie_header());
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A fresh browser that has loaded the login page (and so holds a CSRF cookie).
+    async fn browser(&self) -> Browser {
+        let response = self.get("/login", None).await;
+        assert_eq!(response.status(), 200);
+        let csrf =
+            set_cookie(&response, "lookout_csrf").expect("the login page sets a CSRF cookie");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("value=\"{csrf}\"")),
+            "the form carries the cookie's token"
+        );
+        Browser {
+            csrf,
+            session: None,
+        }
+    }
+
+    async fn post_form(&self, path: &str, browser: &Browser, body: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .header("cookie", browser.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn log_in(&self, user: &str, password: &str) -> (reqwest::Response, Browser) {
+        let mut browser = self.browser().await;
+        let body = format!(
+            "csrf_token={}&username={user}&password={password}&next=%2Fhistory",
+            browser.csrf
+        );
+        let response = self.post_form("/login", &browser, &body).await;
+        browser.session = set_cookie(&response, "lookout_session");
+        (response, browser)
+    }
+
+    async fn signed_in(&self, user: &str) -> Browser {
+        let password = match user {
+            "viewer" => "viewer-demo",
+            "deployer" => "deployer-demo",
+            "staging-deployer" => "staging-demo",
+            "admin" => "admin-demo",
+            other => panic!("no demo user {other}"),
+        };
+        let (response, browser) = self.log_in(user, password).await;
+        assert_eq!(response.status(), 303, "login as {user}");
+        assert_eq!(location(&response), "/history");
+        assert!(browser.session.is_some(), "a session cookie is set");
+        browser
+    }
+
+    async fn session(&self, browser: &Browser) -> serde_json::Value {
+        let response = self.get("/api/session", Some(browser)).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+}
+
+/// What the table says a role gets from an endpoint.
+fn expected(requirement: Requirement, role: Option<&str>, public: bool) -> u16 {
+    match (requirement, role) {
+        (Requirement::Anyone, _) => 200,
+        (Requirement::Read, None) => {
+            if public {
+                200
+            } else {
+                401
+            }
+        }
+        (Requirement::Read, Some(_)) => 200,
+        (Requirement::Audit | Requirement::RollBack, None) => 401,
+        (Requirement::Audit, Some("admin")) => 200,
+        (Requirement::Audit, Some(_)) => 403,
+        (Requirement::RollBack, Some("viewer")) => 403,
+        (Requirement::RollBack, Some(_)) => 200,
+    }
+}
+
+#[test]
+fn every_registered_server_function_is_in_the_authorization_table() {
+    let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    assert!(!registered.is_empty(), "no server functions registered?");
+    for path in &registered {
+        assert!(
+            SERVER_FUNCTIONS
+                .iter()
+                .any(|endpoint| endpoint.path == path),
+            "server function {path} is not in server::auth::endpoints::SERVER_FUNCTIONS: \
+             add it with its requirement"
+        );
+    }
+    for endpoint in SERVER_FUNCTIONS {
+        assert!(
+            registered.iter().any(|path| path == endpoint.path),
+            "{} is in the table but no server function answers there",
+            endpoint.path
+        );
+    }
+}
+
+#[tokio::test]
+async fn authorization_matrix_for_every_server_function_and_role() {
+    for public in [true, false] {
+        let app = if public {
+            spawn_public().await
+        } else {
+            spawn_private().await
+        };
+        let mut browsers: Vec<(Option<&str>, Browser)> = vec![(None, app.browser().await)];
+        for role in ["viewer", "deployer", "admin"] {
+            browsers.push((Some(role), app.signed_in(role).await));
+        }
+        for endpoint in SERVER_FUNCTIONS {
+            let path = if endpoint.sample_query.is_empty() {
+                endpoint.path.to_string()
+            } else {
+                format!("{}?{}", endpoint.path, endpoint.sample_query)
+            };
+            for (role, browser) in &browsers {
+                let response = app.get(&path, Some(browser)).await;
+                let status = response.status().as_u16();
+                let want = expected(endpoint.requirement, *role, public);
+                let body = response.text().await.unwrap();
+                assert_eq!(
+                    status, want,
+                    "{path} as {role:?} (public_status = {public}): {body}"
+                );
+                if status >= 400 {
+                    assert!(
+                        body.contains("unauthorized") || body.contains("forbidden"),
+                        "a refusal says why: {body}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_private_dashboard_sends_visitors_to_the_login_page() {
+    let app = spawn_private().await;
+    let response = app.get("/history?service=api", None).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        "/login?next=%2Fhistory%3Fservice%3Dapi"
+    );
+    for path in ["/api/v1/status", "/api/v1/deployments", "/api/events"] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), 401, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("sign in"),
+            "{body}"
+        );
+    }
+    // Probes and the bundle stay reachable for the platform and the login page.
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    assert_eq!(app.get("/login", None).await.status(), 200);
+    let viewer = app.signed_in("viewer").await;
+    assert_eq!(app.get("/history", Some(&viewer)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn api_tokens_read_the_json_api_and_nothing_else() {
+    let app = spawn_private().await;
+    let bearer = |path: &str, token: &str| {
+        app.http
+            .get(format!("{}{path}", app.base))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+    };
+    assert_eq!(
+        bearer("/api/v1/status", API_TOKEN).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        bearer("/api/v1/deployments", API_TOKEN)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let wrong = bearer("/api/v1/status", "lkt_not-a-token").await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let outside = bearer("/api/status", API_TOKEN).await.unwrap();
+    assert_eq!(outside.status(), 401);
+    let body = outside.text().await.unwrap();
+    assert!(body.contains("only on GET /api/v1/"), "{body}");
+    let post = app
+        .http
+        .post(format!("{}/api/v1/status", app.base))
+        .header("authorization", format!("Bearer {API_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 401);
+}
+
+#[tokio::test]
+async fn csrf_cross_origin_text_plain_and_tokenless_posts_are_refused() {
+    let app = spawn_public().await;
+    let browser = app.browser().await;
+    let form = format!(
+        "csrf_token={}&username=viewer&password=viewer-demo&next=%2F",
+        browser.csrf
+    );
+    let post = |origin: Option<&str>, content_type: &str, body: String| {
+        let mut request = app
+            .http
+            .post(format!("{}/login", app.base))
+            .header("cookie", browser.cookie_header())
+            .header("content-type", content_type.to_string())
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin.to_string());
+        }
+        request.send()
+    };
+    let form_type = "application/x-www-form-urlencoded";
+
+    let cross = post(Some("https://evil.example"), form_type, form.clone())
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    assert!(cross.text().await.unwrap().contains("cross-origin"));
+
+    let no_origin = post(None, form_type, form.clone()).await.unwrap();
+    assert_eq!(no_origin.status(), 403);
+
+    let text_plain = post(Some(&app.base), "text/plain", form.clone())
+        .await
+        .unwrap();
+    assert_eq!(text_plain.status(), 403);
+    assert!(text_plain.text().await.unwrap().contains("text/plain"));
+
+    let tokenless = post(
+        Some(&app.base),
+        form_type,
+        "username=viewer&password=viewer-demo".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tokenless.status(), 403);
+    assert!(tokenless.text().await.unwrap().contains("CSRF"));
+
+    let foreign_token = post(
+        Some(&app.base),
+        form_type,
+        "csrf_token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&username=viewer&password=viewer-demo"
+            .into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(foreign_token.status(), 403);
+
+    // The same request from our own page succeeds.
+    let same = post(Some(&app.base), form_type, form).await.unwrap();
+    assert_eq!(same.status(), 303);
+    assert!(set_cookie(&same, "lookout_session").is_some());
+
+    // Logout is a POST under the same rules.
+    let logout = app
+        .http
+        .post(format!("{}/logout", app.base))
+        .header("origin", "https://evil.example")
+        .header("cookie", browser.cookie_header())
+        .header("content-type", form_type)
+        .body(format!("csrf_token={}", browser.csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 403);
+}
+
+#[tokio::test]
+async fn login_right_and_wrong_password_rate_limit_expiry_logout_and_audit() {
+    let app = spawn_public().await;
+
+    // Wrong password: back to the form with the reason, no session.
+    let (wrong, browser) = app.log_in("deployer", "not-the-password").await;
+    assert_eq!(wrong.status(), 303);
+    assert!(
+        location(&wrong).starts_with("/login?error=invalid"),
+        "{}",
+        location(&wrong)
+    );
+    assert!(browser.session.is_none());
+    let page = app
+        .get(&location(&wrong), Some(&browser))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Wrong user name or password."));
+
+    // Right password: a session that knows the user and role.
+    let deployer = app.signed_in("deployer").await;
+    let session = app.session(&deployer).await;
+    assert_eq!(session["user"]["name"], "deployer");
+    assert_eq!(session["user"]["role"], "deployer");
+
+    // Logout ends the session on the server, not only in the browser.
+    let logout = app
+        .post_form(
+            "/logout",
+            &deployer,
+            &format!("csrf_token={}", deployer.csrf),
+        )
+        .await;
+    assert_eq!(logout.status(), 303);
+    assert!(app.session(&deployer).await["user"].is_null());
+
+    // An expired session is worth nothing.
+    let store = server::store::open(&format!(
+        "sqlite://{}",
+        app.data_dir.path().join("lookout.db").display()
+    ))
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    let expired_token = "expired-session-token";
+    store
+        .create_session(
+            &sha256_hex(expired_token),
+            &SessionRecord {
+                user_name: "admin".into(),
+                created_at: now - chrono::Duration::hours(13),
+                expires_at: now - chrono::Duration::hours(1),
+            },
+        )
+        .await
+        .unwrap();
+    let mut expired = app.browser().await;
+    expired.session = Some(expired_token.into());
+    assert!(app.session(&expired).await["user"].is_null());
+    assert_eq!(app.get("/api/audit", Some(&expired)).await.status(), 401);
+
+    // Five failures for one user engage the limit, even with the right password after.
+    for _ in 0..5 {
+        let (response, _) = app.log_in("viewer", "guess").await;
+        assert!(location(&response).starts_with("/login?error=invalid"));
+    }
+    let (limited, browser) = app.log_in("viewer", "viewer-demo").await;
+    assert!(
+        location(&limited).starts_with("/login?error=rate_limited&retry="),
+        "{}",
+        location(&limited)
+    );
+    assert!(browser.session.is_none());
+    let page = app
+        .get(&location(&limited), Some(&browser))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Too many failed attempts"));
+
+    // Every attempt is in the audit log, which only the admin reads.
+    let admin = app.signed_in("admin").await;
+    let audit: serde_json::Value = app
+        .get("/api/audit", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let outcomes: Vec<(String, String, String)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["actor"].as_str().unwrap().to_string(),
+                row["action"].as_str().unwrap().to_string(),
+                row["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("deployer", "login", "failed"),
+        ("deployer", "login", "succeeded"),
+        ("deployer", "logout", "succeeded"),
+        ("viewer", "login", "rate_limited"),
+        ("admin", "login", "succeeded"),
+    ] {
+        assert!(
+            outcomes
+                .iter()
+                .any(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()) == expected),
+            "{expected:?} missing from {outcomes:?}"
+        );
+    }
+    assert!(audit["entries"][0]["remote_addr"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1"));
+    let audit_page = app.get("/audit", Some(&admin)).await.text().await.unwrap();
+    assert!(audit_page.contains("rate_limited"));
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_csp_and_the_security_headers() {
+    let app = spawn_public().await;
+    let response = app.get("/", None).await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    let csp = headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = response.text().await.unwrap();
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "scripts carry the nonce"
+    );
+    // Every inline script carries it.
+    for script in html.split("<script").skip(1) {
+        let tag = script.split('>').next().unwrap_or_default();
+        assert!(
+            tag.contains("src=") || tag.contains(&format!("nonce=\"{nonce}\"")),
+            "inline script without the nonce: <script{tag}>"
+        );
+    }
+    assert!(!html.contains(" onclick=") && !html.contains(" onload="));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert!(
+        headers.get("strict-transport-security").is_none(),
+        "plain http"
+    );
+    // Another response, another nonce.
+    let again = app.get("/", None).await;
+    assert_ne!(
+        again.headers()["content-security-policy"].to_str().unwrap(),
+        csp
+    );
+    // JSON gets a policy that allows nothing.
+    let json = app.get("/api/v1/status", None).await;
+    assert!(json.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+}
+
+#[tokio::test]
+async fn https_public_url_gets_hsts_and_secure_host_cookies() {
+    let app = spawn_with(|text| {
+        text.replacen(
+            "[monitor]",
+            "[server]\npublic_url = \"https://status.example.com\"\n\n[monitor]",
+            1,
+        )
+    })
+    .await;
+    let response = app.get("/login", None).await;
+    assert!(response.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Secure"), "{cookie}");
+    // Same-origin now means the public URL, not the Host header.
+    let browser = app.browser().await;
+    let by_host = app
+        .post_form(
+            "/login",
+            &browser,
+            &format!(
+                "csrf_token={}&username=viewer&password=viewer-demo",
+                browser.csrf
+            ),
+        )
+        .await;
+    assert_eq!(by_host.status(), 403, "Origin is the test's http address");
+    let from_public = app
+        .http
+        .post(format!("{}/login", app.base))
+        .header("origin", "https://status.example.com")
+        .header("cookie", browser.cookie_header())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf_token={}&username=viewer&password=viewer-demo",
+            browser.csrf
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_public.status(), 303);
+    let session = from_public.headers()["set-cookie"].to_str().unwrap();
+    assert!(session.starts_with("__Host-lookout_session="), "{session}");
+    assert!(session.contains("SameSite=Strict") && session.contains("HttpOnly"));
+}
+
+fn proxy_auth(trusted: &str) -> impl FnOnce(String) -> String + '_ {
+    move |text: String| {
+        let (before, _) = text.split_once("[auth]").unwrap();
+        format!(
+            "{before}[auth]\nmode = \"proxy\"\npublic_status = false\n\
+             proxy_user_header = \"X-Forwarded-Email\"\ntrusted_proxies = [\"{trusted}\"]\n\
+             proxy_default_role = \"viewer\"\n\n\
+             [[auth.users]]\nname = \"lead@example.com\"\nrole = \"admin\"\n"
+        )
+    }
+}
+
+#[tokio::test]
+async fn proxy_mode_trusts_the_user_header_only_from_trusted_proxies() {
+    let app = spawn_with(proxy_auth("127.0.0.1/32")).await;
+    let as_user = |email: &'static str| {
+        app.http
+            .get(format!("{}/api/session", app.base))
+            .header("x-forwarded-email", email)
+            .send()
+    };
+    let lead: serde_json::Value = as_user("lead@example.com")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lead["user"]["role"], "admin");
+    let someone: serde_json::Value = as_user("dev@example.com")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(someone["user"]["role"], "viewer", "the default role");
+    let anonymous = app.get("/api/status", None).await;
+    assert_eq!(anonymous.status(), 401);
+
+    let untrusted = spawn_with(proxy_auth("10.0.0.0/8")).await;
+    let forged = untrusted
+        .http
+        .get(format!("{}/api/audit", untrusted.base))
+        .header("x-forwarded-email", "lead@example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        401,
+        "the header is ignored from an untrusted peer"
+    );
+}
+
+#[tokio::test]
+async fn config_errors_in_auth_name_the_key_and_line() {
+    let text = "[auth]\nmode = \"password\"\n\n[[auth.users]]\nname = \"sam\"\nrole = \"boss\"\n\
+                password_hash = \"plain\"\n\n[[auth.api_tokens]]\nname = \"ci\"\nsha256 = \"xyz\"\n";
+    let errors = config::parse(text, "lookout.toml", &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("lookout.toml:6: auth.users.role"),
+        "{errors}"
+    );
+    assert!(errors.contains("auth.api_tokens.sha256"), "{errors}");
+    let proxy = "[auth]\nmode = \"proxy\"\n";
+    let errors = config::parse(proxy, "lookout.toml", &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("lookout.toml:2: auth.trusted_proxies"),
+        "{errors}"
+    );
+}
