@@ -983,6 +983,42 @@ async fn story(store: Arc<dyn Store>) -> Facts {
         vec![audit_ids[0]]
     );
 
+    // Sessions: found by token hash until they expire; ended on logout; expired ones swept.
+    let session = store::SessionRecord {
+        user_name: "sam".into(),
+        created_at: now() - days(1),
+        expires_at: now() + days(1),
+    };
+    store.create_session("hash-live", &session).await.unwrap();
+    let expired = store::SessionRecord {
+        expires_at: now() - days(1) + chrono::Duration::hours(1),
+        ..session.clone()
+    };
+    store
+        .create_session("hash-expired", &expired)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_session("hash-live", now()).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        store.find_session("hash-expired", now()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_session("hash-unknown", now()).await.unwrap(),
+        None
+    );
+    assert!(
+        store.create_session("hash-live", &session).await.is_err(),
+        "a token hash is unique"
+    );
+    assert_eq!(store.delete_expired_sessions(now()).await.unwrap(), 1);
+    store.delete_session("hash-live").await.unwrap();
+    store.delete_session("hash-live").await.unwrap();
+    assert_eq!(store.find_session("hash-live", now()).await.unwrap(), None);
+
     Facts {
         history,
         uptime_last_6_days,
