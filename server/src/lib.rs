@@ -10,6 +10,7 @@ pub mod demo;
 pub mod monitor;
 pub mod providers;
 pub mod routes;
+pub mod runbooks;
 pub mod secret;
 pub mod simulators;
 pub mod startup;

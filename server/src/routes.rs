@@ -7,6 +7,7 @@ use app::dashboard::{Dashboard, DashboardHandle};
 use app::error::AppError;
 use app::history::HistoryQuery;
 use app::model::{live_event_names, LiveEvent};
+use app::runbooks_port::RunbooksHandle;
 use app::shell::{shell, App};
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -41,6 +42,7 @@ pub struct AppState {
     pub monitor: Arc<Monitor>,
     /// Flips to true when the server begins shutting down; ends live streams.
     pub shutting_down: watch::Receiver<bool>,
+    pub runbooks: Arc<crate::runbooks::RunbookLibrary>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -51,7 +53,11 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn router(state: AppState) -> Router {
     let dashboard = DashboardHandle(Arc::new(ServerDashboard::new(state.monitor.clone())));
-    let context = move || provide_context(dashboard.clone());
+    let runbooks = RunbooksHandle(state.runbooks.clone());
+    let context = move || {
+        provide_context(dashboard.clone());
+        provide_context(runbooks.clone());
+    };
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
@@ -69,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/deployments", get(api_deployments))
         .route("/api/events", get(live_events))
         .nest("/pkg", pkg)
+        .merge(crate::runbooks::routes::router(&options))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 pub enum Section {
     Status,
     History,
+    Runbooks,
     Other,
 }
 
@@ -26,6 +27,7 @@ pub fn TopBar(
             <nav class="topnav" aria-label="Main">
                 {link("/", "Status", Section::Status)}
                 {link("/history", "History", Section::History)}
+                {link("/runbooks", "Runbooks", Section::Runbooks)}
             </nav>
             {connection.map(|connection| view! {
                 <span class=move || format!("connection {}", connection.get().css_class()) role="status">
