@@ -23,6 +23,9 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /src/target/release/lookout /app/lookout
 COPY --from=build /src/target/site /app/site
+# The demo's runbooks (runbooks_dir defaults to runbooks/ in the working directory; mount your
+# own folder there or set runbooks_dir / LOOKOUT_RUNBOOKS_DIR).
+COPY --from=build /src/runbooks /app/runbooks
 ENV LOOKOUT_SITE_ROOT=/app/site \
     PORT=3000 \
     LOG_FORMAT=json

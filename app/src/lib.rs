@@ -23,6 +23,9 @@ mod live;
 mod live;
 pub mod model;
 mod pages;
+pub mod runbooks;
+#[cfg(feature = "ssr")]
+pub mod runbooks_port;
 pub mod shell;
 pub mod time;
 

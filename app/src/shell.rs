@@ -5,6 +5,8 @@ use crate::pages::history_page::HistoryPage;
 use crate::pages::home_page::HomePage;
 use crate::pages::login_page::LoginPage;
 use crate::pages::not_found_page::NotFoundPage;
+use crate::pages::runbook_page::RunbookPage;
+use crate::pages::runbooks_page::RunbooksPage;
 use crate::pages::service_page::ServicePage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, Stylesheet, Title};
@@ -26,6 +28,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     <meta http-equiv="refresh" content="60"/>
                 </noscript>
                 <HydrationScripts options/>
+                // Copy buttons and the offline service worker: a plain script, so they work
+                // even when the wasm bundle does not load.
+                <script src="/lookout.js" defer></script>
                 <leptos_meta::MetaTags/>
             </head>
             <body>
@@ -51,6 +56,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/services/:name") view=ServicePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/runbooks") view=RunbooksPage ssr=SsrMode::Async/>
+                <Route path=path!("/runbooks/:slug") view=RunbookPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

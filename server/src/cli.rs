@@ -28,8 +28,27 @@ pub fn check_config(file: &Path) -> ExitCode {
     match config::load_file(file, &process_env) {
         Ok(config) => {
             print!("{}", config::describe(&config));
-            println!("ok: {} is valid", file.display());
-            ExitCode::SUCCESS
+            let library = crate::runbooks::RunbookLibrary::load(&config.runbooks_dir);
+            let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
+            let problems = library.problems(&services);
+            println!("runbooks: {} loaded", library.len());
+            for warning in &problems.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if problems.errors.is_empty() {
+                println!("ok: {} is valid", file.display());
+                ExitCode::SUCCESS
+            } else {
+                for error in &problems.errors {
+                    eprintln!("{error}");
+                }
+                eprintln!(
+                    "{} runbook error(s) in {}",
+                    problems.errors.len(),
+                    library.dir().display()
+                );
+                ExitCode::FAILURE
+            }
         }
         Err(errors) => {
             eprintln!("{errors}");

@@ -83,6 +83,11 @@ pub struct Config {
     pub demo: bool,
     /// Sign-in, roles and API tokens (`[auth]`).
     pub auth: AuthConfig,
+    /// The runbooks folder: `runbooks_dir` (relative to the config file's folder), else
+    /// `runbooks/` in the working directory; `LOOKOUT_RUNBOOKS_DIR` wins.
+    pub runbooks_dir: PathBuf,
+    /// How often the runbooks folder is checked for changes (not in the file; tests shorten it).
+    pub runbooks_reload_interval: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -285,6 +290,7 @@ struct RawConfig {
     #[serde(default)]
     store: RawStore,
     auth: Option<auth_section::RawAuth>,
+    runbooks_dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -394,6 +400,9 @@ struct RawHealth {
     timeout_ms: Option<Spanned<u64>>,
 }
 
+/// Where runbooks are read when the config does not say (relative to the working directory).
+pub const DEFAULT_RUNBOOKS_DIR: &str = "runbooks";
+
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
 
 /// Loads and validates a config file.
@@ -407,7 +416,18 @@ pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors
             message: format!("cannot read the file: {error}"),
         }])
     })?;
-    parse(&text, &origin, env)
+    let mut config = parse(&text, &origin, env)?;
+    // A relative `runbooks_dir` in the file is relative to the file's folder.
+    if env("LOOKOUT_RUNBOOKS_DIR").is_none() && config.runbooks_dir.is_relative() {
+        if let (Some(base), true) = (path.parent(), text_sets_runbooks_dir(&text)) {
+            config.runbooks_dir = base.join(&config.runbooks_dir);
+        }
+    }
+    Ok(config)
+}
+
+fn text_sets_runbooks_dir(text: &str) -> bool {
+    toml::from_str::<toml::Table>(text).is_ok_and(|table| table.contains_key("runbooks_dir"))
 }
 
 /// Where the config file is: `--config`, else `LOOKOUT_CONFIG`; `None` means demo mode.
@@ -490,6 +510,15 @@ impl Validator<'_> {
             .map(|environment| environment.name.clone())
             .collect();
         let auth = self.auth(raw.auth.as_ref(), &environment_names);
+        let runbooks_dir = match (env("LOOKOUT_RUNBOOKS_DIR"), &raw.runbooks_dir) {
+            (Some(dir), _) => PathBuf::from(dir),
+            (None, Some(dir)) if dir.get_ref().trim().is_empty() => {
+                self.error(dir, "runbooks_dir", "must not be empty");
+                PathBuf::from(DEFAULT_RUNBOOKS_DIR)
+            }
+            (None, Some(dir)) => PathBuf::from(dir.get_ref()),
+            (None, None) => PathBuf::from(DEFAULT_RUNBOOKS_DIR),
+        };
         Config {
             auth,
             origin: self.origin.to_string(),
@@ -500,6 +529,8 @@ impl Validator<'_> {
             services,
             store_url,
             demo: false,
+            runbooks_dir,
+            runbooks_reload_interval: crate::runbooks::DEFAULT_RELOAD_INTERVAL,
         }
     }
 
@@ -1373,6 +1404,7 @@ pub fn describe(config: &Config) -> String {
     if let Some(url) = &config.public_url {
         let _ = writeln!(out, "public url: {url}");
     }
+    let _ = writeln!(out, "runbooks: {}", config.runbooks_dir.display());
     let _ = writeln!(
         out,
         "monitor: poll every {} s, health every {} s, history depth {}",

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod monitor;
 pub mod providers;
 pub mod routes;
+pub mod runbooks;
 pub mod secret;
 pub mod simulators;
 pub mod startup;

@@ -11,6 +11,7 @@ use app::dashboard::{Dashboard, DashboardHandle};
 use app::error::AppError;
 use app::history::HistoryQuery;
 use app::model::{live_event_names, LiveEvent};
+use app::runbooks_port::RunbooksHandle;
 use app::shell::{shell, App};
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -50,6 +51,7 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Flips to true when the server begins shutting down; ends live streams.
     pub shutting_down: watch::Receiver<bool>,
+    pub runbooks: Arc<crate::runbooks::RunbookLibrary>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -69,10 +71,12 @@ impl FromRef<AppState> for Arc<AuthService> {
 /// Content-Security-Policy with this response's script nonce.
 fn request_context(
     dashboard: DashboardHandle,
+    runbooks: RunbooksHandle,
     auth: Arc<AuthService>,
 ) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
         provide_context(dashboard.clone());
+        provide_context(runbooks.clone());
         let request = use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<RequestAuth>().cloned());
         let response = use_context::<ResponseOptions>();
@@ -103,7 +107,8 @@ fn request_context(
 
 pub fn router(state: AppState) -> Router {
     let dashboard = DashboardHandle(Arc::new(ServerDashboard::new(state.monitor.clone())));
-    let context = request_context(dashboard, state.auth.clone());
+    let runbooks = RunbooksHandle(state.runbooks.clone());
+    let context = request_context(dashboard, runbooks, state.auth.clone());
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
@@ -123,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(crate::auth::handlers::log_in))
         .route("/logout", post(crate::auth::handlers::log_out))
         .nest("/pkg", pkg)
+        .merge(crate::runbooks::routes::router(&options))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
@@ -244,7 +250,7 @@ async fn api_status(
 
 /// The JSON API and the live stream need read access (anonymous when `public_status`, a
 /// signed-in user, or an API token).
-fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Response> {
+pub(crate) fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Response> {
     decide(state.auth.policy(), &request.principal, &Access::Read)
         .err()
         .map(|denial| {

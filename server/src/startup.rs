@@ -56,12 +56,16 @@ pub async fn run(
     }
     let config = Arc::new(config);
     let monitor = Arc::new(Monitor::start(config.clone(), build_client(), store));
+    let runbooks = crate::runbooks::RunbookLibrary::load(&config.runbooks_dir);
+    tracing::info!(dir = %config.runbooks_dir.display(), runbooks = runbooks.len(), "runbooks loaded");
+    let reloader = runbooks.spawn_reloader(config.runbooks_reload_interval);
     let (stopping, shutting_down) = watch::channel(false);
     let state = AppState {
         leptos_options: leptos_options(local_addr),
         monitor: monitor.clone(),
         auth,
         shutting_down,
+        runbooks,
     };
     let app = router(state);
     if !site_root()
@@ -84,6 +88,7 @@ pub async fn run(
         let _ = stopping.send(true);
     })
     .await?;
+    reloader.abort();
     drop(monitor);
     Ok(())
 }

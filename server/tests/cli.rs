@@ -31,6 +31,11 @@ fn check_config_accepts_the_example_and_prints_what_it_understood() {
     assert!(stdout.contains("api on Render"));
     assert!(stdout.contains("worker on Railway"));
     assert!(stdout.contains("ok: examples/lookout.toml is valid"));
+    assert!(
+        stdout.contains("runbooks: examples/../runbooks"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("runbooks: 5 loaded"), "{stdout}");
     assert!(!stdout.contains("secret-value"), "tokens are never printed");
 }
 
@@ -67,4 +72,45 @@ fn check_config_reports_a_missing_token_variable() {
         stderr.contains("providers.vercel.token_env: environment variable VERCEL_TOKEN is not set"),
         "{stderr}"
     );
+}
+
+#[test]
+fn check_config_reports_runbook_front_matter_errors_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(
+        &config,
+        "runbooks_dir = \"books\"\n\n[[environments]]\nname = \"production\"\n",
+    )
+    .unwrap();
+    let books = dir.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    std::fs::write(
+        books.join("broken.md"),
+        "---\ntitle: Broken\nseverity: apocalyptic\n---\nBody\n",
+    )
+    .unwrap();
+    std::fs::write(
+        books.join("unknown.md"),
+        "---\ntitle: Unknown service\nservices: [ghost]\n---\nBody\n",
+    )
+    .unwrap();
+    let output = lookout().arg("check-config").arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:3: severity: `apocalyptic` is not a severity",
+            books.join("broken.md").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "warning: {}:3: services: `ghost` is not a configured service",
+            books.join("unknown.md").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 runbook error(s)"), "{stderr}");
 }

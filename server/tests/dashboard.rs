@@ -500,17 +500,19 @@ async fn history_and_uptime_survive_a_restart() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(stored >= 12);
-    // Let a few health samples land.
+    // Let a few health samples land (and the backfill finish), then count again.
     tokio::time::sleep(Duration::from_millis(2500)).await;
+    stored = deployments(base.clone()).await;
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 
     // Every provider is down now: whatever the page shows must come from the store.
     let (base, stop, server) = start(true).await;
-    assert_eq!(
-        deployments(base.clone()).await,
-        stored,
-        "history survives the restart"
+    // A write may land between the count and the stop: nothing seen may be lost.
+    let after_restart = deployments(base.clone()).await;
+    assert!(
+        after_restart >= stored,
+        "history survives the restart: {after_restart} < {stored}"
     );
     let mut uptime = serde_json::Value::Null;
     for _ in 0..60 {

@@ -46,8 +46,10 @@ async fn spawn_with(edit: impl FnOnce(String) -> String) -> TestApp {
     .await
     .unwrap();
     let text = demo_config_text(DemoScenario::Basic, &world.base_url, Duration::from_secs(1));
+    // The repository's runbooks, so the runbook server functions have something to serve.
+    let runbooks = concat!(env!("CARGO_MANIFEST_DIR"), "/../runbooks");
     let text = format!(
-        "{}\n[[auth.api_tokens]]\nname = \"ci\"\nsha256 = \"{}\"\n",
+        "runbooks_dir = \"{runbooks}\"\n{}\n[[auth.api_tokens]]\nname = \"ci\"\nsha256 = \"{}\"\n",
         edit(text),
         sha256_hex(API_TOKEN)
     );

@@ -123,8 +123,13 @@ async fn no_token_reaches_a_page_response_stream_log_or_bundle() {
     .await
     .unwrap();
     let data_dir = tempfile::tempdir().unwrap();
+    let runbooks = concat!(env!("CARGO_MANIFEST_DIR"), "/../runbooks");
+    let lookup = |name: &str| match name {
+        "LOOKOUT_RUNBOOKS_DIR" => Some(runbooks.to_string()),
+        other => process_env(other),
+    };
     let config = world
-        .config(Duration::from_secs(1), data_dir.path(), &process_env)
+        .config(Duration::from_secs(1), data_dir.path(), &lookup)
         .unwrap();
     let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -215,6 +220,12 @@ async fn no_token_reaches_a_page_response_stream_log_or_bundle() {
         "/".into(),
         "/history".into(),
         "/login".into(),
+        "/runbooks".into(),
+        "/runbooks?q=rollback".into(),
+        "/runbooks/rollback".into(),
+        "/runbooks/api-down".into(),
+        "/sw.js".into(),
+        "/lookout.js".into(),
         "/audit".into(),
         "/no-such-page".into(),
         "/healthz".into(),

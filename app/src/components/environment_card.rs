@@ -3,11 +3,18 @@
 use crate::components::badges::RollupBadge;
 use crate::components::service_row::ServiceRow;
 use crate::model::{EnvironmentKind, EnvironmentStatus};
+use crate::runbooks::RunbookLinks;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 #[component]
-pub fn EnvironmentCard(environment: EnvironmentStatus, now: DateTime<Utc>) -> impl IntoView {
+pub fn EnvironmentCard(
+    environment: EnvironmentStatus,
+    now: DateTime<Utc>,
+    /// Runbook links by service name.
+    #[prop(optional)]
+    runbooks: RunbookLinks,
+) -> impl IntoView {
     let rollup = environment.rollup();
     let anchor = environment.anchor();
     let heading_id = format!("{anchor}-title");
@@ -20,7 +27,10 @@ pub fn EnvironmentCard(environment: EnvironmentStatus, now: DateTime<Utc>) -> im
     let rows = environment
         .services
         .into_iter()
-        .map(|service| view! { <ServiceRow service now/> })
+        .map(|service| {
+            let runbooks = runbooks.for_service(&service.service);
+            view! { <ServiceRow service now runbooks/> }
+        })
         .collect_view();
     view! {
         <section

@@ -1,16 +1,36 @@
 //! One service in one environment: live version, state, health, freshness, links.
 
 use crate::components::badges::{DeployBadge, HealthBadge};
+use crate::components::runbook_links::{RowRunbooks, RunbookEmphasis};
 use crate::components::sparkline::Sparkline;
 use crate::history::encode_component;
-use crate::model::{DeployState, DeploymentView, HealthState, ServiceStatus, UptimeView};
+use crate::model::{
+    DeployState, DeploymentView, HealthState, RollupStatus, ServiceStatus, UptimeView,
+};
+use crate::runbooks::RunbookLink;
 use crate::time::{absolute, relative};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 #[component]
-pub fn ServiceRow(service: ServiceStatus, now: DateTime<Utc>) -> impl IntoView {
+pub fn ServiceRow(
+    service: ServiceStatus,
+    now: DateTime<Utc>,
+    /// The runbooks that name this service: first on the row when it is degraded or failing.
+    #[prop(optional)]
+    runbooks: Vec<RunbookLink>,
+) -> impl IntoView {
     let rollup = service.rollup();
+    let failing = matches!(rollup, RollupStatus::Down | RollupStatus::Degraded)
+        || service
+            .pending
+            .as_ref()
+            .is_some_and(|pending| pending.state == DeployState::Failed);
+    let (urgent_runbooks, quiet_runbooks) = if failing {
+        (runbooks, Vec::new())
+    } else {
+        (Vec::new(), runbooks)
+    };
     let provider = service.provider;
     let version = match &service.live {
         Some(live) => view! { <Version deployment=live.clone() now/> }.into_any(),
@@ -71,13 +91,18 @@ pub fn ServiceRow(service: ServiceStatus, now: DateTime<Utc>) -> impl IntoView {
                 <a class="svc-link" href=service_href><strong>{service.service.clone()}</strong></a>
                 <span class="provider">{provider.display_name()}</span>
             </div>
+            <RowRunbooks service=service.service.clone() runbooks=urgent_runbooks emphasis=RunbookEmphasis::Urgent/>
             <div class="svc-version">{version}</div>
             <div class="svc-badges">
                 {state_badge}
                 <HealthBadge state=health.state detail=health.detail.clone()/>
                 {latency.map(|latency| view! { <span class="latency" title="last health-check latency">{latency}</span> })}
             </div>
-            <div class="svc-links">{live_link} {dashboard} {uptime} {sparkline}</div>
+            <div class="svc-links">
+                {live_link} {dashboard}
+                <RowRunbooks service=service.service.clone() runbooks=quiet_runbooks emphasis=RunbookEmphasis::Quiet/>
+                {uptime} {sparkline}
+            </div>
             {pending}
             {health_note.map(|note| view! { <p class="note health-note">{format!("Health: {note}")}</p> })}
             {stale.map(|note| view! { <p class="note stale-note"><span aria-hidden="true">"◷ "</span>{note}</p> })}

@@ -14,6 +14,7 @@ pub enum Section {
     Status,
     History,
     Audit,
+    Runbooks,
     Other,
 }
 
@@ -43,6 +44,7 @@ pub fn TopBar(
                         admin.then(|| link("/audit", "Audit", Section::Audit))
                     })}
                 </Transition>
+                {link("/runbooks", "Runbooks", Section::Runbooks)}
             </nav>
             {connection.map(|connection| view! {
                 <span class=move || format!("connection {}", connection.get().css_class()) role="status">

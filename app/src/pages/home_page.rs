@@ -6,6 +6,7 @@ use crate::components::environment_card::EnvironmentCard;
 use crate::components::top_bar::{Section, TopBar};
 use crate::connection::LiveConnection;
 use crate::model::{RollupStatus, StatusSnapshot};
+use crate::runbooks::{list_runbook_links, RunbookLinks};
 use crate::time::{absolute, relative};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let initial = Resource::new_blocking(|| (), |_| get_status());
+    let runbook_links = Resource::new_blocking(|| (), |_| list_runbook_links());
     let live_snapshot = RwSignal::new(None::<StatusSnapshot>);
     let clock = RwSignal::new(None::<DateTime<Utc>>);
     let connection = RwSignal::new(LiveConnection::Static);
@@ -25,8 +27,10 @@ pub fn HomePage() -> impl IntoView {
         <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="loading">"Loading status…"</p> }>
                 {move || Suspend::new(async move {
+                    // Without runbooks the board still shows (no links).
+                    let runbooks = runbook_links.await.unwrap_or_default();
                     match initial.await {
-                        Ok(first) => view! { <StatusBoard first live_snapshot clock/> }.into_any(),
+                        Ok(first) => view! { <StatusBoard first live_snapshot clock runbooks/> }.into_any(),
                         Err(error) => view! {
                             <section class="problem" role="alert">
                                 <h1>"Status unavailable"</h1>
@@ -45,6 +49,7 @@ fn StatusBoard(
     first: StatusSnapshot,
     live_snapshot: RwSignal<Option<StatusSnapshot>>,
     clock: RwSignal<Option<DateTime<Utc>>>,
+    runbooks: RunbookLinks,
 ) -> impl IntoView {
     let snapshot = Memo::new(move |_| live_snapshot.get().unwrap_or_else(|| first.clone()));
     // The server's clock: relative times agree between the server render and the page.
@@ -81,7 +86,10 @@ fn StatusBoard(
             .environments
             .iter()
             .cloned()
-            .map(|environment| view! { <EnvironmentCard environment now/> })
+            .map(|environment| {
+                let runbooks = runbooks.clone();
+                view! { <EnvironmentCard environment now runbooks/> }
+            })
             .collect_view();
         view! {
             {snapshot.demo.then(|| view! {

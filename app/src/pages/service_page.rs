@@ -3,11 +3,13 @@
 
 use crate::api::get_service;
 use crate::components::history_list::HistoryList;
+use crate::components::runbook_links::SeverityBadge;
 use crate::components::service_row::ServiceRow;
 use crate::components::sparkline::Sparkline;
 use crate::components::top_bar::{Section, TopBar};
 use crate::history::{encode_component, HistoryQuery, ServiceDetail};
 use crate::model::UptimeView;
+use crate::runbooks::{list_runbook_links, RunbookLink};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -16,6 +18,7 @@ pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
     let name = Memo::new(move |_| params.with(|params| params.get("name").unwrap_or_default()));
     let detail = Resource::new_blocking(move || name.get(), get_service);
+    let runbook_links = Resource::new_blocking(|| (), |_| list_runbook_links());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
@@ -23,8 +26,12 @@ pub fn ServicePage() -> impl IntoView {
         <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    let links = runbook_links.await.unwrap_or_default();
                     match detail.await {
-                        Ok(detail) => view! { <ServiceBody detail/> }.into_any(),
+                        Ok(detail) => {
+                            let runbooks = links.for_service(&detail.name);
+                            view! { <ServiceBody detail runbooks/> }.into_any()
+                        }
                         Err(error) => view! {
                             <h1>"Service not shown"</h1>
                             <section class="problem" role="alert"><p>{error.to_string()}</p></section>
@@ -38,7 +45,7 @@ pub fn ServicePage() -> impl IntoView {
 }
 
 #[component]
-fn ServiceBody(detail: ServiceDetail) -> impl IntoView {
+fn ServiceBody(detail: ServiceDetail, runbooks: Vec<RunbookLink>) -> impl IntoView {
     let now = detail.generated_at;
     let history_href = format!(
         "/history?{}",
@@ -61,10 +68,11 @@ fn ServiceBody(detail: ServiceDetail) -> impl IntoView {
         .map(|environment| {
             let latency = environment.status.latency_ms.clone();
             let label = format!("{} latency, last 24 hours", environment.environment);
+            let runbooks = runbooks.clone();
             view! {
                 <section class="env-card" aria-label=environment.environment.clone()>
                     <header class="env-header"><h2>{environment.environment.clone()}</h2></header>
-                    <ul class="svc-list"><ServiceRow service=environment.status now/></ul>
+                    <ul class="svc-list"><ServiceRow service=environment.status now runbooks/></ul>
                     <dl class="uptime">
                         <div><dt>"Uptime 24 h"</dt><dd>{UptimeView::format(environment.uptime.day)}</dd></div>
                         <div><dt>"7 days"</dt><dd>{UptimeView::format(environment.uptime.week)}</dd></div>
@@ -80,6 +88,7 @@ fn ServiceBody(detail: ServiceDetail) -> impl IntoView {
             <p class="demo-banner" role="note"><strong>"Demo data. "</strong>"This service runs on a local simulator."</p>
         })}
         <h1>{detail.name.clone()} <span class="provider">{format!(" on {}", detail.provider.display_name())}</span></h1>
+        <ServiceRunbooks service=detail.name.clone() runbooks=runbooks.clone()/>
         <div class="cards">{environments}</div>
         <h2>"Recent deployments"</h2>
         <HistoryList entries=detail.history now/>
@@ -87,5 +96,36 @@ fn ServiceBody(detail: ServiceDetail) -> impl IntoView {
             <a href=history_href>"Full history of this service"</a>
             {more_href.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
         </nav>
+    }
+}
+
+/// Every runbook that names this service, most severe first.
+#[component]
+fn ServiceRunbooks(service: String, runbooks: Vec<RunbookLink>) -> impl IntoView {
+    let href = format!("/runbooks?service={}", encode_component(&service));
+    let items = runbooks
+        .iter()
+        .map(|runbook| {
+            view! {
+                <li>
+                    <a class="runbook-link" href=runbook.href()>{runbook.title.clone()}</a>
+                    " "
+                    <SeverityBadge severity=runbook.severity/>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="service-runbooks" aria-labelledby="service-runbooks-title">
+            <h2 id="service-runbooks-title">"Runbooks"</h2>
+            {if runbooks.is_empty() {
+                view! { <p class="empty">{format!("No runbook names {service} yet.")}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="runbook-links">{items}</ul>
+                    <p><a href=href>"Search these runbooks"</a></p>
+                }.into_any()
+            }}
+        </section>
     }
 }

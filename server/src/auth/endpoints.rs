@@ -47,6 +47,21 @@ pub const SERVER_FUNCTIONS: &[Endpoint] = &[
         sample_query: "",
     },
     Endpoint {
+        path: "/api/runbooks",
+        requirement: Requirement::Read,
+        sample_query: "query%5Bq%5D=rollback",
+    },
+    Endpoint {
+        path: "/api/runbook",
+        requirement: Requirement::Read,
+        sample_query: "slug=rollback",
+    },
+    Endpoint {
+        path: "/api/runbook_links",
+        requirement: Requirement::Read,
+        sample_query: "",
+    },
+    Endpoint {
         path: "/api/audit",
         requirement: Requirement::Audit,
         sample_query: "",

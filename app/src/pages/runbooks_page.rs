@@ -1,0 +1,247 @@
+//! `/runbooks`: every runbook with its severity, services, tags and review date; filtered by
+//! service and tag and searched on the server through URL parameters, so the form works
+//! without JavaScript. Hydrated, typing filters at once (the URL follows).
+
+use crate::components::runbook_links::SeverityBadge;
+use crate::components::top_bar::{Section, TopBar};
+use crate::history::encode_component;
+use crate::runbooks::{
+    list_runbooks, LibraryState, ReviewState, RunbookList, RunbookQuery, RunbookSummary,
+    REVIEW_MAX_AGE_DAYS,
+};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+
+#[component]
+pub fn RunbooksPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|params| {
+            RunbookQuery::from_pairs(
+                RunbookQuery::KEYS
+                    .iter()
+                    .filter_map(|key| params.get_str(key).map(|value| (*key, value))),
+            )
+        })
+    });
+    let list = Resource::new_blocking(move || query.get(), list_runbooks);
+    // What the filters can choose from: every service and tag, whatever the query.
+    let facets = Resource::new_blocking(|| (), |_| list_runbooks(RunbookQuery::default()));
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    // Hydrated: every keystroke or choice updates the URL, which refetches the list.
+    let initial = query.get_untracked();
+    let text = RwSignal::new(initial.q.clone());
+    let service = RwSignal::new(initial.service.clone());
+    let tag = RwSignal::new(initial.tag.clone());
+    let navigate = use_navigate();
+    let apply = move || {
+        let next = RunbookQuery {
+            q: text.get_untracked().trim().to_string(),
+            service: service.get_untracked(),
+            tag: tag.get_untracked(),
+        };
+        let search = next.to_query_string();
+        let href = if search.is_empty() {
+            "/runbooks".to_string()
+        } else {
+            format!("/runbooks?{search}")
+        };
+        navigate(
+            &href,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..NavigateOptions::default()
+            },
+        );
+    };
+    let on_text = {
+        let apply = apply.clone();
+        move |event| {
+            text.set(event_target_value(&event));
+            apply();
+        }
+    };
+    let on_service = {
+        let apply = apply.clone();
+        move |event| {
+            service.set(event_target_value(&event));
+            apply();
+        }
+    };
+    let on_tag = {
+        let apply = apply.clone();
+        move |event| {
+            tag.set(event_target_value(&event));
+            apply();
+        }
+    };
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        apply();
+    };
+
+    view! {
+        <TopBar section=Section::Runbooks/>
+        <main id="main" class="page runbooks-page" data-hydrated=move || hydrated.get().to_string()>
+            <h1>"Runbooks"</h1>
+            <form class="filters runbook-filters" method="get" action="/runbooks" role="search"
+                aria-label="Search the runbooks" on:submit=on_submit>
+                <label class="grow">"Search"
+                    <input type="search" name="q" value=initial.q.clone()
+                        placeholder="rollback, 502, database…" autocomplete="off" on:input=on_text/>
+                </label>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        let on_service = on_service.clone();
+                        let on_tag = on_tag.clone();
+                        Suspend::new(async move {
+                        let facets = facets.await.ok();
+                        let (services, tags) = facets
+                            .map(|list| (list.services, list.tags))
+                            .unwrap_or_default();
+                        let current = query.get_untracked();
+                        view! {
+                            <label>"Service"
+                                <select name="service" on:change=on_service>
+                                    <option value="">"All"</option>
+                                    {options(services, &current.service)}
+                                </select>
+                            </label>
+                            <label>"Tag"
+                                <select name="tag" on:change=on_tag>
+                                    <option value="">"All"</option>
+                                    {options(tags, &current.tag)}
+                                </select>
+                            </label>
+                        }
+                    })}}
+                </Suspense>
+                <button type="submit">"Search"</button>
+            </form>
+            <Transition fallback=|| view! { <p class="loading">"Loading runbooks…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(list) => view! { <RunbookListView list query=query.get_untracked()/> }.into_any(),
+                        Err(error) => view! {
+                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+fn options(values: Vec<String>, selected: &str) -> impl IntoView {
+    values
+        .into_iter()
+        .map(|value| {
+            let is_selected = value == selected;
+            view! { <option value=value.clone() selected=is_selected>{value.clone()}</option> }
+        })
+        .collect_view()
+}
+
+#[component]
+fn RunbookListView(list: RunbookList, query: RunbookQuery) -> impl IntoView {
+    let shown = list.runbooks.len();
+    let total = list.total;
+    let state = match &list.state {
+        LibraryState::Loaded => None,
+        LibraryState::Missing(dir) => Some(view! {
+            <p class="empty" role="note">
+                {format!("There is no runbooks folder ({dir}). Add markdown files with front matter there (or set runbooks_dir) and they appear here without a restart.")}
+            </p>
+        }.into_any()),
+        LibraryState::Unreadable(reason) => Some(view! {
+            <section class="problem" role="alert"><p>{format!("The runbooks folder cannot be read: {reason}. Showing the last list read.")}</p></section>
+        }.into_any()),
+    };
+    let summary = if query.is_empty() {
+        format!("{total} runbook{}", if total == 1 { "" } else { "s" })
+    } else {
+        format!("{shown} of {total} runbooks match")
+    };
+    let items = list
+        .runbooks
+        .into_iter()
+        .map(|runbook| view! { <RunbookItem runbook/> })
+        .collect_view();
+    view! {
+        {state}
+        <p class="summary-meta" role="status">
+            {summary}
+            {(!query.is_empty()).then(|| view! { " · " <a href="/runbooks">"Clear filters"</a> })}
+        </p>
+        {(shown == 0 && total > 0).then(|| view! {
+            <p class="empty">"No runbook matches. Try fewer words, or another service or tag."</p>
+        })}
+        <ul class="runbook-list">{items}</ul>
+    }
+}
+
+#[component]
+fn RunbookItem(runbook: RunbookSummary) -> impl IntoView {
+    let href = runbook.href();
+    let services = runbook
+        .services
+        .iter()
+        .map(|service| {
+            let href = format!("/runbooks?service={}", encode_component(service));
+            view! { <a class="chip-link" href=href>{service.clone()}</a> " " }
+        })
+        .collect_view();
+    let tags = runbook
+        .tags
+        .iter()
+        .map(|tag| {
+            let href = format!("/runbooks?tag={}", encode_component(tag));
+            view! { <a class="chip-link tag" href=href>{format!("#{tag}")}</a> " " }
+        })
+        .collect_view();
+    let review = review_note(&runbook);
+    let warnings = runbook.warnings.len();
+    view! {
+        <li class="runbook-item" data-slug=runbook.slug.clone()>
+            <div class="runbook-head">
+                <a class="runbook-title" href=href>{runbook.title.clone()}</a>
+                <SeverityBadge severity=runbook.severity/>
+            </div>
+            {runbook.snippet.clone().map(|snippet| view! { <p class="snippet">{snippet}</p> })}
+            <p class="runbook-meta">
+                {(!runbook.services.is_empty()).then(|| view! { <span class="meta-group">"Services: " {services}</span> })}
+                {(!runbook.tags.is_empty()).then(|| view! { <span class="meta-group">"Tags: " {tags}</span> })}
+                {review}
+            </p>
+            {(warnings > 0).then(|| view! {
+                <p class="note warn-note"><span aria-hidden="true">"⚠ "</span>
+                    {format!("{warnings} problem{} in this file; open it for details", if warnings == 1 { "" } else { "s" })}
+                </p>
+            })}
+        </li>
+    }
+}
+
+/// "Reviewed 2026-10-01", flagged when older than the review period.
+pub fn review_note(runbook: &RunbookSummary) -> impl IntoView {
+    match (runbook.review, runbook.last_reviewed) {
+        (ReviewState::Overdue, Some(date)) => view! {
+            <span class="meta-group review overdue" title=format!("not reviewed in the last {REVIEW_MAX_AGE_DAYS} days")>
+                <span aria-hidden="true">"◷ "</span>{format!("Review overdue: last reviewed {date}")}
+            </span>
+        }
+        .into_any(),
+        (_, Some(date)) => view! {
+            <span class="meta-group review">{format!("Reviewed {date}")}</span>
+        }
+        .into_any(),
+        (_, None) => view! {
+            <span class="meta-group review overdue"><span aria-hidden="true">"◷ "</span>"Never reviewed"</span>
+        }
+        .into_any(),
+    }
+}
