@@ -133,8 +133,14 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;
-  if (request.method !== 'GET') return;
   const url = new URL(request.url);
+  // Signing in or out changes what pages may show: forget the copies kept for the last user
+  // (the request itself goes to the network untouched).
+  if (request.method === 'POST' && (url.pathname === '/login' || url.pathname === '/logout')) {
+    event.waitUntil(caches.delete(CACHE));
+    return;
+  }
+  if (request.method !== 'GET') return;
   if (request.mode === 'navigate' && isPage(url)) {
     event.respondWith(page(request, url));
   } else if (isAsset(url)) {
