@@ -31,7 +31,10 @@ fn check_config_accepts_the_example_and_prints_what_it_understood() {
     assert!(stdout.contains("api on Render"));
     assert!(stdout.contains("worker on Railway"));
     assert!(stdout.contains("ok: examples/lookout.toml is valid"));
-    assert!(stdout.contains("runbooks: examples/../runbooks"), "{stdout}");
+    assert!(
+        stdout.contains("runbooks: examples/../runbooks"),
+        "{stdout}"
+    );
     assert!(stdout.contains("runbooks: 5 loaded"), "{stdout}");
     assert!(!stdout.contains("secret-value"), "tokens are never printed");
 }
