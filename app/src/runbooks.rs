@@ -231,3 +231,29 @@ pub async fn list_runbook_links() -> Result<RunbookLinks, AppError> {
     let library = crate::runbooks_port::use_runbooks()?;
     Ok(library.links())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_round_trips_through_the_url() {
+        let query =
+            RunbookQuery::from_pairs([("q", " roll back "), ("tag", "db & co"), ("x", "y")]);
+        assert_eq!(query.q, "roll back");
+        assert_eq!(query.to_query_string(), "q=roll%20back&tag=db%20%26%20co");
+        assert!(RunbookQuery::default().is_empty());
+    }
+
+    #[test]
+    fn severities_parse_in_any_case_and_sort_most_severe_first() {
+        assert_eq!(Severity::parse(" Critical"), Some(Severity::Critical));
+        assert_eq!(Severity::parse("sev1"), None);
+        let mut all = vec![Severity::Low, Severity::Critical, Severity::Medium];
+        all.sort();
+        assert_eq!(
+            all,
+            vec![Severity::Critical, Severity::Medium, Severity::Low]
+        );
+    }
+}

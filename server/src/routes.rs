@@ -51,6 +51,7 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Flips to true when the server begins shutting down; ends live streams.
     pub shutting_down: watch::Receiver<bool>,
+    /// The runbooks folder, loaded (reloaded in the background).
     pub runbooks: Arc<crate::runbooks::RunbookLibrary>,
 }
 

@@ -55,7 +55,7 @@ pub fn RowRunbooks(
                 .collect_view();
             view! {
                 <nav class="note runbook-note urgent" aria-label=format!("Runbooks for {service}")>
-                    <span class="runbook-note-label"><span aria-hidden="true">"📖 "</span>"Runbooks:"</span>
+                    <span class="runbook-note-label"><span aria-hidden="true">"▸ "</span>"Runbooks:"</span>
                     <ul class="runbook-links">{links}</ul>
                 </nav>
             }

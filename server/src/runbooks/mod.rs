@@ -35,6 +35,9 @@ const MAX_RUNBOOK_BYTES: u64 = 1024 * 1024;
 /// The largest image served from the runbooks folder.
 pub const MAX_ASSET_BYTES: u64 = 10 * 1024 * 1024;
 
+/// Ends the warning on a runbook whose latest change could not be used.
+const KEPT_SUFFIX: &str = "; this is the last good version.";
+
 /// What identifies one version of a file without reading it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Signature {
@@ -365,8 +368,11 @@ fn build_index(dir: &Path, previous: Option<&Index>, today: NaiveDate) -> Index 
                         .map(|problem| format!("line {}: {}", problem.line, problem.message))
                         .unwrap_or_default();
                     tracing::warn!(file = %path.display(), %reason, "runbook change not taken; keeping the last good version");
+                    kept.summary
+                        .warnings
+                        .retain(|warning| !warning.ends_with(KEPT_SUFFIX));
                     kept.summary.warnings.push(format!(
-                        "The latest change to {file} could not be read ({reason}); this is the last good version."
+                        "The latest change to {file} could not be read ({reason}){KEPT_SUFFIX}"
                     ));
                     entries.push(kept);
                 }
@@ -380,8 +386,11 @@ fn build_index(dir: &Path, previous: Option<&Index>, today: NaiveDate) -> Index 
                 if let Some(old) = old {
                     let mut kept = old.clone();
                     kept.signature = signature;
+                    kept.summary
+                        .warnings
+                        .retain(|warning| !warning.ends_with(KEPT_SUFFIX));
                     kept.summary.warnings.push(format!(
-                        "The latest change to {file} could not be read ({reason}); this is the last good version."
+                        "The latest change to {file} could not be read ({reason}){KEPT_SUFFIX}"
                     ));
                     entries.push(kept);
                 }
@@ -718,6 +727,17 @@ mod tests {
         assert_eq!(runbook.summary.title, "Good");
         assert!(runbook.html.contains("Body"));
         assert!(runbook.summary.warnings[0].contains("last good version"));
+        // Broken again, differently: still one warning, still the good version.
+        write(
+            dir.path(),
+            "r.md",
+            "---\ntitle: [still unclosed, longer\n---\n",
+        );
+        library.reload();
+        library.reload();
+        let runbook = library.get("r").unwrap();
+        assert_eq!(runbook.summary.title, "Good");
+        assert_eq!(runbook.summary.warnings.len(), 1);
     }
 
     #[test]

@@ -56,6 +56,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .url_schemes(["http", "https", "mailto", "tel"].into_iter().collect())
         .id_prefix(Some(ID_PREFIX))
+        .url_relative(ammonia::UrlRelative::Custom(Box::new(raw_relative_url)))
         .link_rel(Some("noopener noreferrer"))
         .attribute_filter(|element, attribute, value| match (element, attribute) {
             (_, "class") => {
@@ -75,6 +76,16 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         });
     builder
 });
+
+/// Relative URLs written as raw HTML (`<img src="images/a.png">`) resolve like markdown ones;
+/// the ones the renderer already rewrote (`/…`, `#…`) pass through.
+fn raw_relative_url(url: &str) -> Option<Cow<'_, str>> {
+    if url.starts_with('/') || url.starts_with('#') {
+        Some(Cow::Borrowed(url))
+    } else {
+        Some(Cow::Owned(rewrite_url(url)))
+    }
+}
 
 fn is_language_class(class: &str) -> bool {
     class.strip_prefix("language-").is_some_and(|lang| {
@@ -522,6 +533,17 @@ Duplicate headings get distinct anchors.
         assert!(!html.contains("style="));
         assert!(!html.contains("demo-banner"));
         assert!(html.contains(r#"<code class="language-js">"#));
+    }
+
+    /// Every attack above in one document: the snapshot shows exactly what is left.
+    #[test]
+    fn hostile_document_snapshot() {
+        let html = render(
+            "# Hostile\n\n<script>alert(1)</script>\n\n[link](javascript:alert(2))\n\n<img src=\"x.png\" onerror=\"alert(3)\">\n\n<iframe src=\"https://evil.example\"></iframe>\n\n<svg onload=\"alert(4)\"><script>alert(5)</script></svg>\n\n<!-- --><script>alert(6)</script> -->\n\n<a href=\"https://example.com\" target=\"_top\" onclick=\"alert(7)\">ok</a>\n",
+        )
+        .html;
+        assert_inert(&html);
+        insta::assert_snapshot!("hostile_document_html", html);
     }
 
     #[test]
