@@ -1356,12 +1356,10 @@ pub fn redact_url_password(url: &str) -> String {
 /// (`https://x/health?key=abc` → `https://x/health?key=***`). Health URLs and API bases can
 /// carry secrets in their query.
 pub fn redact_url_secrets(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return url.to_string();
+    let without_password = redact_url_password(url);
+    let Ok(mut parsed) = url::Url::parse(&without_password) else {
+        return without_password;
     };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("***"));
-    }
     if parsed.query().is_some() {
         let keys: Vec<String> = parsed
             .query_pairs()

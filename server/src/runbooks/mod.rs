@@ -368,12 +368,7 @@ fn build_index(dir: &Path, previous: Option<&Index>, today: NaiveDate) -> Index 
                         .map(|problem| format!("line {}: {}", problem.line, problem.message))
                         .unwrap_or_default();
                     tracing::warn!(file = %path.display(), %reason, "runbook change not taken; keeping the last good version");
-                    kept.summary
-                        .warnings
-                        .retain(|warning| !warning.ends_with(KEPT_SUFFIX));
-                    kept.summary.warnings.push(format!(
-                        "The latest change to {file} could not be read ({reason}){KEPT_SUFFIX}"
-                    ));
+                    note_kept(&mut kept, &file, &reason);
                     entries.push(kept);
                 }
                 _ => {
@@ -386,12 +381,7 @@ fn build_index(dir: &Path, previous: Option<&Index>, today: NaiveDate) -> Index 
                 if let Some(old) = old {
                     let mut kept = old.clone();
                     kept.signature = signature;
-                    kept.summary
-                        .warnings
-                        .retain(|warning| !warning.ends_with(KEPT_SUFFIX));
-                    kept.summary.warnings.push(format!(
-                        "The latest change to {file} could not be read ({reason}){KEPT_SUFFIX}"
-                    ));
+                    note_kept(&mut kept, &file, &reason);
                     entries.push(kept);
                 }
             }
@@ -415,6 +405,16 @@ fn build_index(dir: &Path, previous: Option<&Index>, today: NaiveDate) -> Index 
 }
 
 /// Two files with the same slug (`API.md`, `api.md`): the second gets a suffix.
+/// Marks a kept last good version with why the newer file was not taken (one such warning).
+fn note_kept(kept: &mut Entry, file: &str, reason: &str) {
+    kept.summary
+        .warnings
+        .retain(|warning| !warning.ends_with(KEPT_SUFFIX));
+    kept.summary.warnings.push(format!(
+        "The latest change to {file} could not be read ({reason}){KEPT_SUFFIX}"
+    ));
+}
+
 fn dedupe_slugs(entries: &mut [Entry]) {
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     for entry in entries.iter_mut() {
