@@ -22,7 +22,9 @@ use crate::simulators::railway::RailwaySimulator;
 use crate::simulators::render::RenderSimulator;
 use crate::simulators::supabase::SupabaseSimulator;
 use crate::simulators::vercel::VercelSimulator;
-use crate::simulators::{FaultInjector, SimDeploymentSpec, SimFault, SimOutcome};
+use crate::simulators::{
+    FaultInjector, SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
+};
 use app::auth::{DemoLogin, Role};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -218,6 +220,21 @@ impl Simulators {
             _ => return None,
         })
     }
+
+    fn rollbacks(&self, provider: &str) -> Option<&SimRollbacks> {
+        Some(match provider {
+            "vercel" => &self.vercel.rollbacks,
+            "render" => &self.render.rollbacks,
+            "railway" => &self.railway.rollbacks,
+            "netlify" => &self.netlify.rollbacks,
+            "cloudflare" | "cloudflare_pages" => &self.cloudflare.rollbacks,
+            "github" => &self.github.rollbacks,
+            "digitalocean" => &self.digitalocean.rollbacks,
+            "heroku" => &self.heroku.rollbacks,
+            "fly" => &self.fly.rollbacks,
+            _ => return None,
+        })
+    }
 }
 
 /// The running simulators.
@@ -264,6 +281,7 @@ impl DemoWorld {
             .route("/_control/deploy", post(control_deploy))
             .route("/_control/fault", post(control_fault))
             .route("/_control/health", post(control_health))
+            .route("/_control/rollback", post(control_rollback))
             .with_state(control);
         let app = sims.router().merge(control_routes);
         let task = tokio::spawn(async move {
@@ -1854,6 +1872,37 @@ async fn control_fault(
         (Some(fault), true) => faults.push_once(fault),
         (Some(fault), false) => faults.set_sticky(fault),
     }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /_control/rollback`: how a provider simulator treats the next rollbacks.
+#[derive(Deserialize)]
+struct RollbackBehaviourRequest {
+    provider: String,
+    outcome: SimRollbackOutcome,
+    /// How long an accepted rollback takes to settle (default 1.5 s).
+    #[serde(default = "default_settle_millis")]
+    settle_millis: u64,
+}
+
+fn default_settle_millis() -> u64 {
+    1500
+}
+
+async fn control_rollback(
+    State(control): State<Arc<Control>>,
+    Json(request): Json<RollbackBehaviourRequest>,
+) -> Response {
+    let Some(rollbacks) = control.sims.rollbacks(&request.provider) else {
+        return bad_request(format!(
+            "unknown provider `{}` (or one without rollback)",
+            request.provider
+        ));
+    };
+    rollbacks.set(
+        request.outcome,
+        Duration::from_millis(request.settle_millis),
+    );
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -424,3 +424,225 @@ async fn the_simulator_speaks_render_http() {
     let response = http.get(&url).send().await.unwrap();
     assert_eq!(response.status(), 401, "no token");
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{
+    HoldKind, HoldRelease, RollbackProgress, RollbackRequest, RollbackStarted,
+};
+use server::simulators::SimRollbackOutcome;
+
+/// Polls the client's progress until it stops waiting or `limit` passes.
+async fn progress_until_settled(
+    client: &RenderClient,
+    target: &server::providers::ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let environment = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&environment, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Three deploys live in turn; returns (the previous one, the live one).
+async fn two_releases(
+    harness: &Harness,
+) -> (
+    server::providers::ProviderDeployment,
+    server::providers::ProviderDeployment,
+) {
+    harness.push(1, SimOutcome::Ready);
+    let previous = harness.push(2, SimOutcome::Ready);
+    let live = harness.push(3, SimOutcome::Ready);
+    let client = harness.client();
+    (
+        client.deployment(&previous).await.unwrap(),
+        client.deployment(&live).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_rollback_starts_a_new_deploy_of_the_target_commit_that_goes_live() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(RollbackRequest {
+            environment: &environment,
+            target: &target,
+            live: &live,
+            reason: "bad release",
+            place_hold: true,
+        })
+        .await
+        .unwrap();
+    let created = started.new_deployment_id.clone().unwrap();
+    assert_ne!(created, target.id, "Render makes a new deploy");
+    assert_eq!(started.hold, Some(HoldKind::AutoDeployPaused));
+    assert_eq!(harness.sim.auto_deploy(SERVICE), Some("no"));
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now_live) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now_live.id, created);
+    assert_eq!(now_live.commit.sha, target.commit.sha);
+    let reread = client.live_deployments().await.unwrap();
+    assert_eq!(reread[0].id, created);
+    assert_eq!(
+        client.deployment(&live.id).await.unwrap().state,
+        DeployState::Superseded
+    );
+
+    client
+        .release_hold(
+            &environment,
+            HoldKind::AutoDeployPaused,
+            HoldRelease::Resume,
+        )
+        .await
+        .unwrap();
+    assert_eq!(harness.sim.auto_deploy(SERVICE), Some("yes"));
+}
+
+#[tokio::test]
+async fn without_the_hold_auto_deploy_stays_on() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = harness
+        .client()
+        .roll_back(RollbackRequest {
+            environment: &environment,
+            target: &target,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(started.hold, None);
+    assert_eq!(harness.sim.auto_deploy(SERVICE), Some("yes"));
+}
+
+#[tokio::test]
+async fn refusals_carry_renders_reason() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let failed = harness.push(4, SimOutcome::Failed);
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let failed = client.deployment(&failed).await.unwrap();
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &environment,
+            target: &failed,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 400, message } if message.contains("never went live")),
+        "{error:?}"
+    );
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &environment,
+            target: &target,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 409, message } if message.contains("in progress")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn deploys_past_artifact_retention_are_refused() {
+    let harness = Harness::start().await;
+    let oldest = harness.push(1, SimOutcome::Ready);
+    for minute in 2..=7 {
+        harness.push(minute, SimOutcome::Ready);
+    }
+    let client = harness.client();
+    let oldest = client.deployment(&oldest).await.unwrap();
+    let live = client.live_deployments().await.unwrap().remove(0);
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &ProviderEnvironment::Named("production".into()),
+            target: &oldest,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(format!("{error}").contains("no longer retained"), "{error}");
+}
+
+#[tokio::test]
+async fn a_rollback_that_fails_or_never_goes_live_is_reported_so() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let request = RollbackRequest {
+        environment: &environment,
+        target: &target,
+        live: &live,
+        reason: "",
+        place_hold: false,
+    };
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
+    let started = client.roll_back(request).await.unwrap();
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("update_failed")),
+        "{progress:?}"
+    );
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let started = client.roll_back(request).await.unwrap();
+    let progress =
+        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(progress, RollbackProgress::Waiting { .. }),
+        "{progress:?}"
+    );
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+}

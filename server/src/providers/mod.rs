@@ -16,12 +16,17 @@ pub mod http;
 pub mod netlify;
 pub mod railway;
 pub mod render;
+pub mod rollback;
 pub mod supabase;
 pub mod vercel;
 
 use app::model::{DeployState, DeploymentView, ProviderKind};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rollback::{
+    is_rollback_outcome, live_in, HoldKind, HoldRelease, RollbackMethod, RollbackProgress,
+    RollbackRequest, RollbackStarted,
+};
 use std::time::Duration;
 
 /// Which environment of the provider a deployment belongs to, in the provider's own terms.
@@ -198,6 +203,78 @@ pub trait DeploymentProvider: Send + Sync {
 
     /// One deployment by id.
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError>;
+
+    /// How this provider rolls back; `None` when it has no rollback (the dialog says so).
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        None
+    }
+
+    /// The provider's own word on a target, read in preflight from what it reported (Vercel
+    /// `isRollbackCandidate`, Railway `canRollback`): `Err` carries the reason shown to the
+    /// user. The general rules (state, environment, retention) are `crate::rollback`'s.
+    fn check_rollback_target(&self, _target: &ProviderDeployment) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Starts a rollback. Called once per confirmed request, after preflight.
+    async fn roll_back(
+        &self,
+        _request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        Err(unsupported("rollback"))
+    }
+
+    /// Where a started rollback stands. The default reads the deployment the rollback
+    /// created (failed or canceled ends it) and the live deployment of the environment.
+    async fn rollback_progress(
+        &self,
+        environment: &ProviderEnvironment,
+        target: &ProviderDeployment,
+        started: &RollbackStarted,
+    ) -> Result<RollbackProgress, ProviderError> {
+        if let Some(created_id) = &started.new_deployment_id {
+            let created = self.deployment(created_id).await?;
+            if matches!(created.state, DeployState::Failed | DeployState::Canceled) {
+                return Ok(RollbackProgress::Failed {
+                    reason: format!(
+                        "{} reports the rollback deployment {created_id} as {}",
+                        self.kind(),
+                        created.provider_state
+                    ),
+                });
+            }
+        }
+        let live = self.live_deployments().await?;
+        Ok(match live_in(&live, environment) {
+            Some(now) if is_rollback_outcome(now, target, started) => {
+                RollbackProgress::Live(now.clone())
+            }
+            Some(now) => RollbackProgress::Waiting {
+                detail: format!("{} is still live ({})", now.id, now.provider_state),
+            },
+            None => RollbackProgress::Waiting {
+                detail: "the provider reports nothing live yet".into(),
+            },
+        })
+    }
+
+    /// Ends a hold a rollback placed (resume auto-deploy, unlock, commit or revert a pin).
+    async fn release_hold(
+        &self,
+        _environment: &ProviderEnvironment,
+        _hold: HoldKind,
+        _release: HoldRelease,
+    ) -> Result<(), ProviderError> {
+        Err(unsupported("releasing a hold"))
+    }
+}
+
+/// What a client answers for an operation its provider does not have.
+fn unsupported(operation: &str) -> ProviderError {
+    ProviderError::Rejected {
+        status: 501,
+        message: format!("this provider has no {operation} Lookout can call"),
+    }
 }
 
 /// Reads deployments page by page until `depth` are collected or the provider has no more.

@@ -5,7 +5,11 @@
 //! PR previews as separate services. So one [`RenderClient`] serves one service, and every
 //! deployment it returns belongs to the Lookout environment named in its config.
 
-use super::http::send_json;
+use super::http::{read_success, send_json, transport_error};
+use super::rollback::{
+    HoldKind, HoldOffer, HoldPlacement, HoldRelease, RollbackMethod, RollbackRequest,
+    RollbackStarted,
+};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -54,22 +58,41 @@ impl RenderClient {
     /// `{api_base}/services/{serviceId}/deploys[/…]`, each segment percent-encoded so an id
     /// can never change the path.
     fn deploys_url(&self, extra: Option<&str>) -> Result<Url, ProviderError> {
+        let mut segments = vec!["deploys"];
+        segments.extend(extra);
+        self.service_url(&segments)
+    }
+
+    /// `{api_base}/services/{serviceId}[/…]`, segments percent-encoded.
+    fn service_url(&self, extra: &[&str]) -> Result<Url, ProviderError> {
         let invalid_base = || ProviderError::Transport {
             detail: "the configured Render API base is not a usable URL".into(),
         };
         let mut url = Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
         {
             let mut segments = url.path_segments_mut().map_err(|()| invalid_base())?;
-            segments.pop_if_empty().extend([
-                "services",
-                self.config.service_id.as_str(),
-                "deploys",
-            ]);
-            if let Some(extra) = extra {
-                segments.push(extra);
-            }
+            segments
+                .pop_if_empty()
+                .extend(["services", self.config.service_id.as_str()])
+                .extend(extra);
         }
         Ok(url)
+    }
+
+    /// Sets the service's `autoDeploy` (`yes` | `no`; the schema's enum, although the docs'
+    /// prose says "false").
+    async fn set_auto_deploy(&self, on: bool) -> Result<(), ProviderError> {
+        let url = self.service_url(&[])?;
+        let body = serde_json::json!({ "autoDeploy": if on { "yes" } else { "no" } });
+        let request = self
+            .http
+            .patch(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body);
+        let response = request.send().await.map_err(transport_error)?;
+        read_success(response, error_message).await?;
+        Ok(())
     }
 
     fn get(&self, url: Url) -> reqwest::RequestBuilder {
@@ -202,6 +225,68 @@ impl DeploymentProvider for RenderClient {
         let url = self.deploys_url(Some(id))?;
         let (deploy, _rate_limit) = send_json::<RenderDeploy>(self.get(url), error_message).await?;
         Ok(self.to_deployment(deploy))
+    }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "Render starts a new deploy from the target deploy's build artifact; \
+                     nothing is rebuilt."
+                .into(),
+            hold: Some(HoldOffer {
+                kind: HoldKind::AutoDeployPaused,
+                placement: HoldPlacement::Offered,
+            }),
+            caveats: vec![
+                "A rollback through Render's API leaves auto-deploy on: the next push deploys \
+                 again unless auto-deploy is paused."
+                    .into(),
+                "Render keeps build artifacts for a plan-dependent number of deploys (2 on \
+                 Free, up to 30); older deploys cannot be targets."
+                    .into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "render", service_id = %self.config.service_id, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        // Pausing first, so a push landing during the rollback cannot overtake it.
+        if request.place_hold {
+            self.set_auto_deploy(false).await?;
+        }
+        let url = self.service_url(&["rollback"])?;
+        let body = serde_json::json!({ "deployId": request.target.id });
+        let post = self
+            .http
+            .post(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body);
+        // 201 with the new Deploy; its first status (`created`?) is UNCONFIRMED and not relied
+        // on: progress reads the deploy by id.
+        let (created, _rate_limit) = send_json::<RenderDeploy>(post, error_message).await?;
+        Ok(RollbackStarted {
+            new_deployment_id: Some(created.id),
+            provider_reference: None,
+            hold: request.place_hold.then_some(HoldKind::AutoDeployPaused),
+        })
+    }
+
+    async fn release_hold(
+        &self,
+        _environment: &ProviderEnvironment,
+        hold: HoldKind,
+        release: HoldRelease,
+    ) -> Result<(), ProviderError> {
+        match (hold, release) {
+            (HoldKind::AutoDeployPaused, HoldRelease::Resume) => self.set_auto_deploy(true).await,
+            _ => Err(ProviderError::Rejected {
+                status: 400,
+                message: format!("Render has no `{}` for `{}`", release.name(), hold.name()),
+            }),
+        }
     }
 }
 

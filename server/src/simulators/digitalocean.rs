@@ -9,7 +9,7 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
 };
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -63,6 +63,8 @@ pub struct DigitalOceanSimulator {
     budget: Mutex<RateBudget>,
     pub faults: FaultInjector,
     pub requests: RequestCounter,
+    /// How the next rollbacks go, and how many were asked for.
+    pub rollbacks: SimRollbacks,
 }
 
 #[derive(Debug, Default)]
@@ -241,6 +243,7 @@ impl DigitalOceanSimulator {
             }),
             faults: FaultInjector::default(),
             requests: RequestCounter::default(),
+            rollbacks: SimRollbacks::default(),
         }
     }
 

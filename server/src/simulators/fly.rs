@@ -18,7 +18,7 @@
 
 use super::{
     apply_delay, fault_status, lock, sim_id, FaultInjector, RequestCounter, SimDeploymentSpec,
-    SimFault, SimOutcome,
+    SimFault, SimOutcome, SimRollbacks,
 };
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -54,6 +54,8 @@ pub struct FlySimulator {
     scenario: Mutex<Scenario>,
     pub faults: FaultInjector,
     pub requests: RequestCounter,
+    /// How the next rollbacks go, and how many were asked for.
+    pub rollbacks: SimRollbacks,
 }
 
 #[derive(Debug, Default)]
@@ -270,6 +272,7 @@ impl FlySimulator {
             scenario: Mutex::new(Scenario::default()),
             faults: FaultInjector::default(),
             requests: RequestCounter::default(),
+            rollbacks: SimRollbacks::default(),
         }
     }
 

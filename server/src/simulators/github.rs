@@ -19,7 +19,7 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -54,6 +54,8 @@ pub struct GithubSimulator {
     budget: Mutex<RateBudget>,
     pub faults: FaultInjector,
     pub requests: RequestCounter,
+    /// How the next rollbacks go, and how many were asked for.
+    pub rollbacks: SimRollbacks,
 }
 
 struct Scenario {
@@ -163,6 +165,7 @@ impl GithubSimulator {
             }),
             faults: FaultInjector::default(),
             requests: RequestCounter::default(),
+            rollbacks: SimRollbacks::default(),
         }
     }
 

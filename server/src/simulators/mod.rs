@@ -158,3 +158,53 @@ pub fn fault_status(fault: &SimFault) -> StatusCode {
 pub fn sim_id(prefix: &str, seed: u64, width: usize) -> String {
     format!("{prefix}{seed:0width$x}")
 }
+
+/// How the simulated provider treats the next rollbacks (`POST /_control/rollback`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimRollbackOutcome {
+    /// Accepted; the target (or its new deployment) is live after the settle time.
+    #[default]
+    GoesLive,
+    /// Accepted, but the target never goes live (stuck in progress).
+    NeverLive,
+    /// Accepted, then the provider reports the rollback failed.
+    Fails,
+    /// Refused up front with the provider's own error (plan limit, conflict, ineligible).
+    Refused,
+}
+
+/// The rollback behaviour of one simulator, and a count of the rollback calls it accepted or
+/// refused (the concurrency test counts provider calls with it).
+#[derive(Debug)]
+pub struct SimRollbacks {
+    outcome: Mutex<SimRollbackOutcome>,
+    settle: Mutex<Duration>,
+    pub calls: RequestCounter,
+}
+
+impl Default for SimRollbacks {
+    fn default() -> Self {
+        Self {
+            outcome: Mutex::new(SimRollbackOutcome::GoesLive),
+            settle: Mutex::new(Duration::from_millis(1500)),
+            calls: RequestCounter::default(),
+        }
+    }
+}
+
+impl SimRollbacks {
+    pub fn set(&self, outcome: SimRollbackOutcome, settle: Duration) {
+        *lock(&self.outcome) = outcome;
+        *lock(&self.settle) = settle;
+    }
+
+    /// Counts a rollback call and says how it goes and when it settles.
+    pub fn next(&self) -> (SimRollbackOutcome, std::time::Instant) {
+        self.calls.record();
+        (
+            *lock(&self.outcome),
+            std::time::Instant::now() + *lock(&self.settle),
+        )
+    }
+}

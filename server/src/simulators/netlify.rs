@@ -14,7 +14,7 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -66,6 +66,8 @@ pub struct NetlifySimulator {
     link_headers: AtomicBool,
     pub faults: FaultInjector,
     pub requests: RequestCounter,
+    /// How the next rollbacks go, and how many were asked for.
+    pub rollbacks: SimRollbacks,
 }
 
 #[derive(Default)]
@@ -139,6 +141,7 @@ impl NetlifySimulator {
             link_headers: AtomicBool::new(false),
             faults: FaultInjector::default(),
             requests: RequestCounter::default(),
+            rollbacks: SimRollbacks::default(),
         }
     }
 

@@ -13,7 +13,7 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -49,6 +49,8 @@ pub struct RailwaySimulator {
     budget: Mutex<RateBudget>,
     pub faults: FaultInjector,
     pub requests: RequestCounter,
+    /// How the next rollbacks go, and how many were asked for.
+    pub rollbacks: SimRollbacks,
 }
 
 #[derive(Debug, Default)]
@@ -142,6 +144,7 @@ impl RailwaySimulator {
             }),
             faults: FaultInjector::default(),
             requests: RequestCounter::default(),
+            rollbacks: SimRollbacks::default(),
         }
     }
 

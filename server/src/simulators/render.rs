@@ -7,15 +7,15 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -32,6 +32,8 @@ const RATE_WINDOW: Duration = Duration::from_secs(60);
 const DEPLOY_MINUTES: i64 = 2;
 /// How long before the deploy its commit was made.
 const COMMIT_LEAD_MINUTES: i64 = 5;
+/// How many of the newest deploys keep their build artifact (Render's Hobby plan: 5).
+pub const ARTIFACT_RETENTION: usize = 5;
 /// Render's `DeployStatus` enum; a `status` filter outside it is a 400.
 const DEPLOY_STATUSES: [&str; 11] = [
     "created",
@@ -55,6 +57,7 @@ pub struct RenderSimulator {
     budget: Mutex<RateBudget>,
     pub faults: FaultInjector,
     pub requests: RequestCounter,
+    pub rollbacks: SimRollbacks,
 }
 
 #[derive(Debug, Default)]
@@ -67,7 +70,49 @@ struct Scenario {
 #[derive(Debug)]
 struct SimService {
     name: String,
+    /// `autoDeploy`: `yes` or `no`.
+    auto_deploy: &'static str,
     deploys: Vec<SimDeploy>,
+}
+
+impl SimService {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            auto_deploy: "yes",
+            deploys: Vec::new(),
+        }
+    }
+
+    /// Moves rollback deploys whose time has come to their final status; one that goes live
+    /// deactivates the deploy that was live.
+    fn advance(&mut self, now: Instant, at: DateTime<Utc>) {
+        let settled: Vec<(usize, &'static str)> = self
+            .deploys
+            .iter()
+            .enumerate()
+            .filter_map(|(index, deploy)| {
+                deploy
+                    .settles
+                    .filter(|(when, _)| *when <= now)
+                    .map(|(_, status)| (index, status))
+            })
+            .collect();
+        for (index, status) in settled {
+            if status == "live" {
+                for previous in self.deploys.iter_mut().filter(|d| d.status == "live") {
+                    previous.status = "deactivated";
+                    previous.updated_at = at;
+                }
+            }
+            if let Some(deploy) = self.deploys.get_mut(index) {
+                deploy.status = status;
+                deploy.settles = None;
+                deploy.finished_at = Some(at);
+                deploy.updated_at = at;
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +127,8 @@ struct SimDeploy {
     created_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
+    /// A rollback deploy in progress: when it settles, and on which status.
+    settles: Option<(Instant, &'static str)>,
 }
 
 impl SimDeploy {
@@ -185,6 +232,7 @@ enum SimError {
     ServiceNotFound,
     DeployNotFound,
     BadRequest(String),
+    Conflict(String),
 }
 
 impl RenderSimulator {
@@ -200,6 +248,7 @@ impl RenderSimulator {
             }),
             faults: FaultInjector::default(),
             requests: RequestCounter::default(),
+            rollbacks: SimRollbacks::default(),
         }
     }
 
@@ -209,10 +258,7 @@ impl RenderSimulator {
             .services
             .entry(service_id.to_string())
             .and_modify(|service| service.name = name.to_string())
-            .or_insert_with(|| SimService {
-                name: name.to_string(),
-                deploys: Vec::new(),
-            });
+            .or_insert_with(|| SimService::new(name));
     }
 
     /// The name a service was added with.
@@ -256,10 +302,7 @@ impl RenderSimulator {
         let service = scenario
             .services
             .entry(service_id.to_string())
-            .or_insert_with(|| SimService {
-                name: service_id.to_string(),
-                deploys: Vec::new(),
-            });
+            .or_insert_with(|| SimService::new(service_id));
         let updated_at = finished_at.unwrap_or(spec.created_at);
         if spec.outcome == SimOutcome::Ready {
             for previous in service.deploys.iter_mut().filter(|d| d.status == "live") {
@@ -281,8 +324,100 @@ impl RenderSimulator {
             created_at: spec.created_at,
             finished_at,
             updated_at,
+            settles: None,
         });
         id
+    }
+
+    /// The service's `autoDeploy` value (`yes` / `no`).
+    pub fn auto_deploy(&self, service_id: &str) -> Option<&'static str> {
+        lock(&self.scenario)
+            .services
+            .get(service_id)
+            .map(|service| service.auto_deploy)
+    }
+
+    /// `POST /services/{id}/rollback`: a new deploy (`trigger: rollback`) from the target's
+    /// artifact. Only a deploy that was live once (`live` or `deactivated`) among the newest
+    /// [`ARTIFACT_RETENTION`] can be a target, as Render's retention allows.
+    fn roll_back(&self, service_id: &str, target_id: &str) -> Result<DeployJson, SimError> {
+        let (outcome, settles_at) = self.rollbacks.next();
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        let now = Utc::now();
+        let service = scenario
+            .services
+            .get_mut(service_id)
+            .ok_or(SimError::ServiceNotFound)?;
+        service.advance(Instant::now(), now);
+        let mut order: Vec<&SimDeploy> = service.deploys.iter().collect();
+        order.sort_by(|a, b| SimDeploy::newest_first(a, b));
+        let position = order
+            .iter()
+            .position(|deploy| deploy.id == target_id)
+            .ok_or(SimError::DeployNotFound)?;
+        let target = order[position].clone();
+        if !matches!(target.status, "live" | "deactivated") {
+            return Err(SimError::BadRequest(format!(
+                "deploy {target_id} never went live and cannot be rolled back to"
+            )));
+        }
+        if position >= ARTIFACT_RETENTION {
+            return Err(SimError::BadRequest(format!(
+                "the build artifact of deploy {target_id} is no longer retained"
+            )));
+        }
+        if outcome == SimRollbackOutcome::Refused {
+            return Err(SimError::Conflict(
+                "another deploy is in progress for this service".into(),
+            ));
+        }
+        scenario.last_seed += 1;
+        let seed = scenario.last_seed;
+        let final_status = match outcome {
+            SimRollbackOutcome::Fails => Some("update_failed"),
+            SimRollbackOutcome::NeverLive => None,
+            SimRollbackOutcome::GoesLive | SimRollbackOutcome::Refused => Some("live"),
+        };
+        let deploy = SimDeploy {
+            seed,
+            id: sim_id("dep-", seed, 20),
+            commit_sha: target.commit_sha.clone(),
+            commit_message: target.commit_message.clone(),
+            commit_created_at: target.commit_created_at,
+            // UNCONFIRMED first status; the simulator answers `created` like the fixture and
+            // then reports `update_in_progress` until it settles.
+            status: "created",
+            trigger: "rollback",
+            created_at: now,
+            finished_at: None,
+            updated_at: now,
+            settles: final_status.map(|status| (settles_at, status)),
+        };
+        let answer = deploy.to_json();
+        let mut in_progress = deploy;
+        in_progress.status = "update_in_progress";
+        service.deploys.push(in_progress);
+        Ok(answer)
+    }
+
+    /// `PATCH /services/{id}` with `autoDeploy`.
+    fn update_service(&self, service_id: &str, auto_deploy: &str) -> Result<(), SimError> {
+        let mut scenario = lock(&self.scenario);
+        let service = scenario
+            .services
+            .get_mut(service_id)
+            .ok_or(SimError::ServiceNotFound)?;
+        service.auto_deploy = match auto_deploy {
+            "yes" => "yes",
+            "no" => "no",
+            other => {
+                return Err(SimError::BadRequest(format!(
+                    "autoDeploy must be \"yes\" or \"no\", not {other:?}"
+                )))
+            }
+        };
+        Ok(())
     }
 
     /// The Render API routes, relative to the API base (`…/v1`).
@@ -292,6 +427,11 @@ impl RenderSimulator {
             .route(
                 "/services/{service_id}/deploys/{deploy_id}",
                 get(get_deploy),
+            )
+            .route("/services/{service_id}/rollback", post(rollback_deploy))
+            .route(
+                "/services/{service_id}",
+                axum::routing::patch(update_service),
             )
             .fallback(unknown_route)
             .with_state(self)
@@ -344,11 +484,12 @@ impl RenderSimulator {
         service_id: &str,
         params: &ListParams,
     ) -> Result<Vec<DeployWithCursorJson>, SimError> {
-        let scenario = lock(&self.scenario);
+        let mut scenario = lock(&self.scenario);
         let service = scenario
             .services
-            .get(service_id)
+            .get_mut(service_id)
             .ok_or(SimError::ServiceNotFound)?;
+        service.advance(Instant::now(), Utc::now());
         let mut deploys: Vec<&SimDeploy> = service.deploys.iter().collect();
         deploys.sort_by(|a, b| SimDeploy::newest_first(a, b));
         let start = match &params.cursor {
@@ -377,11 +518,12 @@ impl RenderSimulator {
     }
 
     fn get(&self, service_id: &str, deploy_id: &str) -> Result<DeployJson, SimError> {
-        let scenario = lock(&self.scenario);
+        let mut scenario = lock(&self.scenario);
         let service = scenario
             .services
-            .get(service_id)
+            .get_mut(service_id)
             .ok_or(SimError::ServiceNotFound)?;
+        service.advance(Instant::now(), Utc::now());
         service
             .deploys
             .iter()
@@ -473,6 +615,72 @@ async fn get_deploy(
     }
 }
 
+/// `RollbackDeployJSONBody`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RollbackBody {
+    deploy_id: String,
+}
+
+async fn rollback_deploy(
+    State(sim): State<Arc<RenderSimulator>>,
+    Path(service_id): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<RollbackBody>>,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    let Some(Json(body)) = body else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "body must be {\"deployId\": \"dep-…\"}",
+            rate,
+        );
+    };
+    match sim.roll_back(&service_id, &body.deploy_id) {
+        Ok(deploy) => rate.apply((StatusCode::CREATED, Json(deploy)).into_response()),
+        Err(error) => sim_error_response(error, rate),
+    }
+}
+
+/// The part of `PATCH /services/{id}` the simulator understands.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateServiceBody {
+    auto_deploy: Option<String>,
+}
+
+async fn update_service(
+    State(sim): State<Arc<RenderSimulator>>,
+    Path(service_id): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<UpdateServiceBody>>,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    let auto_deploy = body.and_then(|Json(body)| body.auto_deploy);
+    let Some(auto_deploy) = auto_deploy else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "nothing to update",
+            rate,
+        );
+    };
+    match sim.update_service(&service_id, &auto_deploy) {
+        Ok(()) => rate.apply(
+            Json(serde_json::json!({ "id": service_id, "autoDeploy": auto_deploy }))
+                .into_response(),
+        ),
+        Err(error) => sim_error_response(error, rate),
+    }
+}
+
 async fn unknown_route() -> Response {
     let body = ErrorJson {
         id: "not-found",
@@ -507,6 +715,9 @@ fn sim_error_response(error: SimError, rate: RateLimitHeaders) -> Response {
         }
         SimError::BadRequest(message) => {
             error_response(StatusCode::BAD_REQUEST, "bad-request", &message, rate)
+        }
+        SimError::Conflict(message) => {
+            error_response(StatusCode::CONFLICT, "conflict", &message, rate)
         }
     }
 }

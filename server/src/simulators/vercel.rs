@@ -10,6 +10,7 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
+    SimRollbacks,
 };
 use super::{SimDeploymentSpec, SimFault, SimOutcome};
 use axum::extract::{Path, Query, State};
@@ -37,6 +38,8 @@ pub struct VercelSimulator {
     scenario: Mutex<Scenario>,
     pub faults: FaultInjector,
     pub requests: RequestCounter,
+    /// How the next rollbacks go, and how many were asked for.
+    pub rollbacks: SimRollbacks,
 }
 
 #[derive(Default)]
@@ -77,6 +80,7 @@ impl VercelSimulator {
             scenario: Mutex::new(Scenario::default()),
             faults: FaultInjector::default(),
             requests: RequestCounter::default(),
+            rollbacks: SimRollbacks::default(),
         }
     }
 
