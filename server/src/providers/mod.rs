@@ -247,7 +247,7 @@ pub trait DeploymentProvider: Send + Sync {
         let live = self.live_deployments().await?;
         Ok(match live_in(&live, environment) {
             Some(now) if is_rollback_outcome(now, target, started) => {
-                RollbackProgress::Live(now.clone())
+                RollbackProgress::Live(Box::new(now.clone()))
             }
             Some(now) => RollbackProgress::Waiting {
                 detail: format!("{} is still live ({})", now.id, now.provider_state),

@@ -132,7 +132,7 @@ pub enum RollbackProgress {
     Waiting { detail: String },
     /// The provider reports this deployment live in the environment (verification still
     /// re-reads it).
-    Live(ProviderDeployment),
+    Live(Box<ProviderDeployment>),
     /// The provider reports the rollback failed, with its reason.
     Failed { reason: String },
 }
