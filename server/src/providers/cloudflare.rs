@@ -532,6 +532,7 @@ impl WireDeployment {
                 .or_else(|| parse_time(self.modified_on.as_deref()))
         };
         Ok(ProviderDeployment {
+            rollback_refusal: None,
             id,
             state,
             provider_state: format!("{stage_name}:{stage_status}"),

@@ -100,6 +100,7 @@ impl DigitalOceanClient {
             self.config.app_id, deployment.id
         );
         ProviderDeployment {
+            rollback_refusal: None,
             state,
             provider_state: phase,
             environment: ProviderEnvironment::Named(self.config.environment.clone()),

@@ -860,6 +860,7 @@ impl FlyClient {
             non_empty(user.name.as_deref()).or_else(|| non_empty(user.email.as_deref()))
         });
         ProviderDeployment {
+            rollback_refusal: None,
             id: release.id.clone(),
             state,
             environment: ProviderEnvironment::Named(self.config.environment.clone()),

@@ -882,6 +882,7 @@ impl WireDeployment {
         };
         let environment = ProviderEnvironment::Named(self.environment_name());
         ProviderDeployment {
+            rollback_refusal: None,
             id: self.id.to_string(),
             state,
             provider_state,
@@ -1030,6 +1031,7 @@ impl WireRun {
             None
         };
         ProviderDeployment {
+            rollback_refusal: None,
             id: self.id.to_string(),
             state,
             provider_state,

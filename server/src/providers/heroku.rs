@@ -284,6 +284,7 @@ impl HerokuClient {
             _ => parse_time(release.updated_at.as_deref()),
         };
         ProviderDeployment {
+            rollback_refusal: None,
             state,
             provider_state: status,
             environment: ProviderEnvironment::Named(self.config.environment.clone()),

@@ -73,6 +73,10 @@ pub struct ProviderDeployment {
     pub url: Option<String>,
     /// The provider's dashboard page for this deployment.
     pub dashboard_url: Option<String>,
+    /// Why the provider itself says this deployment cannot be a rollback target (Vercel
+    /// `isRollbackCandidate: false`, Railway `canRollback: false`); `None` where it has no
+    /// such flag or allows it. Preflight refuses with this text.
+    pub rollback_refusal: Option<String>,
 }
 
 impl ProviderDeployment {
@@ -207,13 +211,6 @@ pub trait DeploymentProvider: Send + Sync {
     /// How this provider rolls back; `None` when it has no rollback (the dialog says so).
     fn rollback_method(&self) -> Option<RollbackMethod> {
         None
-    }
-
-    /// The provider's own word on a target, read in preflight from what it reported (Vercel
-    /// `isRollbackCandidate`, Railway `canRollback`): `Err` carries the reason shown to the
-    /// user. The general rules (state, environment, retention) are `crate::rollback`'s.
-    fn check_rollback_target(&self, _target: &ProviderDeployment) -> Result<(), String> {
-        Ok(())
     }
 
     /// Starts a rollback. Called once per confirmed request, after preflight.

@@ -537,6 +537,7 @@ impl WireDeploy {
         let dashboard_url =
             admin_url.map(|admin| format!("{}/deploys/{id}", admin.trim_end_matches('/')));
         Ok(ProviderDeployment {
+            rollback_refusal: None,
             state,
             provider_state,
             environment,

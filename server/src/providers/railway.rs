@@ -425,6 +425,7 @@ fn map_deployment(config: &RailwayClientConfig, node: &DeploymentNode) -> Provid
         None
     };
     ProviderDeployment {
+        rollback_refusal: None,
         id: node.id.clone(),
         state: map_status(&status),
         provider_state: status,

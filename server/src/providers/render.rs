@@ -121,6 +121,7 @@ impl RenderClient {
             self.config.service_id, deploy.id
         );
         ProviderDeployment {
+            rollback_refusal: None,
             state,
             provider_state: deploy.status,
             environment: ProviderEnvironment::Named(self.config.environment.clone()),

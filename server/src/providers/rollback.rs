@@ -178,6 +178,7 @@ mod tests {
 
     fn deployment(id: &str, sha: Option<&str>) -> ProviderDeployment {
         ProviderDeployment {
+            rollback_refusal: None,
             id: id.into(),
             state: DeployState::Ready,
             provider_state: "live".into(),

@@ -406,6 +406,7 @@ impl WireDeployment {
             millis_to_time(self.ready)
         };
         Ok(ProviderDeployment {
+            rollback_refusal: None,
             id,
             state,
             provider_state,
