@@ -20,7 +20,15 @@ pub struct RequestAccess {
     pub logout_url: Option<String>,
     pub demo_logins: Vec<DemoLogin>,
     pub set_status: StatusSetter,
+    /// The caller's address, for the audit log.
+    pub remote_addr: Option<String>,
+    /// Sends the browser to another page after a form post (a 302 for a plain form, a
+    /// client-side navigation for the hydrated page).
+    pub redirect: Redirector,
 }
+
+/// Redirects the response being built (the server implements it with `leptos_axum::redirect`).
+pub type Redirector = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl RequestAccess {
     /// The session as the page shows it.
@@ -53,4 +61,27 @@ pub fn authorize(access: Access) -> Result<Principal, AppError> {
             Err(AppError::from_denial(&denial))
         }
     }
+}
+
+/// Whether the current request may do `access` (no status is set: for showing or hiding an
+/// action on a page the request may read).
+pub fn allows(access: Access) -> bool {
+    use_access().is_ok_and(|request| decide(request.policy, &request.principal, &access).is_ok())
+}
+
+/// Sets the response status that matches `error` and hands it back (server functions that
+/// answer with an error other than a refusal).
+pub fn fail(error: AppError) -> AppError {
+    let status = match &error {
+        AppError::BadRequest(_) => 400,
+        AppError::Unauthorized(_) => 401,
+        AppError::Forbidden(_) => 403,
+        AppError::NotFound(_) => 404,
+        AppError::Conflict(_) => 409,
+        AppError::Unavailable(_) | AppError::Transport(_) => 503,
+    };
+    if let Ok(request) = use_access() {
+        (request.set_status)(status);
+    }
+    error
 }

@@ -49,3 +49,100 @@ pub async fn list_audit(before: Option<i64>) -> Result<AuditView, AppError> {
     let dashboard = crate::dashboard::use_dashboard()?;
     dashboard.audit(before).await
 }
+
+/// What the confirmation page shows before a rollback, read fresh from the provider. Needs
+/// the deployer role for the environment (GET).
+#[server(endpoint = "rollback_plan", input = GetUrl)]
+pub async fn get_rollback_plan(
+    service: String,
+    environment: String,
+    target: String,
+) -> Result<crate::rollback::RollbackPlan, AppError> {
+    crate::access::authorize(crate::auth::Access::RollBack {
+        environment: environment.clone(),
+    })?;
+    let dashboard = crate::dashboard::use_dashboard()?;
+    dashboard
+        .rollback_plan(service, environment, target)
+        .await
+        .map_err(crate::access::fail)
+}
+
+/// Starts a confirmed rollback (POST, the confirmation form). A plain form post is sent to
+/// the result page (or back to the confirmation page with the error); the operation's id is
+/// the answer for the hydrated page and scripts.
+#[server(endpoint = "roll_back_service")]
+pub async fn roll_back_service(
+    form: crate::rollback::RollbackRequestForm,
+) -> Result<i64, AppError> {
+    let principal = crate::access::authorize(crate::auth::Access::RollBack {
+        environment: form.environment.clone(),
+    })?;
+    let access = crate::access::use_access()?;
+    let dashboard = crate::dashboard::use_dashboard()?;
+    match dashboard
+        .roll_back(&principal, access.remote_addr.clone(), form.clone())
+        .await
+    {
+        Ok(id) => {
+            (access.redirect)(&crate::rollback::rollback_path(id));
+            Ok(id)
+        }
+        Err(error) => {
+            let error = crate::access::fail(error);
+            (access.redirect)(&form.retry_path(&error.to_string()));
+            Err(error)
+        }
+    }
+}
+
+/// One rollback operation: the result page (GET, read access).
+#[server(endpoint = "rollback", input = GetUrl)]
+pub async fn get_rollback(id: i64) -> Result<crate::rollback::RollbackView, AppError> {
+    crate::access::authorize(crate::auth::Access::Read)?;
+    let dashboard = crate::dashboard::use_dashboard()?;
+    let mut view = dashboard.rollback(id).await.map_err(crate::access::fail)?;
+    view.may_release_hold = crate::access::allows(crate::auth::Access::RollBack {
+        environment: view.environment.clone(),
+    });
+    Ok(view)
+}
+
+/// Ends the hold a rollback placed (resume auto-deploy, unlock, commit or revert a pin).
+/// POST; needs the deployer role for the rollback's environment, which the server checks
+/// against the stored operation.
+#[server(endpoint = "release_rollback_hold")]
+pub async fn release_rollback_hold(
+    id: i64,
+    release: crate::rollback::HoldRelease,
+) -> Result<(), AppError> {
+    let principal = crate::access::authorize(crate::auth::Access::Read)?;
+    if principal
+        .identity()
+        .is_none_or(|identity| identity.role < crate::auth::Role::Deployer)
+    {
+        // Refused before the operation is looked up: the answer never depends on its existence.
+        crate::access::authorize(crate::auth::Access::RollBack {
+            environment: String::new(),
+        })?;
+    }
+    let dashboard = crate::dashboard::use_dashboard()?;
+    let operation = dashboard.rollback(id).await.map_err(crate::access::fail)?;
+    let principal = crate::access::authorize(crate::auth::Access::RollBack {
+        environment: operation.environment.clone(),
+    })?;
+    let access = crate::access::use_access()?;
+    let outcome = dashboard
+        .release_rollback_hold(&principal, access.remote_addr.clone(), id, release)
+        .await
+        .map_err(crate::access::fail);
+    let result_page = crate::rollback::rollback_path(id);
+    match &outcome {
+        Ok(()) => (access.redirect)(&result_page),
+        Err(error) => (access.redirect)(&format!(
+            "{result_page}?error={}",
+            crate::rollback::encode(&error.to_string())
+        )),
+    }
+    outcome
+}

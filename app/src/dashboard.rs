@@ -2,9 +2,11 @@
 //! without `app` depending on any server crate.
 
 use crate::audit::AuditView;
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::history::{HistoryQuery, HistoryView, ServiceDetail};
 use crate::model::StatusSnapshot;
+use crate::rollback::{HoldRelease, RollbackPlan, RollbackRequestForm, RollbackView};
 use std::sync::Arc;
 
 /// What the UI asks of the server. `server` implements it over the monitor and the store and
@@ -22,6 +24,34 @@ pub trait Dashboard: Send + Sync + 'static {
 
     /// One page of the audit log, newest first, older than `before` when given.
     async fn audit(&self, before: Option<i64>) -> Result<AuditView, AppError>;
+
+    /// The confirmation page's plan, read fresh from the provider.
+    async fn rollback_plan(
+        &self,
+        service: String,
+        environment: String,
+        target: String,
+    ) -> Result<RollbackPlan, AppError>;
+
+    /// Starts a confirmed rollback (preflight first); the operation's id.
+    async fn roll_back(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        form: RollbackRequestForm,
+    ) -> Result<i64, AppError>;
+
+    /// One rollback operation (`may_release_hold` is left false; the caller decides it).
+    async fn rollback(&self, id: i64) -> Result<RollbackView, AppError>;
+
+    /// Ends the hold a rollback placed.
+    async fn release_rollback_hold(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        id: i64,
+        release: HoldRelease,
+    ) -> Result<(), AppError>;
 }
 
 /// The services handle, as stored in context.

@@ -23,6 +23,10 @@ pub enum AppError {
     /// The signed-in user (or token) may not do this; the message says why.
     #[error("{0}")]
     Forbidden(String),
+    /// The request conflicts with what is happening (a rollback already in progress, the
+    /// live deployment changed); the message says what to review.
+    #[error("{0}")]
+    Conflict(String),
     /// The request could not reach the server or its answer could not be read.
     #[error("could not talk to the Lookout server: {0}")]
     Transport(String),

@@ -23,6 +23,7 @@ mod live;
 mod live;
 pub mod model;
 mod pages;
+pub mod rollback;
 pub mod runbooks;
 #[cfg(feature = "ssr")]
 pub mod runbooks_port;

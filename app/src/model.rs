@@ -4,6 +4,7 @@
 //! no provider-specific shape: provider clients map their payloads onto these in `server`.
 //! Counts are `u32`/`u64`, never `usize` (the wasm side is 32-bit).
 
+use crate::rollback::{RollbackEligibility, RollbackNote, RollbackOffer};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -180,6 +181,9 @@ pub struct DeploymentView {
     /// The commit's page in the repository, when the service's repository is known.
     #[serde(default)]
     pub commit_url: Option<String>,
+    /// Whether it can be rolled back to, where the server judged it (history rows).
+    #[serde(default)]
+    pub rollback: Option<RollbackEligibility>,
 }
 
 impl DeploymentView {
@@ -249,6 +253,12 @@ pub struct ServiceStatus {
     /// where nothing was measured.
     #[serde(default)]
     pub latency_ms: Vec<Option<u32>>,
+    /// What "Roll back to previous" would do (`None`: the provider has no deployments).
+    #[serde(default)]
+    pub rollback_offer: Option<RollbackOffer>,
+    /// The latest rollback of this service here, with any hold still in place.
+    #[serde(default)]
+    pub last_rollback: Option<RollbackNote>,
 }
 
 /// Uptime percentages over three windows (`None`: no samples in the window).
@@ -467,6 +477,7 @@ mod tests {
                 url: None,
                 dashboard_url: None,
                 commit_url: None,
+                rollback: None,
             }),
             pending: None,
             health: HealthView {
@@ -484,6 +495,8 @@ mod tests {
             live_url: None,
             uptime: None,
             latency_ms: Vec::new(),
+            rollback_offer: None,
+            last_rollback: None,
         }
     }
 

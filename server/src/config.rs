@@ -96,6 +96,10 @@ pub struct MonitorSettings {
     pub health_interval: Duration,
     /// How many deployments per provider resource the monitor reads each poll.
     pub history_depth: u32,
+    /// How long a rollback may take to go live before it is reported failed.
+    pub rollback_timeout: Duration,
+    /// How often a running rollback's progress is read from the provider.
+    pub rollback_poll: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,6 +316,8 @@ struct RawMonitor {
     poll_interval_secs: Option<Spanned<u64>>,
     health_interval_secs: Option<Spanned<u64>>,
     history_depth: Option<Spanned<u32>>,
+    rollback_timeout_secs: Option<Spanned<u64>>,
+    rollback_poll_millis: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -625,10 +631,36 @@ impl Validator<'_> {
             Some(depth) => *depth.get_ref(),
             None => 50,
         };
+        let rollback_timeout = match &raw.rollback_timeout_secs {
+            Some(value) if !(1..=3600).contains(value.get_ref()) => {
+                self.error(
+                    value,
+                    "monitor.rollback_timeout_secs",
+                    "must be between 1 and 3600 seconds",
+                );
+                300
+            }
+            Some(value) => *value.get_ref(),
+            None => 300,
+        };
+        let rollback_poll = match &raw.rollback_poll_millis {
+            Some(value) if !(50..=60_000).contains(value.get_ref()) => {
+                self.error(
+                    value,
+                    "monitor.rollback_poll_millis",
+                    "must be between 50 and 60000 milliseconds",
+                );
+                2000
+            }
+            Some(value) => *value.get_ref(),
+            None => 2000,
+        };
         MonitorSettings {
             poll_interval: Duration::from_secs(poll),
             health_interval: Duration::from_secs(health),
             history_depth,
+            rollback_timeout: Duration::from_secs(rollback_timeout),
+            rollback_poll: Duration::from_millis(rollback_poll),
         }
     }
 

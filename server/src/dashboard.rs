@@ -4,8 +4,10 @@
 
 use crate::config::Config;
 use crate::monitor::Monitor;
+use crate::rollback::{Requester, RollbackError, RollbackForm, Rollbacks};
 use crate::store::{DeploymentFilter, HistoryCursor, StoreError, StoredDeployment};
 use app::audit::{AuditRow, AuditView, AUDIT_PAGE_SIZE};
+use app::auth::Principal;
 use app::dashboard::Dashboard;
 use app::error::AppError;
 use app::history::{
@@ -13,6 +15,7 @@ use app::history::{
     HISTORY_PAGE_SIZE,
 };
 use app::model::StatusSnapshot;
+use app::rollback::{HoldRelease, RollbackPlan, RollbackRequestForm, RollbackView};
 use std::sync::Arc;
 
 /// Deployments shown on a service's own page before "older".
@@ -20,11 +23,26 @@ const SERVICE_HISTORY: u32 = 20;
 
 pub struct ServerDashboard {
     monitor: Arc<Monitor>,
+    rollbacks: Arc<Rollbacks>,
 }
 
 impl ServerDashboard {
-    pub fn new(monitor: Arc<Monitor>) -> Self {
-        Self { monitor }
+    pub fn new(monitor: Arc<Monitor>, rollbacks: Arc<Rollbacks>) -> Self {
+        Self { monitor, rollbacks }
+    }
+}
+
+/// A rollback error as the page's error kind; internal causes were logged where they arose.
+fn rollback_error(error: RollbackError) -> AppError {
+    match error {
+        RollbackError::NotFound(message) => AppError::NotFound(message),
+        RollbackError::Invalid(message) => AppError::BadRequest(message),
+        RollbackError::Refused(message) => AppError::Conflict(message),
+        RollbackError::Provider { .. } => AppError::Unavailable(error.to_string()),
+        RollbackError::Store(source) => {
+            tracing::error!(error = %source, "rollback store failure");
+            AppError::Unavailable("the rollback store did not answer; nothing was started".into())
+        }
     }
 }
 
@@ -61,9 +79,16 @@ fn store_unavailable(error: StoreError) -> AppError {
     AppError::Unavailable("the history store did not answer; try again shortly".into())
 }
 
-fn entry(config: &Config, stored: StoredDeployment) -> HistoryEntry {
+fn entry(config: &Config, monitor: &Monitor, stored: StoredDeployment) -> HistoryEntry {
     let mut deployment = stored.to_view();
     let record = stored.record;
+    deployment.rollback = monitor.eligibility_of(
+        &record.service,
+        &record.environment,
+        record.environment_kind,
+        &record.provider_id,
+        record.state,
+    );
     if let Some(service) = config
         .services
         .iter()
@@ -144,7 +169,7 @@ impl Dashboard for ServerDashboard {
             entries: page
                 .deployments
                 .into_iter()
-                .map(|stored| entry(&config, stored))
+                .map(|stored| entry(&config, &self.monitor, stored))
                 .collect(),
             next: page.next.map(|cursor| cursor.encode()),
             services: config
@@ -200,7 +225,7 @@ impl Dashboard for ServerDashboard {
             history: page
                 .deployments
                 .into_iter()
-                .map(|stored| entry(&config, stored))
+                .map(|stored| entry(&config, &self.monitor, stored))
                 .collect(),
             more_history: page.next.map(|cursor| cursor.encode()),
             demo: config.demo,
@@ -216,5 +241,59 @@ impl Dashboard for ServerDashboard {
             .await
             .map_err(store_unavailable)?;
         Ok(audit_view(entries))
+    }
+
+    async fn rollback_plan(
+        &self,
+        service: String,
+        environment: String,
+        target: String,
+    ) -> Result<RollbackPlan, AppError> {
+        self.rollbacks
+            .plan(&service, &environment, &target)
+            .await
+            .map_err(rollback_error)
+    }
+
+    async fn roll_back(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        form: RollbackRequestForm,
+    ) -> Result<i64, AppError> {
+        let form = RollbackForm {
+            service: form.service,
+            environment: form.environment,
+            target: form.target,
+            expected_live: form.expected_live,
+            idempotency_key: form.idempotency_key,
+            reason: form.reason,
+            typed_name: form.typed_name,
+            place_hold: form.place_hold.is_some_and(|value| !value.is_empty()),
+        };
+        self.rollbacks
+            .start(Requester::of(principal, remote_addr), form)
+            .await
+            .map_err(rollback_error)
+    }
+
+    async fn rollback(&self, id: i64) -> Result<RollbackView, AppError> {
+        self.rollbacks
+            .view(id, |_| false)
+            .await
+            .map_err(rollback_error)
+    }
+
+    async fn release_rollback_hold(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        id: i64,
+        release: HoldRelease,
+    ) -> Result<(), AppError> {
+        self.rollbacks
+            .release_hold(Requester::of(principal, remote_addr), id, release)
+            .await
+            .map_err(rollback_error)
     }
 }

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod monitor;
 pub mod providers;
+pub mod rollback;
 pub mod routes;
 pub mod runbooks;
 pub mod secret;

@@ -27,13 +27,16 @@ use crate::providers::{
     list_recent_deployments, DeploymentProvider, ProviderDeployment, ProviderEnvironment,
     ProviderError,
 };
+use crate::rollback::eligibility::{eligibility, Candidate};
 use crate::store::{
     DeploymentRecord, HealthSample, RetentionPolicy, Store, StoreError, UpsertOutcome,
 };
+use app::model::DeployState;
 use app::model::{
     EnvironmentKind, EnvironmentStatus, HealthState, HealthView, PollView, ProviderKind,
     ServiceStatus, StatusSnapshot, UptimeView,
 };
+use app::rollback::{RollbackEligibility, RollbackNote, RollbackOffer};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use std::collections::{BTreeMap, HashMap};
@@ -88,6 +91,10 @@ pub struct MonitorState {
     pub health: HashMap<(String, String), HealthView>,
     /// Uptime and hourly latency from the store, keyed by (service, environment).
     pub uptime: HashMap<(String, String), UptimeFigures>,
+    /// The latest rollback of each (service, environment), for the rows' notes.
+    pub rollbacks: HashMap<(String, String), RollbackNote>,
+    /// Services whose provider client can roll back.
+    pub can_roll_back: std::collections::HashSet<String>,
 }
 
 struct Shared {
@@ -101,6 +108,10 @@ struct Shared {
     running: AtomicBool,
     /// Signalled by pollers and health checks when they stored a result.
     changed: tokio::sync::Notify,
+    /// Wakes every poller before its interval is up (after a rollback changed what is live).
+    poll_now: tokio::sync::Notify,
+    /// Every provider client, for rollbacks: (service, environment it serves or all, client).
+    clients: Vec<(String, Option<String>, Arc<dyn DeploymentProvider>)>,
 }
 
 /// A handle on the running monitor. Dropping it stops every polling task.
@@ -113,6 +124,21 @@ impl Monitor {
     /// Builds the provider clients from config and starts polling.
     pub fn start(config: Arc<Config>, http: reqwest::Client, store: Arc<dyn Store>) -> Self {
         let watches = build_watches(&config, &http);
+        let clients: Vec<(String, Option<String>, Arc<dyn DeploymentProvider>)> = watches
+            .iter()
+            .map(|watch| {
+                (
+                    watch.service.clone(),
+                    watch.environment.clone(),
+                    watch.client.clone(),
+                )
+            })
+            .collect();
+        let can_roll_back = watches
+            .iter()
+            .filter(|watch| watch.client.rollback_method().is_some())
+            .map(|watch| watch.service.clone())
+            .collect();
         let state = MonitorState {
             watches: watches
                 .iter()
@@ -124,6 +150,8 @@ impl Monitor {
                 .collect(),
             health: HashMap::new(),
             uptime: HashMap::new(),
+            rollbacks: HashMap::new(),
+            can_roll_back,
         };
         let now = Utc::now();
         let first = StatusSnapshot {
@@ -142,6 +170,8 @@ impl Monitor {
             revision: Mutex::new(1),
             running: AtomicBool::new(false),
             changed: tokio::sync::Notify::new(),
+            poll_now: tokio::sync::Notify::new(),
+            clients,
         });
         let mut tasks = JoinSet::new();
         for (index, watch) in watches.into_iter().enumerate() {
@@ -187,6 +217,174 @@ impl Monitor {
 
     pub fn config(&self) -> Arc<Config> {
         self.shared.config.clone()
+    }
+
+    /// The provider client serving `service` in the Lookout environment `environment`, with
+    /// the provider's name for that environment.
+    pub fn provider_for(&self, service: &str, environment: &str) -> Option<ProviderTarget> {
+        let config = &self.shared.config;
+        let service_config = config.services.iter().find(|s| s.name == service)?;
+        let configured = service_config
+            .environments
+            .iter()
+            .find(|candidate| candidate.environment == environment)?;
+        let environment_kind = config
+            .environments
+            .iter()
+            .find(|candidate| candidate.name == environment)
+            .map(|candidate| candidate.kind)?;
+        let client = self
+            .shared
+            .clients
+            .iter()
+            .find(|(name, only, _)| {
+                name == service && only.as_deref().is_none_or(|only| only == environment)
+            })
+            .map(|(_, _, client)| client.clone())?;
+        Some(ProviderTarget {
+            client,
+            environment: ProviderEnvironment::Named(configured.provider_environment.clone()),
+            environment_kind,
+        })
+    }
+
+    /// Polls every provider now instead of at the end of its interval.
+    pub fn poll_now(&self) {
+        self.shared.poll_now.notify_waiters();
+    }
+
+    /// Replaces the rows' rollback notes and republishes.
+    pub fn set_rollback_notes(&self, notes: HashMap<(String, String), RollbackNote>) {
+        super_lock(&self.shared.state).rollbacks = notes;
+        publish(&self.shared);
+    }
+
+    /// Whether a stored deployment can be a rollback target, judged against what the last
+    /// polls saw (what is live, how many successful deployments are newer, the provider's own
+    /// flag). `None` for services whose provider cannot roll back.
+    pub fn eligibility_of(
+        &self,
+        service: &str,
+        environment: &str,
+        environment_kind: EnvironmentKind,
+        deployment_id: &str,
+        deploy_state: DeployState,
+    ) -> Option<RollbackEligibility> {
+        let state = super_lock(&self.shared.state);
+        if !state.can_roll_back.contains(service) {
+            return None;
+        }
+        let config = &self.shared.config;
+        let service_config = config.services.iter().find(|s| s.name == service)?;
+        let provider = service_config.provider_kind();
+        let configured = service_config
+            .environments
+            .iter()
+            .find(|candidate| candidate.environment == environment);
+        let result = state.watches.iter().find(|result| {
+            result.service == service
+                && result
+                    .environment
+                    .as_ref()
+                    .is_none_or(|only| only == environment)
+        });
+        let belongs = |deployment: &ProviderDeployment| {
+            configured.is_some_and(|configured| belongs_to(configured, &deployment.environment))
+        };
+        let recent: Vec<&ProviderDeployment> = result
+            .map(|result| result.recent.iter().filter(|d| belongs(d)).collect())
+            .unwrap_or_default();
+        let live = result.and_then(|result| result.live.iter().find(|d| belongs(d)));
+        let position = recent.iter().position(|d| d.id == deployment_id);
+        let reported = position.and_then(|index| recent.get(index).copied());
+        let newer_successful = match position {
+            Some(index) => recent[..index]
+                .iter()
+                .filter(|d| was_live_once(d.state))
+                .count() as u32,
+            // Older than everything the last poll read: at least that many are newer.
+            None => recent.iter().filter(|d| was_live_once(d.state)).count() as u32,
+        };
+        Some(eligibility(&Candidate {
+            provider,
+            state: reported.map_or(deploy_state, |d| d.state),
+            environment_kind,
+            is_live: live.is_some_and(|live| live.id == deployment_id),
+            newer_successful,
+            provider_refusal: reported.and_then(|d| d.rollback_refusal.as_deref()),
+        }))
+    }
+}
+
+/// A provider client and the environment a rollback addresses.
+#[derive(Clone)]
+pub struct ProviderTarget {
+    pub client: Arc<dyn DeploymentProvider>,
+    pub environment: ProviderEnvironment,
+    pub environment_kind: EnvironmentKind,
+}
+
+fn was_live_once(state: DeployState) -> bool {
+    matches!(
+        state,
+        DeployState::Ready | DeployState::Superseded | DeployState::RolledBack
+    )
+}
+
+/// "Roll back to previous" for a row: the newest deployment older than the live one that can
+/// be a target, or why there is none.
+fn rollback_offer(
+    provider: ProviderKind,
+    environment_kind: EnvironmentKind,
+    recent: &[&ProviderDeployment],
+    live: Option<&ProviderDeployment>,
+) -> RollbackOffer {
+    let Some(live) = live else {
+        return RollbackOffer::Unavailable {
+            reason: "nothing is live to roll back from".into(),
+        };
+    };
+    let mut newer_successful = 0u32;
+    let mut first_refusal: Option<String> = None;
+    let mut past_live = false;
+    for deployment in recent {
+        if deployment.id == live.id {
+            past_live = true;
+            newer_successful += 1;
+            continue;
+        }
+        let older = match (deployment.created_at, live.created_at) {
+            (Some(created), Some(live_created)) => created < live_created,
+            _ => past_live,
+        };
+        if older {
+            match eligibility(&Candidate {
+                provider,
+                state: deployment.state,
+                environment_kind,
+                is_live: false,
+                newer_successful,
+                provider_refusal: deployment.rollback_refusal.as_deref(),
+            }) {
+                RollbackEligibility::Eligible => {
+                    return RollbackOffer::Previous {
+                        target: Box::new(deployment.to_view()),
+                    }
+                }
+                RollbackEligibility::Ineligible(reason) if was_live_once(deployment.state) => {
+                    first_refusal.get_or_insert(reason);
+                }
+                _ => {}
+            }
+        }
+        if was_live_once(deployment.state) {
+            newer_successful += 1;
+        }
+    }
+    RollbackOffer::Unavailable {
+        reason: first_refusal.unwrap_or_else(|| {
+            "no earlier successful deployment among the recent ones".to_string()
+        }),
     }
 }
 
@@ -743,7 +941,10 @@ async fn poll_resource(shared: Arc<Shared>, index: usize, watch: Watch) {
             }
         }
         shared.changed.notify_one();
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shared.poll_now.notified() => {}
+        }
     }
 }
 
@@ -839,7 +1040,14 @@ pub fn build_snapshot(
                 .services
                 .iter()
                 .filter_map(|service| {
-                    configured_row(service, &environment.name, state, now, stale_after)
+                    configured_row(
+                        service,
+                        &environment.name,
+                        environment.kind,
+                        state,
+                        now,
+                        stale_after,
+                    )
                 })
                 .collect(),
         })
@@ -883,6 +1091,7 @@ fn poll_view(
 fn configured_row(
     service: &ServiceConfig,
     environment: &str,
+    environment_kind: EnvironmentKind,
     state: &MonitorState,
     now: DateTime<Utc>,
     stale_after: chrono::Duration,
@@ -915,11 +1124,23 @@ fn configured_row(
         },
     };
     let live_view = live.map(|live| service.link_commit(live.to_view()));
+    let rollback_offer = state.can_roll_back.contains(&service.name).then(|| {
+        let recent: Vec<&ProviderDeployment> = result
+            .map(|result| result.recent.iter().filter(|d| belongs(d)).collect())
+            .unwrap_or_default();
+        rollback_offer(service.provider_kind(), environment_kind, &recent, live)
+    });
+    let last_rollback = state
+        .rollbacks
+        .get(&(service.name.clone(), environment.to_string()))
+        .cloned();
     let uptime = state
         .uptime
         .get(&(service.name.clone(), environment.to_string()))
         .cloned();
     Some(ServiceStatus {
+        last_rollback,
+        rollback_offer,
         service: service.name.clone(),
         provider: service.provider_kind(),
         live_url: configured
@@ -1008,6 +1229,8 @@ fn preview_environments(
             }
             let live_view = live.map(|live| service.link_commit(live.to_view()));
             let row = ServiceStatus {
+                last_rollback: None,
+                rollback_offer: None,
                 service: service.name.clone(),
                 provider: service.provider_kind(),
                 live_url: live_view.as_ref().and_then(|live| live.url.clone()),

@@ -53,6 +53,8 @@ pub struct AppState {
     pub shutting_down: watch::Receiver<bool>,
     /// The runbooks folder, loaded (reloaded in the background).
     pub runbooks: Arc<crate::runbooks::RunbookLibrary>,
+    /// The rollback executor.
+    pub rollbacks: Arc<crate::rollback::Rollbacks>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,9 +83,9 @@ fn request_context(
         let request = use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<RequestAuth>().cloned());
         let response = use_context::<ResponseOptions>();
-        let (principal, csrf_token) = match request {
-            Some(request) => (request.principal, request.csrf_token),
-            None => (Principal::Anonymous, String::new()),
+        let (principal, csrf_token, remote_addr) = match request {
+            Some(request) => (request.principal, request.csrf_token, request.remote_addr),
+            None => (Principal::Anonymous, String::new(), None),
         };
         let status_target = response.clone();
         provide_context(RequestAccess {
@@ -97,6 +99,13 @@ fn request_context(
                     response.set_status(status);
                 }
             }),
+            remote_addr,
+            redirect: Arc::new(|path: &str| {
+                // Only our own paths, percent-encoded: a header value cannot be invalid.
+                if path.starts_with('/') && path.bytes().all(|b| b.is_ascii_graphic()) {
+                    leptos_axum::redirect(path);
+                }
+            }),
         });
         if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), response) {
             if let Ok(policy) = HeaderValue::from_str(&crate::auth::headers::page_policy(&nonce)) {
@@ -107,7 +116,10 @@ fn request_context(
 }
 
 pub fn router(state: AppState) -> Router {
-    let dashboard = DashboardHandle(Arc::new(ServerDashboard::new(state.monitor.clone())));
+    let dashboard = DashboardHandle(Arc::new(ServerDashboard::new(
+        state.monitor.clone(),
+        state.rollbacks.clone(),
+    )));
     let runbooks = RunbooksHandle(state.runbooks.clone());
     let context = request_context(dashboard, runbooks, state.auth.clone());
     let options = state.leptos_options.clone();
@@ -206,7 +218,7 @@ async fn api_deployments(
     if let Some(refused) = read_refusal(&state, &request) {
         return refused;
     }
-    let dashboard = ServerDashboard::new(state.monitor.clone());
+    let dashboard = ServerDashboard::new(state.monitor.clone(), state.rollbacks.clone());
     match dashboard.history(query).await {
         Ok(view) => (
             [(header::CACHE_CONTROL, "no-store")],

@@ -56,6 +56,9 @@ pub async fn run(
     }
     let config = Arc::new(config);
     let monitor = Arc::new(Monitor::start(config.clone(), build_client(), store));
+    let rollbacks = crate::rollback::Rollbacks::new(monitor.clone());
+    // Operations a previous run left unfinished are settled by re-reading the providers.
+    rollbacks.reconcile().await;
     let runbooks = crate::runbooks::RunbookLibrary::load(&config.runbooks_dir);
     tracing::info!(dir = %config.runbooks_dir.display(), runbooks = runbooks.len(), "runbooks loaded");
     let reloader = runbooks.spawn_reloader(config.runbooks_reload_interval);
@@ -66,6 +69,7 @@ pub async fn run(
         auth,
         shutting_down,
         runbooks,
+        rollbacks,
     };
     let app = router(state);
     if !site_root()

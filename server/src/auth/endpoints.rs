@@ -22,7 +22,19 @@ pub enum Requirement {
 pub struct Endpoint {
     pub path: &'static str,
     pub requirement: Requirement,
+    /// A valid query (GET) or form body (POST) for the test. POST samples are built to be
+    /// refused after authorization (a missing one-time key, an unknown operation), so the
+    /// matrix never starts a rollback.
     pub sample_query: &'static str,
+    pub method: EndpointMethod,
+}
+
+/// How a server function is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointMethod {
+    Get,
+    /// A form post (CSRF-checked).
+    Post,
 }
 
 pub const SERVER_FUNCTIONS: &[Endpoint] = &[
@@ -30,41 +42,75 @@ pub const SERVER_FUNCTIONS: &[Endpoint] = &[
         path: "/api/status",
         requirement: Requirement::Read,
         sample_query: "",
+        method: EndpointMethod::Get,
     },
     Endpoint {
         path: "/api/history",
         requirement: Requirement::Read,
         sample_query: "query%5Bservice%5D=api",
+        method: EndpointMethod::Get,
     },
     Endpoint {
         path: "/api/service",
         requirement: Requirement::Read,
         sample_query: "name=api",
+        method: EndpointMethod::Get,
     },
     Endpoint {
         path: "/api/session",
         requirement: Requirement::Anyone,
         sample_query: "",
+        method: EndpointMethod::Get,
     },
     Endpoint {
         path: "/api/runbooks",
         requirement: Requirement::Read,
         sample_query: "query%5Bq%5D=rollback",
+        method: EndpointMethod::Get,
     },
     Endpoint {
         path: "/api/runbook",
         requirement: Requirement::Read,
         sample_query: "slug=rollback",
+        method: EndpointMethod::Get,
     },
     Endpoint {
         path: "/api/runbook_links",
         requirement: Requirement::Read,
         sample_query: "",
+        method: EndpointMethod::Get,
     },
     Endpoint {
         path: "/api/audit",
         requirement: Requirement::Audit,
         sample_query: "",
+        method: EndpointMethod::Get,
+    },
+    Endpoint {
+        path: "/api/rollback_plan",
+        requirement: Requirement::RollBack,
+        sample_query: "service=api&environment=production&target=dep-unknown",
+        method: EndpointMethod::Get,
+    },
+    Endpoint {
+        path: "/api/rollback",
+        requirement: Requirement::Read,
+        sample_query: "id=999999",
+        method: EndpointMethod::Get,
+    },
+    Endpoint {
+        path: "/api/roll_back_service",
+        requirement: Requirement::RollBack,
+        sample_query: "form%5Bservice%5D=api&form%5Benvironment%5D=production\
+                       &form%5Btarget%5D=x&form%5Bexpected_live%5D=y\
+                       &form%5Bidempotency_key%5D=short",
+        method: EndpointMethod::Post,
+    },
+    Endpoint {
+        path: "/api/release_rollback_hold",
+        requirement: Requirement::RollBack,
+        sample_query: "id=999999&release=resume",
+        method: EndpointMethod::Post,
     },
 ];
 

@@ -83,6 +83,7 @@ impl ProviderDeployment {
     /// The page's view of this deployment.
     pub fn to_view(&self) -> DeploymentView {
         DeploymentView {
+            rollback: None,
             id: self.id.clone(),
             state: self.state,
             commit_sha: self.commit.sha.clone(),

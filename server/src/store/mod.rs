@@ -15,7 +15,10 @@
 
 mod common;
 pub mod postgres;
+pub mod rollbacks;
 pub mod sqlite;
+
+pub use rollbacks::{BeginRollback, RollbackRecord};
 
 use app::model::{DeployState, DeploymentView, EnvironmentKind, HealthState, ProviderKind};
 use async_trait::async_trait;
@@ -174,6 +177,7 @@ impl StoredDeployment {
     pub fn to_view(&self) -> DeploymentView {
         let record = &self.record;
         DeploymentView {
+            rollback: None,
             id: record.provider_id.clone(),
             state: record.state,
             commit_sha: record.commit_sha.clone(),
@@ -356,6 +360,45 @@ pub struct RetentionReport {
     pub more_pending: bool,
 }
 
+/// Which rollback operations to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollbackQuery<'a> {
+    Id(i64),
+    Key(&'a str),
+    /// The unfinished one of a service and environment.
+    InFlight {
+        service: &'a str,
+        environment: &'a str,
+    },
+    /// Every unfinished operation (reconciled at startup).
+    Unfinished,
+    /// The newest operation of every service and environment (the service rows' notes).
+    LatestEach,
+}
+
+impl RollbackQuery<'_> {
+    /// The statement and its binds.
+    pub(crate) fn sql(self) -> (String, Vec<common::Bind>) {
+        use common::Bind;
+        match self {
+            Self::Id(id) => (rollbacks::by_id(), vec![Bind::Int(Some(id))]),
+            Self::Key(key) => (rollbacks::by_key(), vec![Bind::Text(Some(key.to_string()))]),
+            Self::InFlight {
+                service,
+                environment,
+            } => (
+                rollbacks::in_flight(),
+                vec![
+                    Bind::Text(Some(service.to_string())),
+                    Bind::Text(Some(environment.to_string())),
+                ],
+            ),
+            Self::Unfinished => (rollbacks::unfinished(), Vec::new()),
+            Self::LatestEach => (rollbacks::latest_each(), Vec::new()),
+        }
+    }
+}
+
 /// An audit entry to append.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAuditEntry {
@@ -495,6 +538,50 @@ pub trait Store: Send + Sync {
 
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts a new rollback operation; `None` when a unique index refused it (the
+    /// idempotency key was used, or an operation on the service and environment is unfinished).
+    async fn insert_rollback(&self, record: &RollbackRecord) -> Result<Option<i64>, StoreError>;
+
+    /// Writes the mutable columns of an operation (state, detail, ids, hold, times).
+    async fn update_rollback(&self, record: &RollbackRecord) -> Result<(), StoreError>;
+
+    /// Rollback operations matching `query`, oldest first.
+    async fn find_rollbacks(
+        &self,
+        query: RollbackQuery<'_>,
+    ) -> Result<Vec<RollbackRecord>, StoreError>;
+
+    /// Records `record` as a new `pending` operation unless its key was used before or another
+    /// operation on the same service and environment is unfinished (the database lock).
+    async fn begin_rollback(&self, record: &RollbackRecord) -> Result<BeginRollback, StoreError> {
+        // Twice at most: an operation that finished between the refused insert and the lookup
+        // leaves the lock free for a second try.
+        for _ in 0..2 {
+            if let Some(id) = self.insert_rollback(record).await? {
+                return Ok(BeginRollback::Started(id));
+            }
+            let earlier = self
+                .find_rollbacks(RollbackQuery::Key(&record.idempotency_key))
+                .await?;
+            if let Some(earlier) = earlier.into_iter().next() {
+                return Ok(BeginRollback::Duplicate(Box::new(earlier)));
+            }
+            let running = self
+                .find_rollbacks(RollbackQuery::InFlight {
+                    service: &record.service,
+                    environment: &record.environment,
+                })
+                .await?;
+            if let Some(running) = running.into_iter().next() {
+                return Ok(BeginRollback::InFlight(Box::new(running)));
+            }
+        }
+        Err(StoreError::InvalidInput {
+            what: "rollback operation",
+            detail: "refused by a unique index that no row explains".into(),
+        })
+    }
 }
 
 /// Opens the store a URL names and brings its schema up to date.

@@ -7,6 +7,8 @@
 //! `REPEATABLE READ` snapshot.
 
 use super::common::{self, Bind, Dialect, Sql};
+use super::rollbacks::{self, RollbackRecord};
+use super::RollbackQuery;
 use super::{
     migration_message, redact_url, AuditEntry, Backend, DeploymentFilter, DeploymentRecord,
     HealthSample, HistoryCursor, HistoryPage, LatencyPoint, NewAuditEntry, RetentionPolicy,
@@ -368,6 +370,40 @@ impl Store for PostgresStore {
         tx.commit().await?;
         tracing::debug!(?report, "retention run");
         Ok(report)
+    }
+
+    async fn insert_rollback(&self, record: &RollbackRecord) -> Result<Option<i64>, StoreError> {
+        let binds = rollbacks::insert_binds(record);
+        let inserted = sqlx::query_scalar_with(&DIALECT.sql(rollbacks::INSERT), arguments(binds)?)
+            .fetch_one(&self.pool)
+            .await;
+        match inserted {
+            Ok(id) => Ok(Some(id)),
+            Err(error) if rollbacks::is_unique_violation(&error) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn update_rollback(&self, record: &RollbackRecord) -> Result<(), StoreError> {
+        let binds = rollbacks::update_binds(record);
+        sqlx::query_with(&DIALECT.sql(rollbacks::UPDATE), arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_rollbacks(
+        &self,
+        query: RollbackQuery<'_>,
+    ) -> Result<Vec<RollbackRecord>, StoreError> {
+        let (sql, binds) = query.sql();
+        let rows: Vec<rollbacks::RollbackRow> =
+            sqlx::query_as_with(&DIALECT.sql(&sql), arguments(binds)?)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(rollbacks::RollbackRow::into_record)
+            .collect()
     }
 
     async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
