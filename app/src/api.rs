@@ -44,10 +44,10 @@ pub async fn get_session() -> Result<SessionInfo, AppError> {
 
 /// One page of the audit log (admin only). Read-only (GET).
 #[server(endpoint = "audit", input = GetUrl)]
-pub async fn list_audit(before: Option<i64>) -> Result<AuditView, AppError> {
+pub async fn list_audit(query: crate::audit::AuditQuery) -> Result<AuditView, AppError> {
     crate::access::authorize(crate::auth::Access::ReadAudit)?;
     let dashboard = crate::dashboard::use_dashboard()?;
-    dashboard.audit(before).await
+    dashboard.audit(query).await
 }
 
 /// What the confirmation page shows before a rollback, read fresh from the provider. Needs

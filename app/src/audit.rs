@@ -29,3 +29,41 @@ pub struct AuditView {
     /// The server's clock when this page was read (relative times are computed against it).
     pub generated_at: DateTime<Utc>,
 }
+
+/// Which audit rows to show: older than `before`, and exactly this action, actor and outcome
+/// where given (empty: all).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub outcome: String,
+}
+
+impl AuditQuery {
+    /// The query string of `/audit` for this query (empty fields left out).
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        for (key, value) in [
+            ("action", &self.action),
+            ("actor", &self.actor),
+            ("outcome", &self.outcome),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{key}={}", crate::rollback::encode(value)));
+            }
+        }
+        if let Some(before) = self.before {
+            parts.push(format!("before={before}"));
+        }
+        parts.join("&")
+    }
+
+    pub fn is_filtered(&self) -> bool {
+        !(self.action.is_empty() && self.actor.is_empty() && self.outcome.is_empty())
+    }
+}

@@ -1,7 +1,7 @@
 //! The port the server implements (ssr only): how server functions reach server state
 //! without `app` depending on any server crate.
 
-use crate::audit::AuditView;
+use crate::audit::{AuditQuery, AuditView};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::history::{HistoryQuery, HistoryView, ServiceDetail};
@@ -23,7 +23,7 @@ pub trait Dashboard: Send + Sync + 'static {
     async fn service(&self, name: String) -> Result<ServiceDetail, AppError>;
 
     /// One page of the audit log, newest first, older than `before` when given.
-    async fn audit(&self, before: Option<i64>) -> Result<AuditView, AppError>;
+    async fn audit(&self, query: AuditQuery) -> Result<AuditView, AppError>;
 
     /// The confirmation page's plan, read fresh from the provider.
     async fn rollback_plan(

@@ -105,3 +105,31 @@ pub fn follow_deployments(refresh: RwSignal<u64>) {
         });
     });
 }
+
+/// Follows one rollback operation (`/api/v1/rollbacks/{id}/events`) until it ends.
+pub fn follow_rollback(id: i64, view: RwSignal<Option<crate::rollback::RollbackView>>) {
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let path = format!("/api/v1/rollbacks/{id}/events");
+            let Ok(mut source) = EventSource::new(&path) else {
+                return;
+            };
+            let Ok(mut updates) = source.subscribe(crate::rollback::ROLLBACK_EVENT) else {
+                return;
+            };
+            while let Some(Ok((_, message))) = updates.next().await {
+                let Some(data) = message.data().as_string() else {
+                    continue;
+                };
+                if let Ok(next) = serde_json::from_str::<crate::rollback::RollbackView>(&data) {
+                    let finished = next.state.is_finished();
+                    view.set(Some(next));
+                    if finished {
+                        break;
+                    }
+                }
+            }
+            drop(source);
+        });
+    });
+}

@@ -13,3 +13,5 @@ pub fn connect(
 }
 
 pub fn follow_deployments(_refresh: RwSignal<u64>) {}
+
+pub fn follow_rollback(_id: i64, _view: RwSignal<Option<crate::rollback::RollbackView>>) {}

@@ -253,6 +253,9 @@ impl RollbackView {
     }
 }
 
+/// The SSE event name of `/api/v1/rollbacks/{id}/events`.
+pub const ROLLBACK_EVENT: &str = "rollback";
+
 /// `/rollbacks/{id}`.
 pub fn rollback_path(id: i64) -> String {
     format!("/rollbacks/{id}")

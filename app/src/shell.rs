@@ -5,6 +5,8 @@ use crate::pages::history_page::HistoryPage;
 use crate::pages::home_page::HomePage;
 use crate::pages::login_page::LoginPage;
 use crate::pages::not_found_page::NotFoundPage;
+use crate::pages::rollback_page::RollbackPage;
+use crate::pages::rollback_result_page::RollbackResultPage;
 use crate::pages::runbook_page::RunbookPage;
 use crate::pages::runbooks_page::RunbooksPage;
 use crate::pages::service_page::ServicePage;
@@ -56,6 +58,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/services/:name") view=ServicePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/rollback") view=RollbackPage ssr=SsrMode::Async/>
+                <Route path=path!("/rollbacks/:id") view=RollbackResultPage ssr=SsrMode::Async/>
                 <Route path=path!("/runbooks") view=RunbooksPage ssr=SsrMode::Async/>
                 <Route path=path!("/runbooks/:slug") view=RunbookPage ssr=SsrMode::Async/>
             </Routes>

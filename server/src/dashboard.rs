@@ -5,8 +5,8 @@
 use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::rollback::{Requester, RollbackError, RollbackForm, Rollbacks};
-use crate::store::{DeploymentFilter, HistoryCursor, StoreError, StoredDeployment};
-use app::audit::{AuditRow, AuditView, AUDIT_PAGE_SIZE};
+use crate::store::{AuditFilter, DeploymentFilter, HistoryCursor, StoreError, StoredDeployment};
+use app::audit::{AuditQuery, AuditRow, AuditView, AUDIT_PAGE_SIZE};
 use app::auth::Principal;
 use app::dashboard::Dashboard;
 use app::error::AppError;
@@ -233,11 +233,16 @@ impl Dashboard for ServerDashboard {
         })
     }
 
-    async fn audit(&self, before: Option<i64>) -> Result<AuditView, AppError> {
+    async fn audit(&self, query: AuditQuery) -> Result<AuditView, AppError> {
+        let filter = AuditFilter {
+            action: query.action,
+            actor: query.actor,
+            outcome: query.outcome,
+        };
         let entries = self
             .monitor
             .store()
-            .list_audit(AUDIT_PAGE_SIZE + 1, before)
+            .list_audit_filtered(AUDIT_PAGE_SIZE + 1, query.before, &filter)
             .await
             .map_err(store_unavailable)?;
         Ok(audit_view(entries))

@@ -412,6 +412,8 @@ fn basic_config_text(base: &str, poll_interval: Duration) -> String {
 poll_interval_secs = {poll}
 health_interval_secs = {poll}
 history_depth = 20
+rollback_poll_millis = 300
+rollback_timeout_secs = 60
 
 [[environments]]
 name = "production"
@@ -521,6 +523,8 @@ fn all_providers_config_text(base: &str, poll_interval: Duration) -> String {
 poll_interval_secs = {poll}
 health_interval_secs = {poll}
 history_depth = 20
+rollback_poll_millis = 300
+rollback_timeout_secs = 60
 
 [[environments]]
 name = "production"

@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(api_status))
         .route("/api/v1/deployments", get(api_deployments))
         .route("/api/events", get(live_events))
+        .merge(crate::rollback::routes::router())
         .route("/login", post(crate::auth::handlers::log_in))
         .route("/logout", post(crate::auth::handlers::log_out))
         .nest("/pkg", pkg)

@@ -1,5 +1,6 @@
 //! One environment card: its roll-up status and one row per service.
 
+use crate::auth::Identity;
 use crate::components::badges::RollupBadge;
 use crate::components::service_row::ServiceRow;
 use crate::model::{EnvironmentKind, EnvironmentStatus};
@@ -14,7 +15,11 @@ pub fn EnvironmentCard(
     /// Runbook links by service name.
     #[prop(optional)]
     runbooks: RunbookLinks,
+    /// Who is looking (for rollback actions).
+    #[prop(default = None)]
+    user: Option<Identity>,
 ) -> impl IntoView {
+    let environment_name = environment.name.clone();
     let rollup = environment.rollup();
     let anchor = environment.anchor();
     let heading_id = format!("{anchor}-title");
@@ -29,7 +34,9 @@ pub fn EnvironmentCard(
         .into_iter()
         .map(|service| {
             let runbooks = runbooks.for_service(&service.service);
-            view! { <ServiceRow service now runbooks/> }
+            let environment = environment_name.clone();
+            let user = user.clone();
+            view! { <ServiceRow service now runbooks environment user/> }
         })
         .collect_view();
     view! {

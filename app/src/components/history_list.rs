@@ -1,6 +1,8 @@
 //! The merged deploy history as a list: one row per deployment, newest first.
 
+use crate::auth::Identity;
 use crate::components::badges::DeployBadge;
+use crate::components::rollback_actions::HistoryRollback;
 use crate::components::service_row::commit_sha;
 use crate::history::HistoryEntry;
 use crate::model::DeployState;
@@ -9,20 +11,38 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 #[component]
-pub fn HistoryList(entries: Vec<HistoryEntry>, now: DateTime<Utc>) -> impl IntoView {
+pub fn HistoryList(
+    entries: Vec<HistoryEntry>,
+    now: DateTime<Utc>,
+    /// Who is looking ("Roll back to this" shows to deployers of the row's environment).
+    #[prop(default = None)]
+    user: Option<Identity>,
+) -> impl IntoView {
     if entries.is_empty() {
         return view! { <p class="empty">"No deployments match."</p> }.into_any();
     }
     let rows = entries
         .into_iter()
-        .map(|entry| view! { <HistoryRow entry now/> })
+        .map(|entry| {
+            let user = user.clone();
+            view! { <HistoryRow entry now user/> }
+        })
         .collect_view();
     view! { <ol class="history">{rows}</ol> }.into_any()
 }
 
 #[component]
-fn HistoryRow(entry: HistoryEntry, now: DateTime<Utc>) -> impl IntoView {
+fn HistoryRow(entry: HistoryEntry, now: DateTime<Utc>, user: Option<Identity>) -> impl IntoView {
     let deployment = entry.deployment;
+    let rollback = view! {
+        <HistoryRollback
+            service=entry.service.clone()
+            environment=entry.environment.clone()
+            deployment_id=deployment.id.clone()
+            eligibility=deployment.rollback.clone()
+            user
+        />
+    };
     let state = deployment.state;
     let emphasis = match state {
         DeployState::Failed => " bad",
@@ -69,7 +89,7 @@ fn HistoryRow(entry: HistoryEntry, now: DateTime<Utc>) -> impl IntoView {
                 {author.map(|author| view! { <span class="author muted-text">{format!(" by {author}")}</span> })}
             </div>
             <div class="history-state"><DeployBadge state/></div>
-            <div class="history-links">{dashboard} {live}</div>
+            <div class="history-links">{dashboard} {live} {rollback}</div>
         </li>
     }
 }

@@ -1,6 +1,8 @@
 //! One service in one environment: live version, state, health, freshness, links.
 
+use crate::auth::Identity;
 use crate::components::badges::{DeployBadge, HealthBadge};
+use crate::components::rollback_actions::RowRollback;
 use crate::components::runbook_links::{RowRunbooks, RunbookEmphasis};
 use crate::components::sparkline::Sparkline;
 use crate::history::encode_component;
@@ -19,6 +21,12 @@ pub fn ServiceRow(
     /// The runbooks that name this service: first on the row when it is degraded or failing.
     #[prop(optional)]
     runbooks: Vec<RunbookLink>,
+    /// The Lookout environment of the row (for rollback actions).
+    #[prop(optional)]
+    environment: Option<String>,
+    /// Who is looking (rollback actions show to deployers of the environment).
+    #[prop(default = None)]
+    user: Option<Identity>,
 ) -> impl IntoView {
     let rollup = service.rollup();
     let failing = matches!(rollup, RollupStatus::Down | RollupStatus::Degraded)
@@ -49,6 +57,9 @@ pub fn ServiceRow(
         _ => None,
     };
     let latency = health.latency_ms.map(|ms| format!("{ms} ms"));
+    let rollback = environment.map(|environment| {
+        view! { <RowRollback service=service.clone() environment user now/> }
+    });
     let pending = service
         .pending
         .clone()
@@ -104,6 +115,7 @@ pub fn ServiceRow(
                 {uptime} {sparkline}
             </div>
             {pending}
+            {rollback}
             {health_note.map(|note| view! { <p class="note health-note">{format!("Health: {note}")}</p> })}
             {stale.map(|note| view! { <p class="note stale-note"><span aria-hidden="true">"◷ "</span>{note}</p> })}
         </li>

@@ -2,7 +2,7 @@
 //! paged by id. Complete without JavaScript.
 
 use crate::api::list_audit;
-use crate::audit::AuditView;
+use crate::audit::{AuditQuery, AuditView};
 use crate::components::top_bar::{Section, TopBar};
 use crate::time::{absolute, relative};
 use leptos::prelude::*;
@@ -11,24 +11,28 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let params = use_query_map();
-    let before = Memo::new(move |_| {
-        params.with(|params| {
-            params
+    let query = Memo::new(move |_| {
+        params.with(|params| AuditQuery {
+            before: params
                 .get("before")
-                .and_then(|value| value.parse::<i64>().ok())
+                .and_then(|value| value.parse::<i64>().ok()),
+            action: params.get("action").unwrap_or_default(),
+            actor: params.get("actor").unwrap_or_default(),
+            outcome: params.get("outcome").unwrap_or_default(),
         })
     });
-    let audit = Resource::new_blocking(move || before.get(), list_audit);
+    let audit = Resource::new_blocking(move || query.get(), list_audit);
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
         <TopBar section=Section::Audit/>
         <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
             <h1>"Audit log"</h1>
+            {move || view! { <AuditFilters query=query.get()/> }}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match audit.await {
-                        Ok(view) => view! { <AuditTable view/> }.into_any(),
+                        Ok(view) => view! { <AuditTable view query=query.get_untracked()/> }.into_any(),
                         Err(error) => view! {
                             <section class="problem" role="alert"><p>{error.to_string()}</p></section>
                         }.into_any(),
@@ -40,15 +44,24 @@ pub fn AuditPage() -> impl IntoView {
 }
 
 #[component]
-fn AuditTable(view: AuditView) -> impl IntoView {
+fn AuditTable(view: AuditView, query: AuditQuery) -> impl IntoView {
     let now = view.generated_at;
     if view.entries.is_empty() {
-        return view! { <p>"Nothing has been recorded yet."</p> }.into_any();
+        let text = if query.is_filtered() {
+            "Nothing matches these filters."
+        } else {
+            "Nothing has been recorded yet."
+        };
+        return view! { <p>{text}</p> }.into_any();
     }
     let next = view.next_before.map(|id| {
+        let older = AuditQuery {
+            before: Some(id),
+            ..query.clone()
+        };
         view! {
             <nav class="pager" aria-label="Audit pages">
-                <a href=format!("/audit?before={id}")>"Older entries"</a>
+                <a href=format!("/audit?{}", older.to_query_string())>"Older entries"</a>
             </nav>
         }
     });
@@ -87,4 +100,41 @@ fn AuditTable(view: AuditView) -> impl IntoView {
         {next}
     }
     .into_any()
+}
+
+/// Filters as a GET form: they work without JavaScript and make shareable links.
+#[component]
+fn AuditFilters(query: AuditQuery) -> impl IntoView {
+    let option = |value: &'static str, label: &'static str, current: &str| {
+        let selected = value == current;
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    view! {
+        <form class="filters" method="get" action="/audit">
+            <label>"Action "
+                <select name="action">
+                    {option("", "any", &query.action)}
+                    {option("rollback", "rollback", &query.action)}
+                    {option("rollback_hold", "hold released", &query.action)}
+                    {option("login", "login", &query.action)}
+                    {option("logout", "logout", &query.action)}
+                </select>
+            </label>
+            <label>"Outcome "
+                <select name="outcome">
+                    {option("", "any", &query.outcome)}
+                    {option("pending", "pending", &query.outcome)}
+                    {option("succeeded", "succeeded", &query.outcome)}
+                    {option("failed", "failed", &query.outcome)}
+                    {option("refused", "refused", &query.outcome)}
+                    {option("rate_limited", "rate limited", &query.outcome)}
+                </select>
+            </label>
+            <label>"Who "
+                <input name="actor" value=query.actor.clone() placeholder="user name" size="12"/>
+            </label>
+            <button type="submit">"Filter"</button>
+            {query.is_filtered().then(|| view! { <a href="/audit">"Clear"</a> })}
+        </form>
+    }
 }

@@ -58,6 +58,7 @@ pub fn HistoryPage() -> impl IntoView {
         },
         |(query, _)| list_history(query),
     );
+    let session = Resource::new_blocking(|| (), |_| crate::api::get_session());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
@@ -66,8 +67,9 @@ pub fn HistoryPage() -> impl IntoView {
             <h1>"Deploy history"</h1>
             <Transition fallback=|| view! { <p class="loading">"Loading history…"</p> }>
                 {move || Suspend::new(async move {
+                    let user = session.await.ok().and_then(|session| session.user);
                     match history.await {
-                        Ok(view) => view! { <HistoryBody view query=query.get_untracked()/> }.into_any(),
+                        Ok(view) => view! { <HistoryBody view query=query.get_untracked() user/> }.into_any(),
                         Err(error) => view! {
                             <section class="problem" role="alert"><p>{error.to_string()}</p></section>
                             <p><a href="/history">"Show the whole history"</a></p>
@@ -80,7 +82,11 @@ pub fn HistoryPage() -> impl IntoView {
 }
 
 #[component]
-fn HistoryBody(view: HistoryView, query: HistoryQuery) -> impl IntoView {
+fn HistoryBody(
+    view: HistoryView,
+    query: HistoryQuery,
+    user: Option<crate::auth::Identity>,
+) -> impl IntoView {
     // The server's clock (the browser build has no system clock through chrono).
     let now = view.generated_at;
     let next_href = view.next.clone().map(|cursor| {
@@ -108,7 +114,7 @@ fn HistoryBody(view: HistoryView, query: HistoryQuery) -> impl IntoView {
             {format!("{count} deployment{} shown, newest first", if count == 1 { "" } else { "s" })}
             {query.is_filtered().then(|| view! { " · " <a href="/history">"Clear filters"</a> })}
         </p>
-        <HistoryList entries=view.entries now/>
+        <HistoryList entries=view.entries now user/>
         <nav class="pager" aria-label="History pages">
             {first_href.map(|href| view! { <a href=href>"← Newest"</a> })}
             {next_href.map(|href| view! { <a href=href rel="next">"Older →"</a> })}

@@ -1,7 +1,8 @@
 //! `/`: one card per environment, one row per service. Complete as server-rendered HTML;
 //! hydrated, it follows the live stream.
 
-use crate::api::get_status;
+use crate::api::{get_session, get_status};
+use crate::auth::Identity;
 use crate::components::environment_card::EnvironmentCard;
 use crate::components::top_bar::{Section, TopBar};
 use crate::connection::LiveConnection;
@@ -15,6 +16,7 @@ use leptos::prelude::*;
 pub fn HomePage() -> impl IntoView {
     let initial = Resource::new_blocking(|| (), |_| get_status());
     let runbook_links = Resource::new_blocking(|| (), |_| list_runbook_links());
+    let session = Resource::new_blocking(|| (), |_| get_session());
     let live_snapshot = RwSignal::new(None::<StatusSnapshot>);
     let clock = RwSignal::new(None::<DateTime<Utc>>);
     let connection = RwSignal::new(LiveConnection::Static);
@@ -29,8 +31,9 @@ pub fn HomePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     // Without runbooks the board still shows (no links).
                     let runbooks = runbook_links.await.unwrap_or_default();
+                    let user = session.await.ok().and_then(|session| session.user);
                     match initial.await {
-                        Ok(first) => view! { <StatusBoard first live_snapshot clock runbooks/> }.into_any(),
+                        Ok(first) => view! { <StatusBoard first live_snapshot clock runbooks user/> }.into_any(),
                         Err(error) => view! {
                             <section class="problem" role="alert">
                                 <h1>"Status unavailable"</h1>
@@ -50,6 +53,7 @@ fn StatusBoard(
     live_snapshot: RwSignal<Option<StatusSnapshot>>,
     clock: RwSignal<Option<DateTime<Utc>>>,
     runbooks: RunbookLinks,
+    user: Option<Identity>,
 ) -> impl IntoView {
     let snapshot = Memo::new(move |_| live_snapshot.get().unwrap_or_else(|| first.clone()));
     // The server's clock: relative times agree between the server render and the page.
@@ -88,7 +92,8 @@ fn StatusBoard(
             .cloned()
             .map(|environment| {
                 let runbooks = runbooks.clone();
-                view! { <EnvironmentCard environment now runbooks/> }
+                let user = user.clone();
+                view! { <EnvironmentCard environment now runbooks user/> }
             })
             .collect_view();
         view! {

@@ -3,6 +3,8 @@ pub mod history_page;
 pub mod home_page;
 pub mod login_page;
 pub mod not_found_page;
+pub mod rollback_page;
+pub mod rollback_result_page;
 pub mod runbook_page;
 pub mod runbooks_page;
 pub mod service_page;

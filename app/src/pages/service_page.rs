@@ -19,6 +19,7 @@ pub fn ServicePage() -> impl IntoView {
     let name = Memo::new(move |_| params.with(|params| params.get("name").unwrap_or_default()));
     let detail = Resource::new_blocking(move || name.get(), get_service);
     let runbook_links = Resource::new_blocking(|| (), |_| list_runbook_links());
+    let session = Resource::new_blocking(|| (), |_| crate::api::get_session());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
@@ -27,10 +28,11 @@ pub fn ServicePage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let links = runbook_links.await.unwrap_or_default();
+                    let user = session.await.ok().and_then(|session| session.user);
                     match detail.await {
                         Ok(detail) => {
                             let runbooks = links.for_service(&detail.name);
-                            view! { <ServiceBody detail runbooks/> }.into_any()
+                            view! { <ServiceBody detail runbooks user/> }.into_any()
                         }
                         Err(error) => view! {
                             <h1>"Service not shown"</h1>
@@ -45,7 +47,11 @@ pub fn ServicePage() -> impl IntoView {
 }
 
 #[component]
-fn ServiceBody(detail: ServiceDetail, runbooks: Vec<RunbookLink>) -> impl IntoView {
+fn ServiceBody(
+    detail: ServiceDetail,
+    runbooks: Vec<RunbookLink>,
+    user: Option<crate::auth::Identity>,
+) -> impl IntoView {
     let now = detail.generated_at;
     let history_href = format!(
         "/history?{}",
@@ -69,10 +75,12 @@ fn ServiceBody(detail: ServiceDetail, runbooks: Vec<RunbookLink>) -> impl IntoVi
             let latency = environment.status.latency_ms.clone();
             let label = format!("{} latency, last 24 hours", environment.environment);
             let runbooks = runbooks.clone();
+            let user = user.clone();
+            let name = environment.environment.clone();
             view! {
                 <section class="env-card" aria-label=environment.environment.clone()>
                     <header class="env-header"><h2>{environment.environment.clone()}</h2></header>
-                    <ul class="svc-list"><ServiceRow service=environment.status now runbooks/></ul>
+                    <ul class="svc-list"><ServiceRow service=environment.status now runbooks environment=name user/></ul>
                     <dl class="uptime">
                         <div><dt>"Uptime 24 h"</dt><dd>{UptimeView::format(environment.uptime.day)}</dd></div>
                         <div><dt>"7 days"</dt><dd>{UptimeView::format(environment.uptime.week)}</dd></div>
@@ -91,7 +99,7 @@ fn ServiceBody(detail: ServiceDetail, runbooks: Vec<RunbookLink>) -> impl IntoVi
         <ServiceRunbooks service=detail.name.clone() runbooks=runbooks.clone()/>
         <div class="cards">{environments}</div>
         <h2>"Recent deployments"</h2>
-        <HistoryList entries=detail.history now/>
+        <HistoryList entries=detail.history now user/>
         <nav class="pager" aria-label="History pages">
             <a href=history_href>"Full history of this service"</a>
             {more_href.map(|href| view! { <a href=href rel="next">"Older →"</a> })}

@@ -83,7 +83,7 @@ pub const SERVER_FUNCTIONS: &[Endpoint] = &[
     Endpoint {
         path: "/api/audit",
         requirement: Requirement::Audit,
-        sample_query: "",
+        sample_query: "query%5Baction%5D=login",
         method: EndpointMethod::Get,
     },
     Endpoint {

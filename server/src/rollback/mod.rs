@@ -14,6 +14,7 @@
 //!   provider.
 
 pub mod eligibility;
+pub mod routes;
 
 use crate::monitor::{Monitor, ProviderTarget};
 use crate::providers::rollback::{

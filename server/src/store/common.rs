@@ -703,9 +703,25 @@ pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log \
      (at, actor, action, target, outcome, detail, remote_addr) \
      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id";
 
-/// Binds: before_id, limit.
+/// Binds: before_id, then action, actor, outcome each twice ('' matches all), then limit.
 pub(crate) const LIST_AUDIT: &str = "SELECT id, at, actor, action, target, outcome, detail, \
-     remote_addr FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?";
+     remote_addr FROM audit_log WHERE id < ? AND (? = '' OR action = ?) \
+     AND (? = '' OR actor = ?) AND (? = '' OR outcome = ?) ORDER BY id DESC LIMIT ?";
+
+/// The binds of [`LIST_AUDIT`].
+pub(crate) fn list_audit_binds(
+    limit: u32,
+    before_id: Option<i64>,
+    filter: &super::AuditFilter,
+) -> Vec<Bind> {
+    let mut binds = vec![Bind::Int(Some(before_id.unwrap_or(i64::MAX)))];
+    for value in [&filter.action, &filter.actor, &filter.outcome] {
+        binds.push(Bind::Text(Some(value.clone())));
+        binds.push(Bind::Text(Some(value.clone())));
+    }
+    binds.push(Bind::Int(Some(i64::from(page_size(limit)))));
+    binds
+}
 
 /// Binds: token_sha256, user_name, created_at, expires_at.
 pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions \

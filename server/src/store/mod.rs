@@ -399,6 +399,14 @@ impl RollbackQuery<'_> {
     }
 }
 
+/// Which audit entries to list; empty fields match everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub action: String,
+    pub actor: String,
+    pub outcome: String,
+}
+
 /// An audit entry to append.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAuditEntry {
@@ -514,6 +522,18 @@ pub trait Store: Send + Sync {
         &self,
         limit: u32,
         before_id: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.list_audit_filtered(limit, before_id, &AuditFilter::default())
+            .await
+    }
+
+    /// Audit entries newest first, matching `filter` (exact action, actor and outcome; an
+    /// empty field matches all).
+    async fn list_audit_filtered(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+        filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Records a new session under the SHA-256 (hex) of its token.

@@ -8,12 +8,12 @@
 
 use super::common::{self, Bind, Dialect, Sql};
 use super::rollbacks::{self, RollbackRecord};
-use super::RollbackQuery;
 use super::{
     migration_message, redact_url, AuditEntry, Backend, DeploymentFilter, DeploymentRecord,
     HealthSample, HistoryCursor, HistoryPage, LatencyPoint, NewAuditEntry, RetentionPolicy,
     RetentionReport, SessionRecord, StateChange, Store, StoreError, UpsertOutcome, Uptime,
 };
+use super::{AuditFilter, RollbackQuery};
 use app::model::{DeployState, ProviderKind};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -423,15 +423,13 @@ impl Store for PostgresStore {
         Ok(id)
     }
 
-    async fn list_audit(
+    async fn list_audit_filtered(
         &self,
         limit: u32,
         before_id: Option<i64>,
+        filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let binds = vec![
-            int(before_id.unwrap_or(i64::MAX)),
-            int(i64::from(common::page_size(limit))),
-        ];
+        let binds = common::list_audit_binds(limit, before_id, filter);
         let rows: Vec<common::AuditRow> =
             sqlx::query_as_with(&DIALECT.sql(common::LIST_AUDIT), arguments(binds)?)
                 .fetch_all(&self.pool)

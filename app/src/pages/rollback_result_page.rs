@@ -1,0 +1,176 @@
+//! `/rollbacks/{id}`: one rollback from request to verified outcome. Hydrated, it follows the
+//! operation's live stream until it ends; without JavaScript it refreshes itself every few
+//! seconds while the rollback runs. Deployers of the environment can end a hold from here.
+
+use crate::api::{get_rollback, get_session, ReleaseRollbackHold};
+use crate::auth::CSRF_FIELD;
+use crate::components::top_bar::{Section, TopBar};
+use crate::rollback::{HoldView, RollbackView};
+use crate::time::{absolute, duration, relative};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Seconds between refreshes of the page without JavaScript while the rollback runs.
+const NO_SCRIPT_REFRESH_SECS: u32 = 2;
+
+#[component]
+pub fn RollbackResultPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = Memo::new(move |_| {
+        params.with(|params| {
+            params
+                .get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or_default()
+        })
+    });
+    let error = Memo::new(move |_| query.with(|query| query.get("error")));
+    let operation = Resource::new_blocking(move || id.get(), get_rollback);
+    let session = Resource::new_blocking(|| (), |_| get_session());
+    let live = RwSignal::new(None::<RollbackView>);
+    crate::live::follow_rollback(id.get_untracked(), live);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <TopBar section=Section::Other/>
+        <main id="main" class="page rollback-result" data-hydrated=move || hydrated.get().to_string()>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let csrf = session.await.map(|session| session.csrf_token).unwrap_or_default();
+                    match operation.await {
+                        Ok(first) => view! {
+                            <Outcome first live csrf error=error.get_untracked()/>
+                        }.into_any(),
+                        Err(problem) => view! {
+                            <h1>"Rollback not shown"</h1>
+                            <section class="problem" role="alert"><p>{problem.to_string()}</p></section>
+                            <p><a href="/">"Back to the status page"</a></p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[component]
+fn Outcome(
+    first: RollbackView,
+    live: RwSignal<Option<RollbackView>>,
+    csrf: String,
+    error: Option<String>,
+) -> impl IntoView {
+    let may_release = first.may_release_hold;
+    let current = Memo::new(move |_| {
+        live.get()
+            .map(|mut view| {
+                view.may_release_hold = may_release;
+                view
+            })
+            .unwrap_or_else(|| first.clone())
+    });
+    move || {
+        let view = current.get();
+        let now = view.generated_at;
+        let finished = view.state.is_finished();
+        let took = view.finished_at.map(|end| duration(view.requested_at, end));
+        let hold = view
+            .hold
+            .clone()
+            .map(|hold| view! { <Hold hold id=view.id may_release=view.may_release_hold csrf=csrf.clone()/> });
+        let service_href = format!(
+            "/services/{}",
+            crate::history::encode_component(&view.service)
+        );
+        view! {
+            {(!finished).then(|| view! {
+                <noscript>
+                    <meta http-equiv="refresh" content=NO_SCRIPT_REFRESH_SECS.to_string()/>
+                </noscript>
+            })}
+            <h1>{format!("Rollback #{} of {} in {}", view.id, view.service, view.environment)}</h1>
+            {error.clone().map(|error| view! {
+                <section class="problem" role="alert"><p>{error}</p></section>
+            })}
+            <p class=format!("rollback-state {}", view.state.css_class()) role="status" data-state=view.state.name()>
+                <strong>{view.state.label()}</strong>
+                {view.detail.clone().map(|detail| view! { ": " {detail} })}
+            </p>
+            {(!finished).then(|| view! {
+                <p class="muted-text">"This page updates by itself until the provider reports the outcome. "
+                    <a href=view.path()>"Refresh"</a></p>
+            })}
+            <dl class="rollback-plan">
+                <div><dt>"From"</dt><dd>{view.from.describe()}<span class="muted-text">{format!(" ({})", view.from.id)}</span></dd></div>
+                <div><dt>"To"</dt><dd>{view.to.describe()}<span class="muted-text">{format!(" ({})", view.to.id)}</span></dd></div>
+                {view.new_deployment_id.clone().map(|id| view! {
+                    <div><dt>"New deployment"</dt><dd><code>{id}</code></dd></div>
+                })}
+                <div><dt>"Provider"</dt><dd>{view.provider.display_name()}</dd></div>
+                <div><dt>"Requested by"</dt><dd>
+                    {view.actor.clone()} " · "
+                    <time datetime=view.requested_at.to_rfc3339() title=absolute(view.requested_at)>{relative(view.requested_at, now)}</time>
+                    {took.map(|took| format!(" · took {took}"))}
+                </dd></div>
+                <div><dt>"Reason"</dt><dd>{view.reason.clone()}</dd></div>
+            </dl>
+            {hold}
+            <p><a href=service_href>{format!("{} across environments", view.service)}</a> " · " <a href="/">"Status page"</a></p>
+        }
+    }
+}
+
+#[component]
+fn Hold(hold: HoldView, id: i64, may_release: bool, csrf: String) -> impl IntoView {
+    let kind = hold.kind;
+    match hold.released {
+        Some((release, by, at)) => view! {
+            <p class="note">{format!("{}: ended ({}) by {by} at {}", kind.label(), release.name(), absolute(at))}</p>
+        }
+        .into_any(),
+        None => {
+            let releases = match kind {
+                crate::rollback::HoldKind::Pinned => vec![
+                    crate::rollback::HoldRelease::Commit,
+                    crate::rollback::HoldRelease::Revert,
+                ],
+                _ => vec![crate::rollback::HoldRelease::Resume],
+            };
+            let forms = may_release.then(|| {
+                releases
+                    .into_iter()
+                    .map(|release| {
+                        let action = ServerAction::<ReleaseRollbackHold>::new();
+                        let csrf = csrf.clone();
+                        view! {
+                            <ActionForm action attr:class="inline-form">
+                                <input type="hidden" name=CSRF_FIELD value=csrf/>
+                                <input type="hidden" name="id" value=id.to_string()/>
+                                <input type="hidden" name="release" value=release.name()/>
+                                <button type="submit">{release.label(kind)}</button>
+                            </ActionForm>
+                        }
+                    })
+                    .collect_view()
+            });
+            view! {
+                <section class="hold-box" aria-label="Hold">
+                    <p><strong class="hold">{format!("{} ", capitalized(kind.label()))}</strong>
+                        "since this rollback, so the next push does not undo it."</p>
+                    {forms}
+                </section>
+            }
+            .into_any()
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
