@@ -739,3 +739,48 @@ async fn machine_updates_need_the_whole_config() {
     assert_eq!(target.rollback_refusal, None, "a release with an image");
     assert_eq!(harness.sim.rollbacks.calls.get(), 0);
 }
+
+/// UNCONFIRMED whether Fly records a release for Machines-API updates; when it does, that
+/// release is the rollback's deployment.
+#[tokio::test]
+async fn when_fly_records_a_release_for_the_update_it_is_the_rollbacks_deployment() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (target, live) = two_releases(&harness).await;
+    harness.sim.set_release_on_machine_update(APP, true);
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let recorded = started
+        .new_deployment_id
+        .clone()
+        .expect("a recorded release");
+    assert_ne!(recorded, target.id);
+    assert_eq!(
+        client.deployment(&recorded).await.unwrap().provider_state,
+        "running"
+    );
+    assert!(started
+        .provider_reference
+        .as_deref()
+        .is_some_and(|reference| reference.starts_with("machines: ")));
+
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now_live) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now_live.id, recorded);
+    assert_eq!(harness.sim.current_release_id(APP), Some(recorded.clone()));
+    let reread = client.live_deployments().await.unwrap();
+    assert_eq!(reread[0].id, recorded);
+    assert!(server::providers::rollback::is_rollback_outcome(
+        &reread[0], &target, &started
+    ));
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+}

@@ -1321,6 +1321,28 @@ mod tests {
     }
 
     #[test]
+    fn a_release_without_an_image_cannot_be_a_rollback_target() {
+        let with_image = release("rel_1", 1, "complete", "registry.fly.io/app:deployment-1");
+        assert_eq!(
+            client()
+                .to_deployment(&with_image, Some(1))
+                .rollback_refusal,
+            None
+        );
+        let mut without = with_image.clone();
+        without.image_ref = None;
+        assert!(client()
+            .to_deployment(&without, Some(1))
+            .rollback_refusal
+            .is_some_and(|reason| reason.contains("no image")));
+        without.image_ref = Some("  ".into());
+        assert!(client()
+            .to_deployment(&without, Some(1))
+            .rollback_refusal
+            .is_some());
+    }
+
+    #[test]
     fn every_machine_state_maps_to_an_activity() {
         let cases = [
             ("started", MachineActivity::Serving),

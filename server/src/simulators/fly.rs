@@ -81,6 +81,9 @@ struct SimApp {
     /// machines it updated. An update of another machine to the same image belongs to it, so
     /// one rollback (one update per machine) asks [`SimRollbacks::next`] once.
     rollout: Option<SimRollout>,
+    /// Whether a Machines-API image update records a release (see
+    /// [`FlySimulator::set_release_on_machine_update`]).
+    records_updates: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +92,8 @@ struct SimRollout {
     outcome: SimRollbackOutcome,
     settles: Instant,
     updated: HashSet<String>,
+    /// The release recorded for it, when the app records machine updates.
+    release_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -258,7 +263,8 @@ impl SimApp {
         }
     }
 
-    /// Settles machine updates whose time has come.
+    /// Settles machine updates whose time has come, and the release recorded for a rollout
+    /// once all its machines settled.
     fn advance(&mut self, now: Instant, at: DateTime<Utc>) {
         for machine in &mut self.machines {
             if let Some((when, state)) = machine.settles {
@@ -267,6 +273,28 @@ impl SimApp {
                     machine.settles = None;
                     machine.updated_at = at;
                 }
+            }
+        }
+        let Some(rollout) = &self.rollout else {
+            return;
+        };
+        let settled = self
+            .machines
+            .iter()
+            .filter(|machine| rollout.updated.contains(&machine.id))
+            .all(|machine| machine.settles.is_none());
+        let failed = self
+            .machines
+            .iter()
+            .any(|machine| rollout.updated.contains(&machine.id) && machine.state == "failed");
+        if let (true, Some(release_id)) = (settled, &rollout.release_id) {
+            if let Some(release) = self
+                .releases
+                .iter_mut()
+                .find(|release| &release.id == release_id && release.status == "running")
+            {
+                release.status = if failed { "failed" } else { "complete" };
+                release.updated_at = at;
             }
         }
     }
@@ -486,6 +514,16 @@ impl FlySimulator {
         true
     }
 
+    /// Whether a Machines-API image update records a release (a `running` release with the
+    /// new image, `complete` or `failed` once the rollout's machines settle). The contract
+    /// infers Fly does not (the default); this is the other possibility, so the client is
+    /// tested both ways.
+    pub fn set_release_on_machine_update(&self, app: &str, records: bool) {
+        if let Some(sim_app) = lock(&self.scenario).apps.get_mut(app) {
+            sim_app.records_updates = records;
+        }
+    }
+
     /// The image each machine of `app` is configured with, and its state, in creation order.
     pub fn machine_images(&self, app: &str) -> Vec<(String, String)> {
         let mut scenario = lock(&self.scenario);
@@ -567,6 +605,7 @@ impl FlySimulator {
                     outcome,
                     settles,
                     updated: HashSet::new(),
+                    release_id: None,
                 }
             }
         };
@@ -576,6 +615,28 @@ impl FlySimulator {
                 StatusCode::CONFLICT,
                 format!("machine {machine_id} is leased by another deploy; try again later"),
             ));
+        }
+        if sim_app.records_updates && rollout.release_id.is_none() {
+            let now = Utc::now();
+            let recorded = SimRelease {
+                seed,
+                id: sim_id("rel_", seed, 16),
+                version: sim_app
+                    .releases
+                    .iter()
+                    .map(|r| r.version)
+                    .max()
+                    .unwrap_or(0)
+                    + 1,
+                status: "running",
+                user_name: "Lookout".into(),
+                user_email: "lookout@example.com".into(),
+                created_at: now,
+                updated_at: now,
+                ..release.clone()
+            };
+            rollout.release_id = Some(recorded.id.clone());
+            sim_app.releases.push(recorded);
         }
         rollout.updated.insert(machine_id.to_string());
         let (outcome, settles) = (rollout.outcome, rollout.settles);
