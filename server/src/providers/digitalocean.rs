@@ -5,8 +5,8 @@
 //! [`DigitalOceanClient`] serves one app and every deployment it returns belongs to the Lookout
 //! environment named in its config. It owns DigitalOcean's wire format: the `{deployments,
 //! links, meta}` list with `page`/`per_page` paging, `app.active_deployment` as the live
-//! marker, the `phase` enum, per-component commit hashes, `{id, message, request_id}` errors
-//! and `/health`. Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-
+//! marker, the `phase` enum, per-component commit hashes, `{id, message, request_id}` errors,
+//! `/health`, and rollback (validate, roll back with the app pinned, then commit or revert). Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-
 //! supabase.md`, section 2.
 
 use super::http::{read_success, send_json, transport_error};

@@ -9,6 +9,9 @@
 //! creating a release. A release carries no commit, only a version number, an image reference
 //! and the user who deployed it.
 //!
+//! Rollback is the Machines API's "Update a Machine" with the target release's image, one
+//! machine at a time, watched through the machines' image and state.
+//!
 //! This module owns Fly's release statuses and machine states, the `Bearer`/`FlyV1` token
 //! schemes, GraphQL error bodies (read whatever the HTTP status) and the Machines API's
 //! `{"error"}` body. Contract:

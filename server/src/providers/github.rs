@@ -11,6 +11,9 @@
 //!   of one deploy workflow, mapped to environments by branch through the config; runs of other
 //!   branches are previews. Live = the newest successful run per environment and per branch.
 //!
+//! Rollback (Deployments source only) creates a new deployment of the target's sha for the
+//! team's CD to act on; GitHub itself deploys nothing.
+//!
 //! It owns GitHub's wire format, its status/conclusion enums, `Link`-header paging, the
 //! `{message, documentation_url}` error body and GitHub's rate-limit rules (a 403 with
 //! `x-ratelimit-remaining: 0`, or with `retry-after`, is a rate limit, not a refusal).

@@ -6,7 +6,8 @@
 //! environment named in its config. It owns Heroku's wire format: the `Accept:
 //! application/vnd.heroku+json; version=3` header, `Range`/`206 Partial Content`/`Next-Range`
 //! paging, `current: true` as the live marker, the release `status` enum, the commit behind a
-//! release (read from its slug), and `{id, message}` errors. Contract:
+//! release (read from its slug), `{id, message}` errors, and rollback (a new release made from
+//! an older one by `POST /apps/{app}/releases {release}`). Contract:
 //! `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`, section 4.
 
 use super::http::{read_success, transport_error};
