@@ -460,3 +460,333 @@ async fn the_simulator_speaks_digitalocean_http() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["id"], "unauthorized");
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{
+    HoldKind, HoldPlacement, HoldRelease, RollbackProgress, RollbackRequest, RollbackStarted,
+};
+use server::providers::ProviderDeployment;
+use server::simulators::SimRollbackOutcome;
+
+/// Polls the client's progress until it stops waiting or `limit` passes.
+async fn progress_until_settled(
+    client: &DigitalOceanClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let environment = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&environment, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Three deployments live in turn; returns (the previous one, the live one).
+async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
+    harness.push(1, SimOutcome::Ready);
+    let previous = harness.push(2, SimOutcome::Ready);
+    let live = harness.push(3, SimOutcome::Ready);
+    let client = harness.client();
+    (
+        client.deployment(&previous).await.unwrap(),
+        client.deployment(&live).await.unwrap(),
+    )
+}
+
+fn request<'a>(
+    environment: &'a ProviderEnvironment,
+    target: &'a ProviderDeployment,
+    live: &'a ProviderDeployment,
+) -> RollbackRequest<'a> {
+    RollbackRequest {
+        environment,
+        target,
+        live,
+        reason: "bad release",
+        place_hold: false,
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_deploys_the_target_commit_pins_the_app_and_commits() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let method = client.rollback_method().unwrap();
+    let hold = method.hold.unwrap();
+    assert_eq!(
+        (hold.kind, hold.placement),
+        (HoldKind::Pinned, HoldPlacement::Always)
+    );
+
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let created = started.new_deployment_id.clone().unwrap();
+    assert_ne!(created, target.id, "App Platform makes a new deployment");
+    assert_eq!(started.hold, Some(HoldKind::Pinned), "always pinned");
+    assert_eq!(started.provider_reference, None, "no warnings");
+    assert_eq!(harness.sim.pinned_deployment(APP), Some(created.clone()));
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now_live) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now_live.id, created);
+    assert_eq!(now_live.commit.sha, target.commit.sha);
+    let reread = client.live_deployments().await.unwrap();
+    assert_eq!(reread[0].id, created);
+    assert!(server::providers::rollback::is_rollback_outcome(
+        &reread[0], &target, &started
+    ));
+    assert_eq!(
+        client.deployment(&live.id).await.unwrap().state,
+        DeployState::Superseded
+    );
+
+    // Pinned: a push deploys nothing, and a second rollback is refused with `app_pinned`.
+    assert_eq!(harness.push(9, SimOutcome::Ready), "");
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, created);
+    let error = client
+        .roll_back(request(&environment, &live, &now_live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 422, message } if message.contains("app_pinned")),
+        "{error:?}"
+    );
+
+    client
+        .release_hold(&environment, HoldKind::Pinned, HoldRelease::Commit)
+        .await
+        .unwrap();
+    assert_eq!(harness.sim.pinned_deployment(APP), None);
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, created);
+    // Unpinned, pushes deploy again.
+    let pushed = harness.push(10, SimOutcome::Ready);
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, pushed);
+    // Nothing left to commit.
+    let error = client
+        .release_hold(&environment, HoldKind::Pinned, HoldRelease::Commit)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Rejected { status: 409, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn reverting_a_rollback_goes_back_to_what_was_live_before_it() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(50));
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(progress, RollbackProgress::Live(_)),
+        "{progress:?}"
+    );
+
+    client
+        .release_hold(&environment, HoldKind::Pinned, HoldRelease::Revert)
+        .await
+        .unwrap();
+    assert_eq!(harness.sim.pinned_deployment(APP), None);
+    let now = client.live_deployments().await.unwrap().remove(0);
+    assert_ne!(now.id, live.id, "a revert is a new deployment");
+    assert_ne!(Some(now.id.clone()), started.new_deployment_id);
+    assert_eq!(now.commit.sha, live.commit.sha, "of what was live before");
+    let error = client
+        .release_hold(&environment, HoldKind::Pinned, HoldRelease::Resume)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Rejected { status: 400, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn digitalocean_validation_refusals_carry_its_reason() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let failed = harness.push(4, SimOutcome::Failed);
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let failed = client.deployment(&failed).await.unwrap();
+    let error = client
+        .roll_back(request(&environment, &failed, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 422, message }
+            if message.contains("deployment result \"failed\" is unsuitable for rollback")),
+        "{error:?}"
+    );
+
+    harness.sim.set_revision_limit(APP, Some(0));
+    let error = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { message, .. }
+            if message.contains("maximum historical revision limit of 0")),
+        "{error:?}"
+    );
+    harness.sim.set_revision_limit(APP, None);
+    assert_eq!(
+        harness.sim.rollbacks.calls.get(),
+        0,
+        "refused at validation, never sent"
+    );
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let error = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 409, message } if message.contains("in progress")),
+        "{error:?}"
+    );
+    assert_eq!(harness.sim.pinned_deployment(APP), None);
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+}
+
+#[tokio::test]
+async fn digitalocean_warnings_are_kept_with_the_rollback() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    harness.sim.add_rollback_warning(
+        APP,
+        "image_source_missing_digest",
+        "one or more components are missing an image digest",
+    );
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let reference = started.provider_reference.unwrap();
+    assert!(
+        reference.contains("image_source_missing_digest") && reference.contains("image digest"),
+        "{reference}"
+    );
+}
+
+#[tokio::test]
+async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("ERROR")),
+        "{progress:?}"
+    );
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+    // The failed rollback still pins the app until it is reverted.
+    client
+        .release_hold(&environment, HoldKind::Pinned, HoldRelease::Revert)
+        .await
+        .unwrap();
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let live = client.live_deployments().await.unwrap().remove(0);
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress =
+        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("DEPLOYING")),
+        "{progress:?}"
+    );
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+}
+
+#[tokio::test]
+async fn the_simulator_speaks_digitalocean_rollback_http() {
+    let harness = Harness::start().await;
+    let (target, _live) = two_releases(&harness).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/v2/apps/{APP}/rollback", harness.api_base);
+    let body = serde_json::json!({ "deployment_id": target.id, "skip_pin": true });
+    let response = http.post(&base).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 401, "no token");
+    let response = http
+        .post(format!("{base}/validate"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let validation: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(validation, serde_json::json!({ "valid": true }));
+    let response = http
+        .post(&base)
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the contract's 200, not 201");
+    let created: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(created["deployment"]["phase"], "PENDING_BUILD");
+    assert_eq!(created["deployment"]["cloned_from"], target.id.as_str());
+    assert_eq!(harness.sim.pinned_deployment(APP), None, "skip_pin: true");
+    let response = http
+        .post(format!("{base}/commit"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409, "nothing pinned to commit");
+}

@@ -517,3 +517,270 @@ async fn the_simulator_speaks_fly_http() {
     assert_eq!(body["data"], serde_json::Value::Null);
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHORIZED");
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::ProviderDeployment;
+use server::simulators::SimRollbackOutcome;
+
+/// Polls the client's progress until it stops waiting or `limit` passes.
+async fn progress_until_settled(
+    client: &FlyClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let environment = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&environment, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Three releases live in turn; returns (the previous one, the live one).
+async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
+    harness.push(1, SimOutcome::Ready);
+    let previous = harness.push(2, SimOutcome::Ready);
+    let live = harness.push(3, SimOutcome::Ready);
+    let client = harness.client();
+    (
+        client.deployment(&previous).await.unwrap(),
+        client.deployment(&live).await.unwrap(),
+    )
+}
+
+fn request<'a>(
+    environment: &'a ProviderEnvironment,
+    target: &'a ProviderDeployment,
+    live: &'a ProviderDeployment,
+) -> RollbackRequest<'a> {
+    RollbackRequest {
+        environment,
+        target,
+        live,
+        reason: "bad image",
+        place_hold: true,
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_puts_every_machine_on_the_target_image_and_the_target_goes_live() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let method = client.rollback_method().unwrap();
+    assert_eq!(method.hold, None);
+    assert!(method.caveats.iter().any(|c| c.contains("pruned")));
+
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    // The simulator, like Fly as the contract infers, records no release for it.
+    assert_eq!(started.new_deployment_id, None);
+    let machines = harness.sim.machine_ids(APP);
+    assert_eq!(
+        started.provider_reference,
+        Some(format!("machines: {}", machines.join(", ")))
+    );
+    assert_eq!(started.hold, None);
+    assert_eq!(
+        harness.sim.rollbacks.calls.get(),
+        1,
+        "one rollout, two machines"
+    );
+    assert!(harness
+        .sim
+        .machine_images(APP)
+        .iter()
+        .all(|(_, state)| state == "starting"));
+
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now_live) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now_live.id, target.id);
+    let reread = client.live_deployments().await.unwrap();
+    assert_eq!(reread[0].id, target.id);
+    assert!(server::providers::rollback::is_rollback_outcome(
+        &reread[0], &target, &started
+    ));
+    assert_eq!(
+        harness.sim.current_release_id(APP).as_deref(),
+        Some(live.id.as_str()),
+        "Fly's marker still names the newer release"
+    );
+    assert!(harness
+        .sim
+        .machine_images(APP)
+        .iter()
+        .all(|(image, state)| state == "started" && image.contains(":deployment-")));
+}
+
+#[tokio::test]
+async fn fly_refusals_carry_flys_reason() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+
+    harness.sim.prune_image(APP, &target.id);
+    let error = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 422, message } if message.contains("manifest unknown")),
+        "{error:?}"
+    );
+
+    let first = client.deployment("v1").await.unwrap();
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let error = client
+        .roll_back(request(&environment, &first, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 409, message } if message.contains("leased")),
+        "{error:?}"
+    );
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+}
+
+#[tokio::test]
+async fn a_fly_rollback_that_fails_or_never_goes_live_is_reported_so() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
+        "{progress:?}"
+    );
+
+    // Back on the live image, then a rollback that never settles.
+    harness.sim.roll_machines_to(APP, &live.id);
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress =
+        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("starting")),
+        "{progress:?}"
+    );
+    assert_eq!(harness.sim.rollbacks.calls.get(), 2);
+}
+
+#[tokio::test]
+async fn machine_updates_need_the_whole_config() {
+    let harness = Harness::start().await;
+    let (target, _live) = two_releases(&harness).await;
+    let machine = harness.sim.machine_ids(APP).remove(0);
+    let url = format!(
+        "{}{MACHINES_PATH}/apps/{APP}/machines/{machine}",
+        harness.base
+    );
+    let http = reqwest::Client::new();
+    let image = format!("registry.fly.io/{APP}:deployment-");
+    let response = http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "config": { "image": image } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("partial"),
+        "{body}"
+    );
+    let response = http
+        .post(&url)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(target.rollback_refusal, None, "a release with an image");
+    assert_eq!(harness.sim.rollbacks.calls.get(), 0);
+}
+
+/// UNCONFIRMED whether Fly records a release for Machines-API updates; when it does, that
+/// release is the rollback's deployment.
+#[tokio::test]
+async fn when_fly_records_a_release_for_the_update_it_is_the_rollbacks_deployment() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (target, live) = two_releases(&harness).await;
+    harness.sim.set_release_on_machine_update(APP, true);
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let recorded = started
+        .new_deployment_id
+        .clone()
+        .expect("a recorded release");
+    assert_ne!(recorded, target.id);
+    assert_eq!(
+        client.deployment(&recorded).await.unwrap().provider_state,
+        "running"
+    );
+    assert!(started
+        .provider_reference
+        .as_deref()
+        .is_some_and(|reference| reference.starts_with("machines: ")));
+
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now_live) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now_live.id, recorded);
+    assert_eq!(harness.sim.current_release_id(APP), Some(recorded.clone()));
+    let reread = client.live_deployments().await.unwrap();
+    assert_eq!(reread[0].id, recorded);
+    assert!(server::providers::rollback::is_rollback_outcome(
+        &reread[0], &target, &started
+    ));
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+}

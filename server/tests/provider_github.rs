@@ -820,3 +820,251 @@ async fn the_simulator_speaks_github_http() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["message"], "Bad credentials");
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::simulators::SimRollbackOutcome;
+
+/// Polls the client's progress until it stops waiting or `limit` passes.
+async fn progress_until_settled(
+    client: &GithubClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&named("production"), target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Three production deployments live in turn; returns (the previous one, the live one).
+async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
+    harness.deploy("production", 1, SimOutcome::Ready);
+    let previous = harness.deploy("production", 2, SimOutcome::Ready);
+    let live = harness.deploy("production", 3, SimOutcome::Ready);
+    let client = harness.client();
+    (
+        client.deployment(&previous).await.unwrap(),
+        client.deployment(&live).await.unwrap(),
+    )
+}
+
+fn request<'a>(
+    environment: &'a ProviderEnvironment,
+    target: &'a ProviderDeployment,
+    live: &'a ProviderDeployment,
+) -> RollbackRequest<'a> {
+    RollbackRequest {
+        environment,
+        target,
+        live,
+        reason: "checkout is broken",
+        place_hold: true,
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_creates_a_deployment_of_the_target_sha_that_the_cd_makes_live() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let method = client.rollback_method().unwrap();
+    assert!(
+        method
+            .action
+            .contains("your CD must act on deployment events to actually deploy it"),
+        "{}",
+        method.action
+    );
+    assert_eq!(method.hold, None);
+
+    let environment = named("production");
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let created = started.new_deployment_id.clone().unwrap();
+    assert_ne!(created, target.id, "GitHub records a new deployment");
+    assert_eq!(started.hold, None);
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+
+    let deployment = client.deployment(&created).await.unwrap();
+    assert_eq!(deployment.commit.sha, target.commit.sha);
+    assert_eq!(deployment.environment, environment);
+    assert_eq!(deployment.commit.branch, None, "deployed by sha");
+
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now_live) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now_live.id, created);
+    let reread = client.live_deployments().await.unwrap();
+    let reread = server::providers::rollback::live_in(&reread, &environment).unwrap();
+    assert_eq!(reread.id, created);
+    assert!(server::providers::rollback::is_rollback_outcome(
+        reread, &target, &started
+    ));
+    assert_eq!(
+        client.deployment(&live.id).await.unwrap().state,
+        DeployState::Superseded,
+        "the previous one went inactive"
+    );
+}
+
+#[tokio::test]
+async fn the_rollback_request_is_the_contracts_body() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let started = harness
+        .client()
+        .roll_back(request(&named("production"), &target, &live))
+        .await
+        .unwrap();
+    let created = started.new_deployment_id.unwrap();
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/repos/{OWNER}/{REPO}/deployments/{created}",
+            harness.api_base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["ref"], target.commit.sha.clone().unwrap().as_str());
+    assert_eq!(body["environment"], "production");
+    assert_eq!(body["description"], "checkout is broken");
+    assert_eq!(
+        body["payload"]["lookout"]["rollback_to"],
+        target.id.as_str()
+    );
+
+    // Without `auto_merge: false` an old sha (the first deployment's) is a merge conflict;
+    // a ref never seen is a 422.
+    let http = reqwest::Client::new();
+    let url = format!("{}/repos/{OWNER}/{REPO}/deployments", harness.api_base);
+    let response = http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "ref": format!("{:040x}", 1) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let response = http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "ref": "nope", "auto_merge": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let response = http
+        .post(&url)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn github_refusals_carry_githubs_reason() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let client = harness.client();
+    let error = client
+        .roll_back(request(&named("production"), &target, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 409, message }
+            if message.contains("Commit status checks failed")),
+        "{error:?}"
+    );
+    let now = client.live_deployments().await.unwrap();
+    assert_eq!(ids(&now), [live.id.as_str()]);
+}
+
+#[tokio::test]
+async fn workflow_run_sources_have_no_rollback() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.runs_client();
+    assert_eq!(client.rollback_method(), None);
+    let error = client
+        .roll_back(request(&named("production"), &target, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error}").contains("workflow-run sources cannot be rolled back from Lookout"),
+        "{error}"
+    );
+    assert_eq!(harness.sim.rollbacks.calls.get(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_github_rollback_that_fails_or_never_goes_live_is_reported_so() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = named("production");
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failure")),
+        "{progress:?}"
+    );
+    assert_eq!(
+        ids(&client.live_deployments().await.unwrap()),
+        [live.id.as_str()]
+    );
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress =
+        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("in_progress")),
+        "{progress:?}"
+    );
+    assert_eq!(
+        ids(&client.live_deployments().await.unwrap()),
+        [live.id.as_str()]
+    );
+}

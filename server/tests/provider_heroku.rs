@@ -528,3 +528,222 @@ async fn the_simulator_speaks_heroku_http() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["id"], "rate_limit");
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::ProviderDeployment;
+use server::simulators::SimRollbackOutcome;
+
+/// Polls the client's progress until it stops waiting or `limit` passes.
+async fn progress_until_settled(
+    client: &HerokuClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let environment = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&environment, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Three releases live in turn; returns (the previous one, the live one).
+async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
+    harness.push(1, SimOutcome::Ready);
+    let previous = harness.push(2, SimOutcome::Ready);
+    let live = harness.push(3, SimOutcome::Ready);
+    let client = harness.client();
+    (
+        client.deployment(&previous).await.unwrap(),
+        client.deployment(&live).await.unwrap(),
+    )
+}
+
+fn request<'a>(
+    environment: &'a ProviderEnvironment,
+    target: &'a ProviderDeployment,
+    live: &'a ProviderDeployment,
+) -> RollbackRequest<'a> {
+    RollbackRequest {
+        environment,
+        target,
+        live,
+        reason: "bad release",
+        place_hold: true,
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_creates_a_release_of_the_target_slug_that_becomes_current() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let method = client.rollback_method().unwrap();
+    assert_eq!(method.hold, None, "Heroku has no hold");
+    assert!(method.caveats.iter().any(|c| c.contains("add-ons")));
+
+    let environment = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let created = started.new_deployment_id.clone().unwrap();
+    assert_ne!(created, target.id, "Heroku makes a new release");
+    assert_eq!(started.provider_reference.as_deref(), Some("v4"));
+    assert_eq!(started.hold, None, "no hold even when asked");
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+
+    let pending = client.deployment(&created).await.unwrap();
+    assert_eq!(pending.state, DeployState::Deploying);
+    assert_eq!(pending.commit.message.as_deref(), Some("Rollback to v2"));
+
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now_live) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now_live.id, created);
+    assert_eq!(now_live.commit.sha, target.commit.sha, "the target's slug");
+    let reread = client.live_deployments().await.unwrap();
+    assert_eq!(reread[0].id, created);
+    assert!(server::providers::rollback::is_rollback_outcome(
+        &reread[0], &target, &started
+    ));
+    assert_eq!(
+        client.deployment(&live.id).await.unwrap().state,
+        DeployState::Superseded
+    );
+}
+
+#[tokio::test]
+async fn heroku_refusals_carry_herokus_reason() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let failed = harness.push(4, SimOutcome::Failed);
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+    let failed = client.deployment(&failed).await.unwrap();
+    assert!(
+        failed
+            .rollback_refusal
+            .as_deref()
+            .is_some_and(|reason| reason.contains("not eligible")),
+        "{:?}",
+        failed.rollback_refusal
+    );
+    assert_eq!(target.rollback_refusal, None);
+    let error = client
+        .roll_back(request(&environment, &failed, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 422, message } if message.contains("not eligible")),
+        "{error:?}"
+    );
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let error = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 409, message } if message.contains("in progress")),
+        "{error:?}"
+    );
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+}
+
+#[tokio::test]
+async fn a_heroku_rollback_that_fails_or_never_goes_live_is_reported_so() {
+    let harness = Harness::start().await;
+    let (target, live) = two_releases(&harness).await;
+    let client = harness.client();
+    let environment = ProviderEnvironment::Named("production".into());
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
+        "{progress:?}"
+    );
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&environment, &target, &live))
+        .await
+        .unwrap();
+    let progress =
+        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("pending")),
+        "{progress:?}"
+    );
+    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
+}
+
+#[tokio::test]
+async fn the_simulator_speaks_heroku_rollback_http() {
+    let harness = Harness::start().await;
+    let (target, _live) = two_releases(&harness).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/apps/{APP}/releases", harness.api_base);
+    let response = http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "release": target.id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 406, "no Accept: version=3");
+    let response = http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("accept", ACCEPT_V3)
+        .json(&serde_json::json!({ "slug": "s" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let response = http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("accept", ACCEPT_V3)
+        .json(&serde_json::json!({ "release": target.id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["current"], false);
+    assert_eq!(body["description"], "Rollback to v2");
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+}

@@ -5,11 +5,15 @@
 //! [`DigitalOceanClient`] serves one app and every deployment it returns belongs to the Lookout
 //! environment named in its config. It owns DigitalOcean's wire format: the `{deployments,
 //! links, meta}` list with `page`/`per_page` paging, `app.active_deployment` as the live
-//! marker, the `phase` enum, per-component commit hashes, `{id, message, request_id}` errors
-//! and `/health`. Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-
+//! marker, the `phase` enum, per-component commit hashes, `{id, message, request_id}` errors,
+//! `/health`, and rollback (validate, roll back with the app pinned, then commit or revert). Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-
 //! supabase.md`, section 2.
 
-use super::http::send_json;
+use super::http::{read_success, send_json, transport_error};
+use super::rollback::{
+    live_in, HoldKind, HoldOffer, HoldPlacement, HoldRelease, RollbackMethod, RollbackProgress,
+    RollbackRequest, RollbackStarted,
+};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -81,6 +85,26 @@ impl DigitalOceanClient {
             .header(reqwest::header::ACCEPT, "application/json");
         let (value, _rate_limit) = send_json(request, error_message).await?;
         Ok(value)
+    }
+
+    /// `POST {app}/…` with a JSON body (or none) and Bearer auth; the success body's bytes.
+    async fn post(
+        &self,
+        extra: &[&str],
+        body: Option<&serde_json::Value>,
+    ) -> Result<bytes::Bytes, ProviderError> {
+        let url = self.app_url(extra)?;
+        let mut request = self
+            .http
+            .post(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(transport_error)?;
+        let (bytes, _rate_limit) = read_success(response, error_message).await?;
+        Ok(bytes)
     }
 
     /// Maps one App Platform deployment onto Lookout's deployment. `live_url` is the app's
@@ -219,6 +243,160 @@ impl DeploymentProvider for DigitalOceanClient {
         // that one would cost a second request, so a single deployment carries no URL.
         Ok(self.to_deployment(envelope.deployment, None))
     }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "App Platform creates a new deployment that restores the target \
+                     deployment and pins the app to it until the rollback is committed or \
+                     reverted."
+                .into(),
+            hold: Some(HoldOffer {
+                kind: HoldKind::Pinned,
+                placement: HoldPlacement::Always,
+            }),
+            caveats: vec![
+                "While the app is pinned, new deployments, including auto-deploy on push, are \
+                 disabled until you commit the rollback (keep it) or revert it (back to the \
+                 deployment before it)."
+                    .into(),
+                "DigitalOcean validates the rollback first: only a deployment that went live \
+                 can be a target, within your app tier's history limit (the starter tier \
+                 allows none), and not while another rollback is pinned."
+                    .into(),
+                "Static sites may need a rebuild, and components whose image has no digest are \
+                 not guaranteed to return to the old version."
+                    .into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "digitalocean", app_id = %self.config.app_id, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        // `skip_pin: false`: the app stays pinned to the rollback (the hold this provider
+        // always places) until Lookout's user commits or reverts it.
+        let body = serde_json::json!({
+            "deployment_id": request.target.id,
+            "skip_pin": false,
+        });
+        let validation: WireRollbackValidation =
+            decode(&self.post(&["rollback", "validate"], Some(&body)).await?)?;
+        let warnings = validation.warnings_text();
+        if !validation.valid {
+            let mut message = validation.error.map_or_else(
+                || "DigitalOcean reports this rollback as not valid".to_string(),
+                |error| error.text(),
+            );
+            if let Some(warnings) = &warnings {
+                message.push_str(&format!(" (warnings: {warnings})"));
+            }
+            // A 200 answer saying no: mapped to the refusal status the user sees.
+            return Err(ProviderError::Rejected {
+                status: 422,
+                message,
+            });
+        }
+        if let Some(warnings) = &warnings {
+            tracing::warn!(warnings = %warnings, "DigitalOcean accepted the rollback with warnings");
+        }
+        // 200 `{deployment}`: the new deployment that performs the rollback.
+        let created: WireDeploymentEnvelope =
+            decode(&self.post(&["rollback"], Some(&body)).await?)?;
+        Ok(RollbackStarted {
+            new_deployment_id: Some(created.deployment.id),
+            // The interface has no place for warnings; they are kept in the audit row here.
+            provider_reference: warnings.map(|warnings| format!("warnings: {warnings}")),
+            hold: Some(HoldKind::Pinned),
+        })
+    }
+
+    /// The rollback deployment's own `phase` (`ERROR`/`CANCELED` end it), then
+    /// `app.active_deployment` being that deployment.
+    async fn rollback_progress(
+        &self,
+        environment: &ProviderEnvironment,
+        _target: &ProviderDeployment,
+        started: &RollbackStarted,
+    ) -> Result<RollbackProgress, ProviderError> {
+        let Some(created_id) = started.new_deployment_id.as_deref() else {
+            return Err(ProviderError::Malformed {
+                detail: "a DigitalOcean rollback always creates a deployment, but none was \
+                         recorded"
+                    .into(),
+            });
+        };
+        let created = self.deployment(created_id).await?;
+        match created.state {
+            DeployState::Failed | DeployState::Canceled => {
+                return Ok(RollbackProgress::Failed {
+                    reason: format!(
+                        "DigitalOcean reports the rollback deployment {created_id} as {}",
+                        created.provider_state
+                    ),
+                })
+            }
+            DeployState::Ready => {}
+            _ => {
+                return Ok(RollbackProgress::Waiting {
+                    detail: format!(
+                        "rollback deployment {created_id}: {}",
+                        created.provider_state
+                    ),
+                })
+            }
+        }
+        let live = self.live_deployments().await?;
+        Ok(match live_in(&live, environment) {
+            Some(now) if now.id == created_id => RollbackProgress::Live(Box::new(now.clone())),
+            Some(now) => RollbackProgress::Waiting {
+                detail: format!("{} is still the active deployment", now.id),
+            },
+            None => RollbackProgress::Waiting {
+                detail: "DigitalOcean reports no active deployment yet".into(),
+            },
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "digitalocean", app_id = %self.config.app_id, release = release.name()))]
+    async fn release_hold(
+        &self,
+        _environment: &ProviderEnvironment,
+        hold: HoldKind,
+        release: HoldRelease,
+    ) -> Result<(), ProviderError> {
+        match (hold, release) {
+            // 200 with an empty body.
+            (HoldKind::Pinned, HoldRelease::Commit) => {
+                self.post(&["rollback", "commit"], None).await?;
+                Ok(())
+            }
+            // 200 `{deployment}`: a new deployment from the app spec before the rollback. The
+            // interface returns nothing, so its id is logged.
+            (HoldKind::Pinned, HoldRelease::Revert) => {
+                let bytes = self.post(&["rollback", "revert"], None).await?;
+                match decode::<WireDeploymentEnvelope>(&bytes) {
+                    Ok(reverted) => tracing::info!(
+                        deployment_id = %reverted.deployment.id,
+                        "DigitalOcean reverts the rollback with a new deployment"
+                    ),
+                    Err(error) => {
+                        tracing::warn!(%error, "unreadable answer to a revert; it was accepted")
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(ProviderError::Rejected {
+                status: 400,
+                message: format!(
+                    "DigitalOcean has no `{}` for `{}`",
+                    release.name(),
+                    hold.name()
+                ),
+            }),
+        }
+    }
 }
 
 /// DigitalOcean's deployment `phase` → Lookout's state. Unknown values become `Unknown`
@@ -315,6 +493,65 @@ fn error_message(body: &[u8]) -> Option<String> {
         .filter(|text| !text.trim().is_empty())
         .or(error.id)
         .filter(|text| !text.trim().is_empty())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ProviderError> {
+    serde_json::from_slice(bytes).map_err(|error| ProviderError::Malformed {
+        detail: format!("unexpected JSON: {error}"),
+    })
+}
+
+/// `POST …/rollback/validate`'s answer: `{valid, error?, warnings?}`.
+#[derive(Debug, Deserialize)]
+struct WireRollbackValidation {
+    valid: bool,
+    #[serde(default)]
+    error: Option<WireRollbackCondition>,
+    #[serde(default)]
+    warnings: Vec<WireRollbackCondition>,
+}
+
+/// `app_rollback_validation_condition`: `{code, message, components?}`.
+#[derive(Debug, Deserialize)]
+struct WireRollbackCondition {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    components: Vec<String>,
+}
+
+impl WireRollbackCondition {
+    /// "message (code; components: a, b)".
+    fn text(&self) -> String {
+        let message = self
+            .message
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .unwrap_or("no reason given");
+        let mut details: Vec<String> = self.code.iter().cloned().collect();
+        if !self.components.is_empty() {
+            details.push(format!("components: {}", self.components.join(", ")));
+        }
+        if details.is_empty() {
+            message.to_string()
+        } else {
+            format!("{message} ({})", details.join("; "))
+        }
+    }
+}
+
+impl WireRollbackValidation {
+    fn warnings_text(&self) -> Option<String> {
+        (!self.warnings.is_empty()).then(|| {
+            self.warnings
+                .iter()
+                .map(WireRollbackCondition::text)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
 }
 
 /// An RFC 3339 timestamp. DigitalOcean writes an unset time as `0001-01-01T00:00:00Z`
@@ -885,42 +1122,30 @@ mod tests {
         assert_eq!(error_message(b"{}"), None);
     }
 
-    /// The validate-rollback answers are for the rollback work; here they only have to read
-    /// as the shape the contract gives, so a later rollback client starts from known ground.
     #[test]
-    fn validate_rollback_fixtures_have_the_documented_shape() {
-        #[derive(Deserialize)]
-        struct Condition {
-            code: String,
-            message: String,
-            #[serde(default)]
-            components: Vec<String>,
-        }
-        #[derive(Deserialize)]
-        struct Validation {
-            valid: bool,
-            #[serde(default)]
-            error: Option<Condition>,
-            #[serde(default)]
-            warnings: Vec<Condition>,
-        }
-        let valid: Validation = serde_json::from_str(VALIDATE_VALID_FIXTURE).unwrap();
-        assert!(valid.valid && valid.error.is_none() && valid.warnings.is_empty());
+    fn validate_rollback_fixtures_read_as_refusals_and_warnings() {
+        let valid: WireRollbackValidation = serde_json::from_str(VALIDATE_VALID_FIXTURE).unwrap();
+        assert!(valid.valid && valid.error.is_none());
+        assert_eq!(valid.warnings_text(), None);
 
-        let warned: Validation = serde_json::from_str(VALIDATE_WARNINGS_FIXTURE).unwrap();
+        let warned: WireRollbackValidation =
+            serde_json::from_str(VALIDATE_WARNINGS_FIXTURE).unwrap();
         assert!(warned.valid);
-        assert_eq!(warned.warnings.len(), 1);
-        assert_eq!(warned.warnings[0].code, "image_source_missing_digest");
-        assert_eq!(warned.warnings[0].components, ["docker-worker"]);
-        assert!(warned.warnings[0].message.contains("image digest"));
-
-        let invalid: Validation = serde_json::from_str(VALIDATE_INVALID_FIXTURE).unwrap();
-        assert!(!invalid.valid);
-        let error = invalid.error.unwrap();
-        assert_eq!(error.code, "incompatible_result");
         assert_eq!(
-            error.message,
-            "deployment result \"failed\" is unsuitable for rollback"
+            warned.warnings_text().as_deref(),
+            Some(
+                "one or more components are missing an image digest and are not guaranteed \
+                 rollback to the old version. (image_source_missing_digest; components: \
+                 docker-worker)"
+            )
+        );
+
+        let invalid: WireRollbackValidation =
+            serde_json::from_str(VALIDATE_INVALID_FIXTURE).unwrap();
+        assert!(!invalid.valid);
+        assert_eq!(
+            invalid.error.unwrap().text(),
+            "deployment result \"failed\" is unsuitable for rollback (incompatible_result)"
         );
     }
 

@@ -9,12 +9,16 @@
 //! creating a release. A release carries no commit, only a version number, an image reference
 //! and the user who deployed it.
 //!
+//! Rollback is the Machines API's "Update a Machine" with the target release's image, one
+//! machine at a time, watched through the machines' image and state.
+//!
 //! This module owns Fly's release statuses and machine states, the `Bearer`/`FlyV1` token
 //! schemes, GraphQL error bodies (read whatever the HTTP status) and the Machines API's
 //! `{"error"}` body. Contract:
 //! `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`, section 3.
 
 use super::http;
+use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -786,6 +790,73 @@ impl FlyClient {
         Ok(url)
     }
 
+    /// `{machines_base}/apps/{app}/machines/{id}`, each segment percent-encoded.
+    fn machine_url(&self, machine_id: &str) -> Result<url::Url, ProviderError> {
+        let mut url = self.machines_url()?;
+        url.path_segments_mut()
+            .map_err(|()| ProviderError::Transport {
+                detail: "the configured Fly Machines API base is not a usable URL".into(),
+            })?
+            .push(machine_id);
+        Ok(url)
+    }
+
+    /// The machines as Fly sent them, for updates: "We don't support partial updates", so an
+    /// update must send back the whole `config`, including fields Lookout does not model.
+    async fn machines_raw(&self) -> Result<Vec<Value>, ProviderError> {
+        let request = self
+            .http
+            .get(self.machines_url()?)
+            .header(AUTHORIZATION, self.authorization()?)
+            .header(ACCEPT, "application/json");
+        let (machines, _rate_limit) = http::send_json(request, machines_error_message).await?;
+        Ok(machines)
+    }
+
+    /// One release by id or `v<version>`, as the history has it (see `deployment`), and the
+    /// live version of the page it was found on.
+    async fn find_release(&self, id: &str) -> Result<(WireRelease, Option<i64>), ProviderError> {
+        let wanted_version = id
+            .strip_prefix('v')
+            .and_then(|digits| digits.parse::<i64>().ok());
+        let mut cursor: Option<String> = None;
+        for _ in 0..DETAIL_SCAN_PAGES {
+            let app = self.releases(MAX_PAGE_SIZE, cursor.as_deref()).await?;
+            let live_version = Self::live_version(app.current_release.as_ref());
+            let (releases, next) = Self::page_releases(app.releases);
+            if let Some(release) = releases.into_iter().find(|release| {
+                release.id == id || (wanted_version.is_some() && release.version == wanted_version)
+            }) {
+                return Ok((release, live_version));
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        Err(ProviderError::NotFound {
+            message: format!(
+                "release not found in the history of Fly app {}",
+                self.config.app
+            ),
+        })
+    }
+
+    /// A release newer than `newest_before` that runs `image`: the record of a rollback, if
+    /// Fly makes one for Machines-API updates (UNCONFIRMED; inferred that it does not).
+    async fn release_recording(
+        &self,
+        image: &ImageKey,
+        newest_before: Option<i64>,
+    ) -> Result<Option<WireRelease>, ProviderError> {
+        let app = self.releases(LIVE_SCAN_DEPTH, None).await?;
+        let (recent, _next) = Self::page_releases(app.releases);
+        Ok(recent.into_iter().find(|release| {
+            release.version > newest_before
+                && release.image().is_some_and(|other| other.matches(image))
+        }))
+    }
+
     async fn graphql<T: DeserializeOwned>(
         &self,
         query: &str,
@@ -860,7 +931,10 @@ impl FlyClient {
             non_empty(user.name.as_deref()).or_else(|| non_empty(user.email.as_deref()))
         });
         ProviderDeployment {
-            rollback_refusal: None,
+            // A rollback redeploys the release's image; without one there is nothing to run.
+            rollback_refusal: non_empty(release.image_ref.as_deref()).is_none().then(|| {
+                "Fly records no image for this release, so it cannot be redeployed".to_string()
+            }),
             id: release.id.clone(),
             state,
             environment: ProviderEnvironment::Named(self.config.environment.clone()),
@@ -951,29 +1025,192 @@ impl DeploymentProvider for FlyClient {
     /// Machines apps is UNCONFIRMED), so this pages through the history, newest first.
     #[tracing::instrument(skip_all, fields(provider = "fly", app = %self.config.app, release = %id))]
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
-        let wanted_version = id
-            .strip_prefix('v')
-            .and_then(|digits| digits.parse::<i64>().ok());
-        let mut cursor: Option<String> = None;
-        for _ in 0..DETAIL_SCAN_PAGES {
-            let app = self.releases(MAX_PAGE_SIZE, cursor.as_deref()).await?;
-            let live_version = Self::live_version(app.current_release.as_ref());
-            let (releases, next) = Self::page_releases(app.releases);
-            if let Some(release) = releases.iter().find(|release| {
-                release.id == id || (wanted_version.is_some() && release.version == wanted_version)
-            }) {
-                return Ok(self.to_deployment(release, live_version));
+        let (release, live_version) = self.find_release(id).await?;
+        Ok(self.to_deployment(&release, live_version))
+    }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "Lookout updates each of the app's machines through the Machines API to run \
+                     the target release's image again, as `fly deploy --image` does; nothing \
+                     is rebuilt."
+                .into(),
+            hold: None,
+            caveats: vec![
+                "Only the image is rolled back: the machines keep their current configuration, \
+                 environment and secrets (fly.toml is not rolled back)."
+                    .into(),
+                "Fly may have pruned an image that has not been deployed for a while; such a \
+                 release cannot be redeployed."
+                    .into(),
+                "Every current machine gets the image, including extra machines autoscaling \
+                 created; the database is not rolled back."
+                    .into(),
+                "Fly records no new release for a Machines-API update, so `fly releases` still \
+                 names the newer release; Lookout reads what the machines run. The next \
+                 `fly deploy` replaces the rollback."
+                    .into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "fly", app = %self.config.app, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        // The image comes from the release history the client already reads.
+        let (target, _live_version) = self.find_release(&request.target.id).await?;
+        let image =
+            non_empty(target.image_ref.as_deref()).ok_or_else(|| ProviderError::Rejected {
+                status: 422,
+                message: "Fly records no image for this release, so it cannot be redeployed".into(),
+            })?;
+        let newest_before = {
+            let app = self.releases(1, None).await?;
+            Self::page_releases(app.releases)
+                .0
+                .first()
+                .and_then(|release| release.version)
+        };
+        let machines = self.machines_raw().await?;
+        let mut updated: Vec<String> = Vec::new();
+        for machine in &machines {
+            let typed: WireMachine = match serde_json::from_value(machine.clone()) {
+                Ok(typed) => typed,
+                Err(_) => continue,
+            };
+            // Release-command and console machines, and destroyed ones, are not the app.
+            if !typed.is_app_machine() || typed.activity() == MachineActivity::Gone {
+                continue;
             }
-            match next {
-                Some(next) => cursor = Some(next),
-                None => break,
+            let (Some(id), Some(Value::Object(config))) =
+                (typed.id.as_deref(), machine.get("config"))
+            else {
+                continue;
+            };
+            let mut config = config.clone();
+            config.insert("image".into(), Value::String(image.clone()));
+            let post = self
+                .http
+                .post(self.machine_url(id)?)
+                .header(AUTHORIZATION, self.authorization()?)
+                .header(ACCEPT, "application/json")
+                .json(&json!({ "config": config }));
+            let result: Result<(Value, _), ProviderError> =
+                http::send_json(post, machines_error_message).await;
+            if let Err(error) = result {
+                if updated.is_empty() {
+                    return Err(error);
+                }
+                // Some machines already run the target image: say which, so the user can
+                // finish by hand (`fly machine update --image`) or deploy again.
+                return Err(ProviderError::Rejected {
+                    status: 409,
+                    message: format!(
+                        "Fly refused to update machine {id} ({error}); machines {} already \
+                         run the target image",
+                        updated.join(", ")
+                    ),
+                });
+            }
+            updated.push(id.to_string());
+        }
+        if updated.is_empty() {
+            return Err(ProviderError::Rejected {
+                status: 409,
+                message: format!("Fly app {} has no machines to update", self.config.app),
+            });
+        }
+        // Both ways, as the contract cannot say whether Fly records a release for this
+        // (inferred: it does not): a new release with the target image, if one is there, is
+        // the rollback's deployment; otherwise the target itself goes live again.
+        let recorded = match ImageKey::parse(&image) {
+            Some(key) => self.release_recording(&key, newest_before).await?,
+            None => None,
+        };
+        Ok(RollbackStarted {
+            new_deployment_id: recorded.map(|release| release.id),
+            provider_reference: Some(format!("machines: {}", updated.join(", "))),
+            hold: None,
+        })
+    }
+
+    /// The machines' own account: every app machine on the target image and `started` is
+    /// live; a machine on the target image that `failed` (or was destroyed) ends it; one on
+    /// another image means someone deployed over the rollback.
+    async fn rollback_progress(
+        &self,
+        environment: &ProviderEnvironment,
+        target: &ProviderDeployment,
+        started: &RollbackStarted,
+    ) -> Result<RollbackProgress, ProviderError> {
+        let (target_release, _) = self.find_release(&target.id).await?;
+        let Some(image) = target_release.image() else {
+            return Ok(RollbackProgress::Failed {
+                reason: "Fly records no image for the target release".into(),
+            });
+        };
+        let machines = self.machines().await?;
+        let app_machines: Vec<&WireMachine> = machines
+            .iter()
+            .filter(|machine| machine.is_app_machine())
+            .collect();
+        let mut ready = 0;
+        let mut waiting: Vec<String> = Vec::new();
+        for machine in &app_machines {
+            let id = machine.id.as_deref().unwrap_or("?");
+            let state = machine.state.as_deref().unwrap_or_default();
+            let on_target = machine.image().is_some_and(|other| other.matches(&image));
+            match (on_target, machine.activity()) {
+                (true, MachineActivity::Serving) => ready += 1,
+                (true, MachineActivity::Gone) if state == "destroyed" => {}
+                (true, MachineActivity::Gone) => {
+                    return Ok(RollbackProgress::Failed {
+                        reason: format!("Fly machine {id} is {state} on the target image"),
+                    })
+                }
+                (true, _) => waiting.push(format!("{id}: {state}")),
+                (false, MachineActivity::Gone) => {}
+                (false, _) => {
+                    return Ok(RollbackProgress::Failed {
+                        reason: format!(
+                            "Fly machine {id} runs another image than the target release's; \
+                             something deployed over the rollback"
+                        ),
+                    })
+                }
             }
         }
-        Err(ProviderError::NotFound {
-            message: format!(
-                "release not found in the history of Fly app {}",
-                self.config.app
-            ),
+        if ready == 0 || !waiting.is_empty() {
+            return Ok(RollbackProgress::Waiting {
+                detail: format!(
+                    "{ready} of {} machines started on the target image ({})",
+                    app_machines.len(),
+                    if waiting.is_empty() {
+                        "none yet".to_string()
+                    } else {
+                        waiting.join(", ")
+                    }
+                ),
+            });
+        }
+        // All machines run it: the live release by Lookout's reading (the target, or the
+        // release Fly recorded for the rollback, if it records one).
+        let live = self.live_deployments().await?;
+        Ok(match super::rollback::live_in(&live, environment) {
+            Some(now) if super::rollback::is_rollback_outcome(now, target, started) => {
+                RollbackProgress::Live(Box::new(now.clone()))
+            }
+            Some(now) => RollbackProgress::Waiting {
+                detail: format!(
+                    "the machines run the target image, but {} reads as live",
+                    now.id
+                ),
+            },
+            None => RollbackProgress::Waiting {
+                detail: "Fly reports nothing live yet".into(),
+            },
         })
     }
 }
@@ -1084,6 +1321,28 @@ mod tests {
             assert!(release_is_finished(finished), "{finished}");
         }
         assert!(!release_is_finished("running"));
+    }
+
+    #[test]
+    fn a_release_without_an_image_cannot_be_a_rollback_target() {
+        let with_image = release("rel_1", 1, "complete", "registry.fly.io/app:deployment-1");
+        assert_eq!(
+            client()
+                .to_deployment(&with_image, Some(1))
+                .rollback_refusal,
+            None
+        );
+        let mut without = with_image.clone();
+        without.image_ref = None;
+        assert!(client()
+            .to_deployment(&without, Some(1))
+            .rollback_refusal
+            .is_some_and(|reason| reason.contains("no image")));
+        without.image_ref = Some("  ".into());
+        assert!(client()
+            .to_deployment(&without, Some(1))
+            .rollback_refusal
+            .is_some());
     }
 
     #[test]

@@ -11,12 +11,16 @@
 //!   of one deploy workflow, mapped to environments by branch through the config; runs of other
 //!   branches are previews. Live = the newest successful run per environment and per branch.
 //!
+//! Rollback (Deployments source only) creates a new deployment of the target's sha for the
+//! team's CD to act on; GitHub itself deploys nothing.
+//!
 //! It owns GitHub's wire format, its status/conclusion enums, `Link`-header paging, the
 //! `{message, documentation_url}` error body and GitHub's rate-limit rules (a 403 with
 //! `x-ratelimit-remaining: 0`, or with `retry-after`, is a rate limit, not a refusal).
 //! Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`, section 1.
 
 use super::http::{parse_rate_limit, read_success, status_error, transport_error};
+use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -135,9 +139,17 @@ impl GithubClient {
 
     /// GETs `url` and decodes the JSON body; the response headers come back for `Link`.
     async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<(T, HeaderMap), ProviderError> {
-        let response = self
-            .http
-            .get(url)
+        let (value, _status, headers) = self.send(self.http.get(url)).await?;
+        Ok((value, headers))
+    }
+
+    /// Sends `request` with GitHub's headers and decodes the JSON success body; the status
+    /// (201 vs 202 matters to creating a deployment) and headers come back with it.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(T, StatusCode, HeaderMap), ProviderError> {
+        let response = request
             .bearer_auth(self.config.token.expose())
             .header(reqwest::header::ACCEPT, ACCEPT)
             .header("x-github-api-version", API_VERSION)
@@ -156,7 +168,21 @@ impl GithubClient {
         let value = serde_json::from_slice(&bytes).map_err(|error| ProviderError::Malformed {
             detail: format!("unexpected JSON from GitHub: {error}"),
         })?;
-        Ok((value, headers))
+        Ok((value, status, headers))
+    }
+
+    /// The Deployments source, or the refusal for a workflow-run source (Lookout cannot
+    /// choose which run to re-run or dispatch on a team's behalf).
+    fn deployments_source(&self) -> Result<(), ProviderError> {
+        match self.config.source {
+            GithubSource::Deployments => Ok(()),
+            GithubSource::WorkflowRuns { .. } => Err(ProviderError::Rejected {
+                status: 501,
+                message: "workflow-run sources cannot be rolled back from Lookout; roll back \
+                          with your deploy workflow"
+                    .into(),
+            }),
+        }
     }
 
     fn wants_environment(&self, environment: &str) -> bool {
@@ -583,6 +609,145 @@ impl DeploymentProvider for GithubClient {
             } => self.one_run(id, branch_environments).await,
         }
     }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        // Workflow runs have no rollback Lookout can make.
+        self.deployments_source().ok()?;
+        Some(RollbackMethod {
+            action: "GitHub records a new deployment of the target's commit sha; your CD must \
+                     act on deployment events to actually deploy it."
+                .into(),
+            hold: None,
+            caveats: vec![
+                "GitHub itself deploys nothing: only a deployer listening for `deployment` \
+                 events (an Actions workflow `on: deployment` or another system) deploys it \
+                 and reports statuses. Without one the rollback stays queued."
+                    .into(),
+                "The deployment is created with auto-merge off and required status checks \
+                 bypassed, so an old commit is deployed as it is."
+                    .into(),
+                "Your deployer uses its current configuration and secrets; only the commit \
+                 is the target's."
+                    .into(),
+                "Nothing stops the next push from deploying again.".into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "github", owner = %self.config.owner, repo = %self.config.repo, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        self.deployments_source()?;
+        let ProviderEnvironment::Named(environment) = request.environment else {
+            return Err(ProviderError::Rejected {
+                status: 400,
+                message: "GitHub previews cannot be rolled back from Lookout".into(),
+            });
+        };
+        let Some(sha) = request.target.commit.sha.as_deref() else {
+            return Err(ProviderError::Rejected {
+                status: 400,
+                message: format!(
+                    "GitHub deployment {} has no commit sha to deploy again",
+                    request.target.id
+                ),
+            });
+        };
+        // `auto_merge: false`, or GitHub tries to merge the default branch into the old
+        // commit; `required_contexts: []`, or an old commit's checks can refuse it (409).
+        // The payload tells a deployer what this deployment is.
+        let body = serde_json::json!({
+            "ref": sha,
+            "environment": environment,
+            "auto_merge": false,
+            "required_contexts": [],
+            "description": request.reason,
+            "payload": {
+                "lookout": {
+                    "rollback_to": request.target.id,
+                    "rolled_back": request.live.id,
+                },
+            },
+        });
+        let url = self.endpoint(&["deployments"])?;
+        let (created, status, _headers) = self
+            .send::<WireCreated>(self.http.post(url).json(&body))
+            .await?;
+        match created {
+            // 201: the deployment.
+            WireCreated::Deployment(deployment) if status == StatusCode::CREATED => {
+                Ok(RollbackStarted {
+                    new_deployment_id: Some(deployment.id.to_string()),
+                    provider_reference: None,
+                    hold: None,
+                })
+            }
+            // 202 "Merged branch response": GitHub merged instead of deploying (only with
+            // auto_merge on, which is never sent; kept so the answer is never misread).
+            WireCreated::Message { message } => Err(ProviderError::Rejected {
+                status: status.as_u16(),
+                message: message
+                    .unwrap_or_else(|| "GitHub created no deployment for this commit".to_string()),
+            }),
+            WireCreated::Deployment(_) => Err(ProviderError::Malformed {
+                detail: format!("GitHub answered {status} to creating a deployment"),
+            }),
+        }
+    }
+
+    /// The created deployment's latest status: `success` is live, `failure`/`error` (or an
+    /// `inactive` before any success) ended it, anything else (or no status yet) waits.
+    async fn rollback_progress(
+        &self,
+        environment: &ProviderEnvironment,
+        target: &ProviderDeployment,
+        started: &RollbackStarted,
+    ) -> Result<RollbackProgress, ProviderError> {
+        self.deployments_source()?;
+        let Some(created_id) = started.new_deployment_id.as_deref() else {
+            return Err(ProviderError::Malformed {
+                detail: "a GitHub rollback always creates a deployment, but none was recorded"
+                    .into(),
+            });
+        };
+        let created = self.one_deployment(created_id).await?;
+        Ok(match created.provider_state.as_str() {
+            "success" => {
+                // Live by the contract's rule only if nothing newer succeeded meanwhile.
+                let live = self.live_deployments().await?;
+                match super::rollback::live_in(&live, environment) {
+                    Some(now) if super::rollback::is_rollback_outcome(now, target, started) => {
+                        RollbackProgress::Live(Box::new(now.clone()))
+                    }
+                    Some(now) => RollbackProgress::Failed {
+                        reason: format!(
+                            "GitHub deployment {created_id} succeeded, but the newer \
+                             deployment {} is live",
+                            now.id
+                        ),
+                    },
+                    None => RollbackProgress::Live(Box::new(created)),
+                }
+            }
+            "failure" | "error" | "inactive" => RollbackProgress::Failed {
+                reason: format!(
+                    "your deployer reports GitHub deployment {created_id} as {}",
+                    created.provider_state
+                ),
+            },
+            "" => RollbackProgress::Waiting {
+                detail: format!(
+                    "GitHub deployment {created_id} has no status yet: no deployer has picked \
+                     it up"
+                ),
+            },
+            state => RollbackProgress::Waiting {
+                detail: format!("GitHub deployment {created_id}: {state}"),
+            },
+        })
+    }
 }
 
 /// A GitHub deployment status `state` → Lookout's state. Every value of the spec's enum is
@@ -906,6 +1071,18 @@ impl WireDeployment {
             dashboard_url: status.and_then(|status| status.log_url),
         }
     }
+}
+
+/// What creating a deployment answers: 201 a `deployment`, or 202 `{message}` when GitHub
+/// auto-merged instead.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum WireCreated {
+    Deployment(WireDeployment),
+    Message {
+        #[serde(default)]
+        message: Option<String>,
+    },
 }
 
 /// A GitHub `deployment-status`.
@@ -1238,6 +1415,31 @@ mod tests {
         assert_eq!(deployment.finished_at, None);
         assert_eq!(deployment.url, None);
         assert_eq!(deployment.dashboard_url, None);
+    }
+
+    #[test]
+    fn creating_answers_a_deployment_or_a_merge_message() {
+        let created: WireCreated = serde_json::from_str(CREATE_DEPLOYMENT).unwrap();
+        assert!(matches!(created, WireCreated::Deployment(ref d) if d.id == 1));
+        let merged: WireCreated = serde_json::from_str(
+            r#"{"message":"Auto-merged master into topic-branch on deployment."}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(merged, WireCreated::Message { message: Some(ref m) } if m.starts_with("Auto-merged"))
+        );
+    }
+
+    #[test]
+    fn only_the_deployments_source_has_a_rollback() {
+        assert!(client(GithubSource::Deployments)
+            .rollback_method()
+            .is_some());
+        let runs = client(GithubSource::WorkflowRuns {
+            workflow: "deploy.yml".into(),
+            branch_environments: Vec::new(),
+        });
+        assert_eq!(runs.rollback_method(), None);
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! environment named in its config. It owns Heroku's wire format: the `Accept:
 //! application/vnd.heroku+json; version=3` header, `Range`/`206 Partial Content`/`Next-Range`
 //! paging, `current: true` as the live marker, the release `status` enum, the commit behind a
-//! release (read from its slug), and `{id, message}` errors. Contract:
+//! release (read from its slug), `{id, message}` errors, and rollback (a new release made from
+//! an older one by `POST /apps/{app}/releases {release}`). Contract:
 //! `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`, section 4.
 
 use super::http::{read_success, transport_error};
+use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -283,8 +285,9 @@ impl HerokuClient {
             // changed, which for a finished release is when it finished.
             _ => parse_time(release.updated_at.as_deref()),
         };
+        let rollback_refusal = rollback_refusal(&release, &status);
         ProviderDeployment {
-            rollback_refusal: None,
+            rollback_refusal,
             state,
             provider_state: status,
             environment: ProviderEnvironment::Named(self.config.environment.clone()),
@@ -383,6 +386,93 @@ impl DeploymentProvider for HerokuClient {
             detail: "a Heroku release vanished while being read".into(),
         })
     }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "Heroku creates a new release (\"Rollback to vNN\") from the target \
+                     release's slug and config vars; nothing is rebuilt."
+                .into(),
+            // Heroku has no auto-deploy switch on the Platform API to pause.
+            hold: None,
+            caveats: vec![
+                "Rollback affects code and config vars; it doesn't add or remove add-ons.".into(),
+                "Database and add-on state are not rolled back.".into(),
+                "Only succeeded releases Heroku marks eligible for rollback can be targets.".into(),
+                "The next deploy or config change makes a new release that replaces the \
+                 rollback; Heroku offers no hold."
+                    .into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "heroku", app = %self.config.app, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        let url = self.app_url(&["releases"])?;
+        // The schema's "Rollback" link takes the release *id* (a uuid), as the Heroku CLI
+        // sends; whether a version is accepted too is UNCONFIRMED, so the id is always sent
+        // (`to_deployment` makes the release id the deployment id). A `{release}` body is
+        // what tells a rollback from the "Create" link on the same path (`{slug, …}`).
+        let body = serde_json::json!({ "release": request.target.id });
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, ACCEPT_V3)
+            .json(&body)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        // 201 or 200 (UNCONFIRMED which): any success carries the new release.
+        let (bytes, _rate_limit) = read_success(response, error_message).await?;
+        let created: WireRelease = decode(&bytes)?;
+        Ok(RollbackStarted {
+            provider_reference: created.version.map(|version| format!("v{version}")),
+            new_deployment_id: Some(created.id),
+            hold: None,
+        })
+    }
+
+    /// Heroku's own signal: the new release's `status` (`pending` while its release phase
+    /// runs, then `succeeded` or `failed`) and `current`.
+    async fn rollback_progress(
+        &self,
+        _environment: &ProviderEnvironment,
+        _target: &ProviderDeployment,
+        started: &RollbackStarted,
+    ) -> Result<RollbackProgress, ProviderError> {
+        let Some(created_id) = started.new_deployment_id.as_deref() else {
+            return Err(ProviderError::Malformed {
+                detail: "a Heroku rollback always creates a release, but none was recorded".into(),
+            });
+        };
+        let created = self.deployment(created_id).await?;
+        let version = started.provider_reference.as_deref().unwrap_or(created_id);
+        Ok(match (created.provider_state.as_str(), created.state) {
+            (_, DeployState::Ready) => RollbackProgress::Live(Box::new(created)),
+            ("failed", _) => RollbackProgress::Failed {
+                reason: format!("Heroku reports the rollback release {version} as failed"),
+            },
+            ("succeeded", _) => {
+                // It succeeded but is not current: another release replaced it already.
+                let live = self.live_deployments().await?;
+                let now = live
+                    .first()
+                    .map_or_else(|| "none".to_string(), |now| now.id.clone());
+                RollbackProgress::Failed {
+                    reason: format!(
+                        "the rollback release {version} succeeded but is no longer current \
+                         (current: {now})"
+                    ),
+                }
+            }
+            (status, _) => RollbackProgress::Waiting {
+                detail: format!("rollback release {version}: {status}"),
+            },
+        })
+    }
 }
 
 /// The first page's `Range`: every version, newest first, `max` per page. The Heroku CLI sends
@@ -443,6 +533,29 @@ fn deployed_short_sha(description: &str) -> Option<String> {
     (is_sha && rest.trim() == token).then(|| token.to_ascii_lowercase())
 }
 
+/// Why Heroku would not roll back to `release`, by its own `eligible_for_rollback` flag. Where
+/// the flag is absent (answers older than 2024-11-19), the contract's rule stands in: only a
+/// succeeded release with a slug can be a target. That Heroku's API refuses ineligible
+/// releases is inferred (UNCONFIRMED); the flag is honoured either way.
+fn rollback_refusal(release: &WireRelease, status: &str) -> Option<String> {
+    let version = release
+        .version
+        .map_or_else(|| release.id.clone(), |version| format!("v{version}"));
+    match release.eligible_for_rollback {
+        Some(true) => None,
+        Some(false) => Some(format!(
+            "Heroku marks release {version} as not eligible for rollback"
+        )),
+        None if status != "succeeded" => Some(format!(
+            "release {version} is {status}; Heroku rolls back only to succeeded releases"
+        )),
+        None if release.slug_id().is_none() => Some(format!(
+            "release {version} has no slug (no code) to roll back to"
+        )),
+        None => None,
+    }
+}
+
 fn dashboard_url(app_name: &str, release_id: &str) -> Option<String> {
     let mut url = Url::parse(DASHBOARD_BASE).ok()?;
     url.path_segments_mut()
@@ -487,11 +600,14 @@ fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
     }
 }
 
-/// Heroku's `release`. Only the fields Lookout uses; `addon_plan_names`, `artifacts`,
-/// `output_stream_url` and `eligible_for_rollback` are ignored here.
+/// Heroku's `release`. Only the fields Lookout uses; `addon_plan_names`, `artifacts` and
+/// `output_stream_url` are ignored here.
 #[derive(Debug, Deserialize)]
 struct WireRelease {
     id: String,
+    /// Heroku's own rollback flag (added 2024-11-19); absent from older answers.
+    #[serde(default)]
+    eligible_for_rollback: Option<bool>,
     #[serde(default)]
     version: Option<u64>,
     #[serde(default)]
@@ -661,6 +777,53 @@ mod tests {
             deployment.commit.message.as_deref(),
             Some("Added new feature")
         );
+    }
+
+    #[test]
+    fn heroku_rollback_eligibility_becomes_the_refusal() {
+        let release: WireRelease = serde_json::from_str(ROLLBACK_FIXTURE).unwrap();
+        assert_eq!(
+            client()
+                .to_deployment(release, &SlugCommit::default())
+                .rollback_refusal,
+            None
+        );
+        let flagged: WireRelease = serde_json::from_str(
+            r#"{"id":"r-2","version":7,"status":"succeeded","slug":{"id":"s"},
+                "eligible_for_rollback":false}"#,
+        )
+        .unwrap();
+        let refusal = client()
+            .to_deployment(flagged, &SlugCommit::default())
+            .rollback_refusal;
+        assert_eq!(
+            refusal.as_deref(),
+            Some("Heroku marks release v7 as not eligible for rollback")
+        );
+        // Without the flag (older answers) the contract's rule stands in.
+        for (body, expected) in [
+            (
+                r#"{"id":"r","version":3,"status":"failed","slug":{"id":"s"}}"#,
+                Some("failed"),
+            ),
+            (
+                r#"{"id":"r","version":3,"status":"succeeded","slug":null}"#,
+                Some("no slug"),
+            ),
+            (
+                r#"{"id":"r","version":3,"status":"succeeded","slug":{"id":"s"}}"#,
+                None,
+            ),
+        ] {
+            let release: WireRelease = serde_json::from_str(body).unwrap();
+            let refusal = client()
+                .to_deployment(release, &SlugCommit::default())
+                .rollback_refusal;
+            match expected {
+                Some(word) => assert!(refusal.as_deref().unwrap().contains(word), "{body}"),
+                None => assert_eq!(refusal, None, "{body}"),
+            }
+        }
     }
 
     #[test]

@@ -6,21 +6,29 @@
 //!
 //! The scenario is a set of apps, each with its deployments; pushing a deployment that goes
 //! `ACTIVE` becomes the app's `active_deployment` and moves the one before to `SUPERSEDED`.
+//!
+//! Rollback: `POST /v2/apps/{id}/rollback/validate` answers `{valid, error?, warnings?}` with
+//! the contract's condition codes; `POST /v2/apps/{id}/rollback` creates a new deployment of
+//! the target's commit (settling lazily on the next read) and, unless `skip_pin`, pins the app
+//! to it: pushes no longer deploy and further rollbacks are refused (`app_pinned`) until
+//! `POST …/rollback/commit` (keep, unpin) or `POST …/rollback/revert` (a new deployment of
+//! what was live before the rollback, unpin).
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 const DEFAULT_PER_PAGE: u32 = 20;
 const MAX_PER_PAGE: u32 = 200;
@@ -80,6 +88,20 @@ struct SimApp {
     deployments: Vec<SimDeployment>,
     /// Component name → health; every app starts with one healthy `web` component.
     health: BTreeMap<String, SimComponentState>,
+    /// The rollback the app is pinned to, until it is committed or reverted.
+    pin: Option<SimPin>,
+    /// How many successful deployments back a rollback may reach (the tier's history limit;
+    /// `None`: no limit).
+    revision_limit: Option<usize>,
+    /// Warnings every rollback validation of this app reports (`code`, `message`).
+    rollback_warnings: Vec<(String, String)>,
+}
+
+/// A pinned rollback: the deployment it created and the one that was active before it.
+#[derive(Clone, Debug)]
+struct SimPin {
+    rollback_id: String,
+    before_id: Option<String>,
 }
 
 impl SimApp {
@@ -88,7 +110,108 @@ impl SimApp {
             name: name.to_string(),
             deployments: Vec::new(),
             health: BTreeMap::from([(COMPONENT.to_string(), SimComponentState::Healthy)]),
+            pin: None,
+            revision_limit: None,
+            rollback_warnings: Vec::new(),
         }
+    }
+
+    /// Moves rollback deployments whose time has come to their final phase; one that goes
+    /// `ACTIVE` supersedes the active one.
+    fn advance(&mut self, now: Instant, at: DateTime<Utc>) {
+        let settled: Vec<(usize, &'static str)> = self
+            .deployments
+            .iter()
+            .enumerate()
+            .filter_map(|(index, deployment)| {
+                deployment
+                    .settles
+                    .filter(|(when, _)| *when <= now)
+                    .map(|(_, phase)| (index, phase))
+            })
+            .collect();
+        for (index, phase) in settled {
+            self.finish(index, phase, at);
+        }
+    }
+
+    /// Ends deployment `index` in `phase`; `ACTIVE` supersedes the active one.
+    fn finish(&mut self, index: usize, phase: &'static str, at: DateTime<Utc>) {
+        if phase == "ACTIVE" {
+            for previous in self.deployments.iter_mut().filter(|d| d.phase == "ACTIVE") {
+                previous.phase = "SUPERSEDED";
+                previous.phase_last_updated_at = at;
+            }
+        }
+        if let Some(deployment) = self.deployments.get_mut(index) {
+            deployment.phase = phase;
+            deployment.settles = None;
+            deployment.phase_last_updated_at = at;
+            if deployment.built_at.is_none() {
+                deployment.built_at = Some(at);
+            }
+            if phase == "ACTIVE" {
+                deployment.deployed_at = Some(at);
+            }
+        }
+    }
+
+    /// Why App Platform would refuse a rollback to `target_id`: the contract's validation
+    /// error `(code, message)`, or `None` when it is valid.
+    fn rollback_error(&self, target_id: &str) -> Result<Option<(&'static str, String)>, SimError> {
+        let target = self
+            .deployments
+            .iter()
+            .find(|d| d.id == target_id)
+            .ok_or(SimError::NotFound)?;
+        if self.pin.is_some() {
+            return Ok(Some((
+                "app_pinned",
+                "the app is pinned to a rollback; commit or revert it first".into(),
+            )));
+        }
+        match target.phase {
+            "ACTIVE" | "SUPERSEDED" => {}
+            "ERROR" => {
+                return Ok(Some((
+                    "incompatible_result",
+                    "deployment result \"failed\" is unsuitable for rollback".into(),
+                )))
+            }
+            "CANCELED" => {
+                return Ok(Some((
+                    "incompatible_result",
+                    "deployment result \"canceled\" is unsuitable for rollback".into(),
+                )))
+            }
+            phase => {
+                return Ok(Some((
+                    "incompatible_phase",
+                    format!(
+                        "deployment phase \"{}\" is unsuitable for rollback",
+                        phase.to_ascii_lowercase()
+                    ),
+                )))
+            }
+        }
+        if let Some(limit) = self.revision_limit {
+            let back = self
+                .deployments
+                .iter()
+                .filter(|d| matches!(d.phase, "ACTIVE" | "SUPERSEDED"))
+                .filter(|d| SimDeployment::newest_first(d, target) == Ordering::Less)
+                .count();
+            if back > limit {
+                return Ok(Some((
+                    "exceeded_revision_limit",
+                    format!(
+                        "deployment is past the maximum historical revision limit of {limit} \
+                         for the \"starter\" app tier"
+                    ),
+                )));
+            }
+        }
+        Ok(None)
     }
 
     fn repo(&self) -> String {
@@ -114,6 +237,10 @@ struct SimDeployment {
     /// When the deploy step ended, for deployments that went live.
     deployed_at: Option<DateTime<Utc>>,
     phase_last_updated_at: DateTime<Utc>,
+    /// The deployment this one was cloned from (rollbacks and reverts).
+    cloned_from: Option<String>,
+    /// A deployment in progress: when it settles, and in which phase.
+    settles: Option<(Instant, &'static str)>,
 }
 
 impl SimDeployment {
@@ -154,7 +281,7 @@ impl SimDeployment {
                 .filter(|s| **s == status)
                 .count()
         };
-        json!({
+        let mut body = json!({
             "id": self.id,
             "spec": {
                 "name": app.name,
@@ -183,7 +310,11 @@ impl SimDeployment {
             },
             "phase": self.phase,
             "tier_slug": "basic",
-        })
+        });
+        if let Some(cloned_from) = &self.cloned_from {
+            body["cloned_from"] = json!(cloned_from);
+        }
+        body
     }
 }
 
@@ -228,6 +359,8 @@ impl RateLimitHeaders {
 enum SimError {
     NotFound,
     BadRequest(String),
+    /// 409 `conflict`.
+    Conflict(String),
 }
 
 impl DigitalOceanSimulator {
@@ -288,6 +421,11 @@ impl DigitalOceanSimulator {
             .apps
             .entry(app_id.to_string())
             .or_insert_with(|| SimApp::new(app_id));
+        if app.pin.is_some() {
+            // "Any new deployments including Auto Deploy on Push hooks will be disabled until
+            // the rollback is either manually committed or reverted": the push deploys nothing.
+            return String::new();
+        }
         let at = |secs: i64| {
             spec.created_at
                 .checked_add_signed(ChronoDuration::seconds(secs))
@@ -323,8 +461,195 @@ impl DigitalOceanSimulator {
             built_at,
             deployed_at,
             phase_last_updated_at,
+            cloned_from: None,
+            settles: None,
         });
         id
+    }
+
+    /// The deployment an app is pinned to by a rollback, if it is pinned.
+    pub fn pinned_deployment(&self, app_id: &str) -> Option<String> {
+        lock(&self.scenario)
+            .apps
+            .get(app_id)
+            .and_then(|app| app.pin.as_ref())
+            .map(|pin| pin.rollback_id.clone())
+    }
+
+    /// The tier's history limit: how many successful deployments back a rollback may reach
+    /// (`None`, the default: no limit; the starter tier's is 0).
+    pub fn set_revision_limit(&self, app_id: &str, limit: Option<usize>) {
+        if let Some(app) = lock(&self.scenario).apps.get_mut(app_id) {
+            app.revision_limit = limit;
+        }
+    }
+
+    /// A warning every rollback validation of the app reports (e.g.
+    /// `image_source_missing_digest`).
+    pub fn add_rollback_warning(&self, app_id: &str, code: &str, message: &str) {
+        if let Some(app) = lock(&self.scenario).apps.get_mut(app_id) {
+            app.rollback_warnings
+                .push((code.to_string(), message.to_string()));
+        }
+    }
+
+    /// `POST /v2/apps/{id}/rollback/validate`.
+    fn validate_rollback(&self, app_id: &str, target_id: &str) -> Result<Value, SimError> {
+        let mut scenario = lock(&self.scenario);
+        let app = scenario.apps.get_mut(app_id).ok_or(SimError::NotFound)?;
+        app.advance(Instant::now(), Utc::now());
+        let mut body = match app.rollback_error(target_id)? {
+            Some((code, message)) => json!({
+                "valid": false,
+                "error": {"code": code, "message": message},
+            }),
+            None => json!({ "valid": true }),
+        };
+        if !app.rollback_warnings.is_empty() {
+            body["warnings"] = app
+                .rollback_warnings
+                .iter()
+                .map(|(code, message)| {
+                    json!({"code": code, "message": message, "components": [COMPONENT]})
+                })
+                .collect();
+        }
+        Ok(body)
+    }
+
+    /// `POST /v2/apps/{id}/rollback`: a new deployment of the target's commit, pinned unless
+    /// `skip_pin`. An invalid rollback is refused with the validation's message (UNCONFIRMED:
+    /// the contract documents the validation answer, not the rollback endpoint's error, so
+    /// the simulator answers 400 `bad_request`, and 409 `conflict` for a pinned app and for
+    /// [`SimRollbackOutcome::Refused`]).
+    fn roll_back(&self, app_id: &str, target_id: &str, skip_pin: bool) -> Result<Value, SimError> {
+        let (outcome, settles_at) = self.rollbacks.next();
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        let app = scenario.apps.get_mut(app_id).ok_or(SimError::NotFound)?;
+        app.advance(Instant::now(), Utc::now());
+        match app.rollback_error(target_id)? {
+            Some(("app_pinned", message)) => return Err(SimError::Conflict(message)),
+            Some((_, message)) => return Err(SimError::BadRequest(message)),
+            None => {}
+        }
+        if outcome == SimRollbackOutcome::Refused {
+            return Err(SimError::Conflict(
+                "the app has another deployment in progress".into(),
+            ));
+        }
+        let target = app
+            .deployments
+            .iter()
+            .find(|d| d.id == target_id)
+            .cloned()
+            .ok_or(SimError::NotFound)?;
+        scenario.last_seed += 1;
+        let seed = scenario.last_seed;
+        let final_phase = match outcome {
+            SimRollbackOutcome::Fails => Some("ERROR"),
+            SimRollbackOutcome::NeverLive => None,
+            SimRollbackOutcome::GoesLive | SimRollbackOutcome::Refused => Some("ACTIVE"),
+        };
+        let now = Utc::now();
+        let short_target: String = target.id.chars().take(8).collect();
+        let deployment = SimDeployment {
+            seed,
+            id: format!("{seed:08x}-5e1d-4d0c-8a11-{:012x}", seed),
+            commit_sha: target.commit_sha.clone(),
+            branch: target.branch.clone(),
+            // UNCONFIRMED wording of a rollback's `cause`.
+            cause: format!("manual rollback to deployment {short_target}"),
+            // The rollback endpoint's example answers `PENDING_BUILD`.
+            phase: "PENDING_BUILD",
+            created_at: now,
+            built_at: None,
+            deployed_at: None,
+            phase_last_updated_at: now,
+            cloned_from: Some(target.id.clone()),
+            settles: None,
+        };
+        let answer = json!({ "deployment": deployment.to_json(app) });
+        let before_id = app
+            .deployments
+            .iter()
+            .find(|d| d.phase == "ACTIVE")
+            .map(|d| d.id.clone());
+        let mut in_progress = deployment;
+        in_progress.phase = "DEPLOYING";
+        // A rollback that never goes live stays deploying (an instant never reached).
+        in_progress.settles = Some(match final_phase {
+            Some(phase) => (settles_at, phase),
+            None => (
+                Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600),
+                "ACTIVE",
+            ),
+        });
+        if !skip_pin {
+            app.pin = Some(SimPin {
+                rollback_id: in_progress.id.clone(),
+                before_id,
+            });
+        }
+        app.deployments.push(in_progress);
+        Ok(answer)
+    }
+
+    /// `POST /v2/apps/{id}/rollback/commit`: keeps the rollback and unpins; 200, empty body.
+    fn commit_rollback(&self, app_id: &str) -> Result<(), SimError> {
+        let mut scenario = lock(&self.scenario);
+        let app = scenario.apps.get_mut(app_id).ok_or(SimError::NotFound)?;
+        app.advance(Instant::now(), Utc::now());
+        // UNCONFIRMED: the answer for an app with nothing to commit is not documented.
+        app.pin
+            .take()
+            .map(|_| ())
+            .ok_or_else(|| SimError::Conflict("the app is not pinned to a rollback".into()))
+    }
+
+    /// `POST /v2/apps/{id}/rollback/revert`: a new deployment of what was active before the
+    /// rollback, and unpins. An unfinished rollback deployment is canceled. The revert's
+    /// deployment goes `ACTIVE` at once (the simulator does not stage reverts).
+    fn revert_rollback(&self, app_id: &str) -> Result<Value, SimError> {
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        let app = scenario.apps.get_mut(app_id).ok_or(SimError::NotFound)?;
+        let now = Utc::now();
+        app.advance(Instant::now(), now);
+        let pin = app
+            .pin
+            .take()
+            .ok_or_else(|| SimError::Conflict("the app is not pinned to a rollback".into()))?;
+        if let Some(index) = app
+            .deployments
+            .iter()
+            .position(|d| d.id == pin.rollback_id && d.settles.is_some())
+        {
+            app.finish(index, "CANCELED", now);
+        }
+        let before = pin
+            .before_id
+            .and_then(|id| app.deployments.iter().find(|d| d.id == id).cloned())
+            .ok_or_else(|| SimError::BadRequest("nothing was active before the rollback".into()))?;
+        scenario.last_seed += 1;
+        let seed = scenario.last_seed;
+        app.deployments.push(SimDeployment {
+            seed,
+            id: format!("{seed:08x}-5e1d-4d0c-8a11-{:012x}", seed),
+            commit_sha: before.commit_sha.clone(),
+            branch: before.branch.clone(),
+            cause: "rollback reverted".into(),
+            phase: "DEPLOYING",
+            created_at: now,
+            built_at: None,
+            deployed_at: None,
+            phase_last_updated_at: now,
+            cloned_from: Some(before.id.clone()),
+            settles: None,
+        });
+        let index = app.deployments.len() - 1;
+        app.finish(index, "ACTIVE", now);
+        Ok(json!({ "deployment": app.deployments[index].to_json(app) }))
     }
 
     /// The DigitalOcean API routes, relative to the API base (`https://api.digitalocean.com`).
@@ -337,6 +662,13 @@ impl DigitalOceanSimulator {
                 get(get_deployment),
             )
             .route("/v2/apps/{app_id}/health", get(get_health))
+            .route(
+                "/v2/apps/{app_id}/rollback/validate",
+                post(validate_rollback),
+            )
+            .route("/v2/apps/{app_id}/rollback", post(create_rollback))
+            .route("/v2/apps/{app_id}/rollback/commit", post(commit_rollback))
+            .route("/v2/apps/{app_id}/rollback/revert", post(revert_rollback))
             .fallback(unknown_route)
             .with_state(self)
     }
@@ -417,8 +749,10 @@ impl DigitalOceanSimulator {
     }
 
     fn app_json(&self, app_id: &str) -> Result<Value, SimError> {
-        let scenario = lock(&self.scenario);
-        let app = scenario.apps.get(app_id).ok_or(SimError::NotFound)?;
+        let mut scenario = lock(&self.scenario);
+        let app = scenario.apps.get_mut(app_id).ok_or(SimError::NotFound)?;
+        app.advance(Instant::now(), Utc::now());
+        let app = &*app;
         let newest_first = sorted(app);
         let active = newest_first.iter().find(|d| d.phase == "ACTIVE");
         let in_progress = newest_first.iter().find(|d| {
@@ -462,12 +796,21 @@ impl DigitalOceanSimulator {
         if let Some(in_progress) = in_progress {
             body["in_progress_deployment"] = in_progress.to_json(app);
         }
+        let pinned = app
+            .pin
+            .as_ref()
+            .and_then(|pin| app.deployments.iter().find(|d| d.id == pin.rollback_id));
+        if let Some(pinned) = pinned {
+            body["pinned_deployment"] = pinned.to_json(app);
+        }
         Ok(json!({ "app": body }))
     }
 
     fn list(&self, app_id: &str, params: &ListParams, link_base: &str) -> Result<Value, SimError> {
-        let scenario = lock(&self.scenario);
-        let app = scenario.apps.get(app_id).ok_or(SimError::NotFound)?;
+        let mut scenario = lock(&self.scenario);
+        let app = scenario.apps.get_mut(app_id).ok_or(SimError::NotFound)?;
+        app.advance(Instant::now(), Utc::now());
+        let app = &*app;
         let all = sorted(app);
         let total = all.len() as u64;
         let per_page = u64::from(params.per_page);
@@ -498,8 +841,10 @@ impl DigitalOceanSimulator {
     }
 
     fn deployment_json(&self, app_id: &str, deployment_id: &str) -> Result<Value, SimError> {
-        let scenario = lock(&self.scenario);
-        let app = scenario.apps.get(app_id).ok_or(SimError::NotFound)?;
+        let mut scenario = lock(&self.scenario);
+        let app = scenario.apps.get_mut(app_id).ok_or(SimError::NotFound)?;
+        app.advance(Instant::now(), Utc::now());
+        let app = &*app;
         app.deployments
             .iter()
             .find(|d| d.id == deployment_id)
@@ -646,6 +991,87 @@ async fn get_health(
     respond(sim.health_json(&app_id), rate)
 }
 
+/// `apps_rollback_app_request`: `{deployment_id, skip_pin?}`.
+#[derive(Debug, serde::Deserialize)]
+struct RollbackBody {
+    deployment_id: String,
+    #[serde(default)]
+    skip_pin: bool,
+}
+
+fn missing_deployment_id(rate: RateLimitHeaders) -> Response {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "deployment_id is required",
+        rate,
+    )
+}
+
+async fn validate_rollback(
+    State(sim): State<Arc<DigitalOceanSimulator>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<RollbackBody>>,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    let Some(Json(body)) = body else {
+        return missing_deployment_id(rate);
+    };
+    respond(sim.validate_rollback(&app_id, &body.deployment_id), rate)
+}
+
+async fn create_rollback(
+    State(sim): State<Arc<DigitalOceanSimulator>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<RollbackBody>>,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    let Some(Json(body)) = body else {
+        return missing_deployment_id(rate);
+    };
+    // 200, not 201: `apps_create_rollback.yml` documents 200 `{deployment}`.
+    respond(
+        sim.roll_back(&app_id, &body.deployment_id, body.skip_pin),
+        rate,
+    )
+}
+
+async fn commit_rollback(
+    State(sim): State<Arc<DigitalOceanSimulator>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    match sim.commit_rollback(&app_id) {
+        // `no_content.yml`: 200 with an empty body.
+        Ok(()) => rate.apply(StatusCode::OK.into_response()),
+        Err(error) => respond(Err(error), rate),
+    }
+}
+
+async fn revert_rollback(
+    State(sim): State<Arc<DigitalOceanSimulator>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    respond(sim.revert_rollback(&app_id), rate)
+}
+
 async fn unknown_route() -> Response {
     let body = json!({
         "id": "not_found",
@@ -666,6 +1092,9 @@ fn respond(result: Result<Value, SimError>, rate: RateLimitHeaders) -> Response 
         ),
         Err(SimError::BadRequest(message)) => {
             error_response(StatusCode::BAD_REQUEST, "bad_request", &message, rate)
+        }
+        Err(SimError::Conflict(message)) => {
+            error_response(StatusCode::CONFLICT, "conflict", &message, rate)
         }
     }
 }

@@ -15,10 +15,15 @@
 //! `fly deploy` does; Fly keeps the older releases `complete`, so "superseded" is only the
 //! fact that a newer release is current. [`FlySimulator::roll_machines_to`] swaps the machines'
 //! image without a release record, as a rollback through the Machines API does.
+//!
+//! `POST /v1/apps/{app}/machines/{id}` ("Update a Machine") takes the machine's entire
+//! `config` and answers 200 with the machine `starting` on a new instance; it is `started`
+//! (or `failed`) when the configured rollback settles, applied lazily on the next read. Like
+//! the contract infers, such an update creates no release record.
 
 use super::{
     apply_delay, fault_status, lock, sim_id, FaultInjector, RequestCounter, SimDeploymentSpec,
-    SimFault, SimOutcome, SimRollbacks,
+    SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -28,8 +33,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Where the GraphQL endpoint sits under the simulator's prefix.
 pub const GRAPHQL_PATH: &str = "/graphql";
@@ -69,6 +75,25 @@ struct Scenario {
 struct SimApp {
     releases: Vec<SimRelease>,
     machines: Vec<SimMachine>,
+    /// Images the registry no longer has (`fly deploy --image` of them fails).
+    pruned_images: HashSet<String>,
+    /// The latest Machines-API image rollout: its image, outcome, settle time and the
+    /// machines it updated. An update of another machine to the same image belongs to it, so
+    /// one rollback (one update per machine) asks [`SimRollbacks::next`] once.
+    rollout: Option<SimRollout>,
+    /// Whether a Machines-API image update records a release (see
+    /// [`FlySimulator::set_release_on_machine_update`]).
+    records_updates: bool,
+}
+
+#[derive(Clone, Debug)]
+struct SimRollout {
+    image: String,
+    outcome: SimRollbackOutcome,
+    settles: Instant,
+    updated: HashSet<String>,
+    /// The release recorded for it, when the app records machine updates.
+    release_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +128,8 @@ struct SimMachine {
     private_ip: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// An update in progress: when the machine settles, and in which state.
+    settles: Option<(Instant, &'static str)>,
 }
 
 impl SimRelease {
@@ -232,6 +259,43 @@ impl SimApp {
             machine.instance_seed = seed * 16 + index as u64;
             machine.state = "started".into();
             machine.updated_at = release.updated_at;
+            machine.settles = None;
+        }
+    }
+
+    /// Settles machine updates whose time has come, and the release recorded for a rollout
+    /// once all its machines settled.
+    fn advance(&mut self, now: Instant, at: DateTime<Utc>) {
+        for machine in &mut self.machines {
+            if let Some((when, state)) = machine.settles {
+                if when <= now {
+                    machine.state = state.to_string();
+                    machine.settles = None;
+                    machine.updated_at = at;
+                }
+            }
+        }
+        let Some(rollout) = &self.rollout else {
+            return;
+        };
+        let settled = self
+            .machines
+            .iter()
+            .filter(|machine| rollout.updated.contains(&machine.id))
+            .all(|machine| machine.settles.is_none());
+        let failed = self
+            .machines
+            .iter()
+            .any(|machine| rollout.updated.contains(&machine.id) && machine.state == "failed");
+        if let (true, Some(release_id)) = (settled, &rollout.release_id) {
+            if let Some(release) = self
+                .releases
+                .iter_mut()
+                .find(|release| &release.id == release_id && release.status == "running")
+            {
+                release.status = if failed { "failed" } else { "complete" };
+                release.updated_at = at;
+            }
         }
     }
 }
@@ -354,6 +418,7 @@ impl FlySimulator {
                         private_ip: format!("fdaa:0:18:a7b:196:e274:9ce1:{:x}", index + 2),
                         created_at: updated_at,
                         updated_at,
+                        settles: None,
                     });
                 }
             }
@@ -430,6 +495,186 @@ impl FlySimulator {
             .map(|release| release.id.clone())
     }
 
+    /// Removes a release's image from the simulated registry: updating a machine to it fails
+    /// afterwards. Returns false for an unknown app or release.
+    pub fn prune_image(&self, app: &str, release_id: &str) -> bool {
+        let mut scenario = lock(&self.scenario);
+        let Some(sim_app) = scenario.apps.get_mut(app) else {
+            return false;
+        };
+        let Some(image) = sim_app
+            .releases
+            .iter()
+            .find(|release| release.id == release_id)
+            .map(|release| release.image_ref.clone())
+        else {
+            return false;
+        };
+        sim_app.pruned_images.insert(image);
+        true
+    }
+
+    /// Whether a Machines-API image update records a release (a `running` release with the
+    /// new image, `complete` or `failed` once the rollout's machines settle). The contract
+    /// infers Fly does not (the default); this is the other possibility, so the client is
+    /// tested both ways.
+    pub fn set_release_on_machine_update(&self, app: &str, records: bool) {
+        if let Some(sim_app) = lock(&self.scenario).apps.get_mut(app) {
+            sim_app.records_updates = records;
+        }
+    }
+
+    /// The image each machine of `app` is configured with, and its state, in creation order.
+    pub fn machine_images(&self, app: &str) -> Vec<(String, String)> {
+        let mut scenario = lock(&self.scenario);
+        let Some(sim_app) = scenario.apps.get_mut(app) else {
+            return Vec::new();
+        };
+        sim_app.advance(Instant::now(), Utc::now());
+        sim_app
+            .machines
+            .iter()
+            .map(|machine| (machine.image.clone(), machine.state.clone()))
+            .collect()
+    }
+
+    /// "Update a Machine": the body's entire `config` replaces the machine's. The simulator
+    /// models only `image` and the `fly_release_*` metadata of a config; it refuses a config
+    /// without `guest` or `services` (which a real update would drop: "We don't support
+    /// partial updates"). The image must be one of the app's releases and still in the
+    /// registry. The machine reboots into a new instance (`starting`) and settles as the
+    /// rollout's [`SimRollbackOutcome`] says: `started`, `failed`, or never.
+    fn update_machine(
+        &self,
+        app: &str,
+        machine_id: &str,
+        body: &Value,
+    ) -> Result<Value, (StatusCode, String)> {
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        scenario.last_seed += 1;
+        let seed = scenario.last_seed;
+        let sim_app = scenario
+            .apps
+            .get_mut(app)
+            .ok_or((StatusCode::NOT_FOUND, "app not found".to_string()))?;
+        sim_app.advance(Instant::now(), Utc::now());
+        let Some(config) = body.get("config").and_then(Value::as_object) else {
+            return Err((StatusCode::BAD_REQUEST, "config is required".into()));
+        };
+        let Some(image) = config.get("image").and_then(Value::as_str) else {
+            return Err((StatusCode::BAD_REQUEST, "config.image is required".into()));
+        };
+        if let Some(missing) = ["guest", "services"]
+            .into_iter()
+            .find(|key| !config.contains_key(*key))
+        {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("partial config updates are not supported: `{missing}` is missing"),
+            ));
+        }
+        let index = sim_app
+            .machines
+            .iter()
+            .position(|machine| machine.id == machine_id && machine.state != "destroyed")
+            .ok_or((StatusCode::NOT_FOUND, "machine not found".to_string()))?;
+        // UNCONFIRMED wording: the registry's "manifest unknown", as Docker reports it.
+        let release = sim_app
+            .releases
+            .iter()
+            .find(|release| release.image_ref == image)
+            .filter(|release| !sim_app.pruned_images.contains(&release.image_ref))
+            .cloned()
+            .ok_or_else(|| {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("failed to resolve image {image}: manifest unknown"),
+                )
+            })?;
+        let mut rollout = match sim_app.rollout.take() {
+            Some(rollout)
+                if rollout.image == release.image_ref && !rollout.updated.contains(machine_id) =>
+            {
+                rollout
+            }
+            _ => {
+                let (outcome, settles) = self.rollbacks.next();
+                SimRollout {
+                    image: release.image_ref.clone(),
+                    outcome,
+                    settles,
+                    updated: HashSet::new(),
+                    release_id: None,
+                }
+            }
+        };
+        if rollout.outcome == SimRollbackOutcome::Refused {
+            // UNCONFIRMED wording and status: a lease held by another deploy.
+            return Err((
+                StatusCode::CONFLICT,
+                format!("machine {machine_id} is leased by another deploy; try again later"),
+            ));
+        }
+        if sim_app.records_updates && rollout.release_id.is_none() {
+            let now = Utc::now();
+            let recorded = SimRelease {
+                seed,
+                id: sim_id("rel_", seed, 16),
+                version: sim_app
+                    .releases
+                    .iter()
+                    .map(|r| r.version)
+                    .max()
+                    .unwrap_or(0)
+                    + 1,
+                status: "running",
+                user_name: "Lookout".into(),
+                user_email: "lookout@example.com".into(),
+                created_at: now,
+                updated_at: now,
+                ..release.clone()
+            };
+            rollout.release_id = Some(recorded.id.clone());
+            sim_app.releases.push(recorded);
+        }
+        rollout.updated.insert(machine_id.to_string());
+        let (outcome, settles) = (rollout.outcome, rollout.settles);
+        sim_app.rollout = Some(rollout);
+        let metadata = config.get("metadata").and_then(Value::as_object);
+        let machine = &mut sim_app.machines[index];
+        machine.image = release.image_ref.clone();
+        machine.image_tag = release.image_tag.clone();
+        machine.image_digest = release.image_digest.clone();
+        if let Some(release_id) = metadata
+            .and_then(|metadata| metadata.get("fly_release_id"))
+            .and_then(Value::as_str)
+        {
+            machine.release_id = release_id.to_string();
+        }
+        if let Some(version) = metadata
+            .and_then(|metadata| metadata.get("fly_release_version"))
+            .and_then(Value::as_str)
+            .and_then(|version| version.parse().ok())
+        {
+            machine.release_version = version;
+        }
+        machine.instance_seed = seed * 16 + index as u64;
+        machine.state = "starting".into();
+        machine.updated_at = Utc::now();
+        machine.settles = match outcome {
+            SimRollbackOutcome::GoesLive | SimRollbackOutcome::Refused => {
+                Some((settles, "started"))
+            }
+            SimRollbackOutcome::Fails => Some((settles, "failed")),
+            SimRollbackOutcome::NeverLive => Some((
+                Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600),
+                "started",
+            )),
+        };
+        Ok(machine.to_json(app))
+    }
+
     /// The Fly routes, relative to the simulator's prefix.
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
@@ -437,6 +682,10 @@ impl FlySimulator {
             .route(
                 &format!("{MACHINES_PATH}/apps/{{app}}/machines"),
                 get(list_machines),
+            )
+            .route(
+                &format!("{MACHINES_PATH}/apps/{{app}}/machines/{{machine_id}}"),
+                post(update_machine),
             )
             .fallback(unknown_route)
             .with_state(self)
@@ -513,8 +762,9 @@ impl FlySimulator {
                 }
             }
         }
-        let scenario = lock(&self.scenario);
-        let sim_app = scenario.apps.get(app)?;
+        let mut scenario = lock(&self.scenario);
+        let sim_app = scenario.apps.get_mut(app)?;
+        sim_app.advance(Instant::now(), Utc::now());
         Some(
             sim_app
                 .machines
@@ -802,6 +1052,28 @@ async fn list_machines(
         Some(machines) => Json(machines).into_response(),
         // The Machines API's wording for an unknown app is UNCONFIRMED.
         None => machines_error(StatusCode::NOT_FOUND, "app not found"),
+    }
+}
+
+async fn update_machine(
+    State(sim): State<Arc<FlySimulator>>,
+    Path((app, machine_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    sim.requests.record();
+    if let Some(fault) = apply_delay(sim.faults.next()).await {
+        return machines_fault(&fault);
+    }
+    if !sim.authorized(&headers) {
+        return machines_unauthorized();
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return machines_error(StatusCode::BAD_REQUEST, "invalid JSON body");
+    };
+    match sim.update_machine(&app, &machine_id, &body) {
+        Ok(machine) => Json(machine).into_response(),
+        Err((status, message)) => machines_error(status, &message),
     }
 }
 

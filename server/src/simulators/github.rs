@@ -16,10 +16,15 @@
 //! does it for production too, unless [`GithubSimulator::set_auto_inactive`] turns it off
 //! (then older production deployments stay `success`, as on GitHub, and only the client's
 //! "newest success" rule finds what is live).
+//!
+//! `POST /repos/{owner}/{repo}/deployments` creates a deployment of a ref (a rollback, when it
+//! names an older sha) and answers 201; a simulated CD acting on the deployment event picks it
+//! up on the next read (`queued`, `in_progress`) and finishes it when the configured rollback
+//! settles (`success`, which makes the previous one `inactive`, or `failure`).
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -80,6 +85,19 @@ struct SimDeployment {
     spec: SimDeploymentSpec,
     /// Oldest first.
     statuses: Vec<SimStatus>,
+    /// The `ref` it was created for, when not the branch (a sha, for a rollback).
+    git_ref: Option<String>,
+    /// The `description` and `payload` it was created with through the API.
+    description: Option<String>,
+    payload: Value,
+    /// The simulated CD still working on a deployment created through the API.
+    cd: Option<SimCd>,
+}
+
+/// When the simulated CD finishes a deployment, and with which state (`None`: never).
+struct SimCd {
+    settles: Instant,
+    final_state: Option<&'static str>,
 }
 
 struct SimStatus {
@@ -244,6 +262,10 @@ impl GithubSimulator {
                 environment: environment.to_string(),
                 spec: spec.clone(),
                 statuses,
+                git_ref: None,
+                description: None,
+                payload: json!({}),
+                cd: None,
             });
         if spec.outcome == SimOutcome::Ready {
             scenario.inactivate_previous(owner, repo, environment, id, finish);
@@ -270,6 +292,10 @@ impl GithubSimulator {
                 environment: environment.to_string(),
                 spec: spec.clone(),
                 statuses: Vec::new(),
+                git_ref: None,
+                description: None,
+                payload: json!({}),
+                cd: None,
             });
         id.to_string()
     }
@@ -375,7 +401,10 @@ impl GithubSimulator {
     /// Routes relative to the API base (nest this under a prefix such as `/github`).
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
-            .route("/repos/{owner}/{repo}/deployments", get(list_deployments))
+            .route(
+                "/repos/{owner}/{repo}/deployments",
+                get(list_deployments).post(create_deployment),
+            )
             .route(
                 "/repos/{owner}/{repo}/deployments/{deployment_id}",
                 get(get_deployment),
@@ -428,6 +457,114 @@ impl GithubSimulator {
         Ok(rate)
     }
 
+    /// The scenario, after the simulated CD caught up with the clock.
+    fn advanced(&self) -> std::sync::MutexGuard<'_, Scenario> {
+        let mut scenario = lock(&self.scenario);
+        scenario.advance_cd(Instant::now(), Utc::now());
+        scenario
+    }
+
+    /// `POST /repos/{o}/{r}/deployments`: a deployment of `ref` for the CD to act on. The
+    /// `ref` must name a commit or branch the repository has deployed (GitHub: any ref;
+    /// 422 "No ref found" otherwise). With `auto_merge` on (GitHub's default) and a ref that is
+    /// not the newest commit, GitHub would try to merge the default branch into it; the
+    /// simulator answers that with the documented 409 merge conflict (UNCONFIRMED which of
+    /// 202/409 GitHub gives for a bare sha). The simulator has no commit statuses, so
+    /// `required_contexts` never fails; [`SimRollbackOutcome::Refused`] stands for a failed
+    /// check (409).
+    fn create_deployment(
+        &self,
+        owner: &str,
+        repo: &str,
+        body: &Value,
+        base: &RequestBase,
+    ) -> Result<Value, (StatusCode, String)> {
+        let (outcome, settles) = self.rollbacks.next();
+        let mut scenario = self.advanced();
+        let sim_repo = scenario
+            .repo(owner, repo)
+            .ok_or((StatusCode::NOT_FOUND, "Not Found".to_string()))?;
+        let Some(git_ref) = body.get("ref").and_then(Value::as_str) else {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid request.\n\n\"ref\" wasn't supplied.".into(),
+            ));
+        };
+        let mut known: Vec<&SimDeployment> = sim_repo
+            .deployments
+            .iter()
+            .filter(|d| d.spec.commit_sha == git_ref || d.spec.branch == git_ref)
+            .collect();
+        known.sort_by_key(|d| std::cmp::Reverse((d.spec.created_at, d.id)));
+        let Some(source) = known.first() else {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("No ref found for: {git_ref}"),
+            ));
+        };
+        let newest_sha = sim_repo
+            .deployments
+            .iter()
+            .max_by_key(|d| (d.spec.created_at, d.id))
+            .map(|d| d.spec.commit_sha.clone());
+        let auto_merge = body
+            .get("auto_merge")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        if auto_merge && newest_sha.as_deref() != Some(source.spec.commit_sha.as_str()) {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("Conflict merging main into {git_ref}."),
+            ));
+        }
+        if outcome == SimRollbackOutcome::Refused {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("Conflict: Commit status checks failed for {git_ref}."),
+            ));
+        }
+        let spec = SimDeploymentSpec {
+            author: "lookout-bot".into(),
+            pr_number: None,
+            outcome: SimOutcome::Building,
+            created_at: Utc::now(),
+            ..source.spec.clone()
+        };
+        let environment = body
+            .get("environment")
+            .and_then(Value::as_str)
+            .unwrap_or("production")
+            .to_string();
+        let description = body
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let payload = body.get("payload").cloned().unwrap_or_else(|| json!({}));
+        let final_state = match outcome {
+            SimRollbackOutcome::GoesLive | SimRollbackOutcome::Refused => Some("success"),
+            SimRollbackOutcome::Fails => Some("failure"),
+            SimRollbackOutcome::NeverLive => None,
+        };
+        let id = scenario.next_id();
+        let deployment = SimDeployment {
+            id,
+            environment,
+            spec,
+            statuses: Vec::new(),
+            git_ref: Some(git_ref.to_string()),
+            description,
+            payload,
+            cd: Some(SimCd {
+                settles,
+                final_state,
+            }),
+        };
+        let sim_repo = scenario.repo_mut(owner, repo);
+        let answer = deployment_json(&deployment, sim_repo, base);
+        sim_repo.deployments.push(deployment);
+        Ok(answer)
+    }
+
     fn token_matches(&self, headers: &HeaderMap) -> bool {
         bearer_matches(headers, &self.token)
             || headers
@@ -472,6 +609,64 @@ impl Scenario {
     fn next_id(&mut self) -> u64 {
         self.last_id += 1;
         self.last_id
+    }
+
+    /// The simulated CD: a deployment created through the API is picked up at once (`queued`,
+    /// `in_progress`) and finished when its time comes (`success` inactivates the previous
+    /// success of its environment, as a deployer with `auto_inactive` does).
+    fn advance_cd(&mut self, now: Instant, at: DateTime<Utc>) {
+        let mut due: Vec<(usize, usize, bool, Option<&'static str>)> = Vec::new();
+        for (repo_index, sim_repo) in self.repos.iter().enumerate() {
+            for (index, deployment) in sim_repo.deployments.iter().enumerate() {
+                let Some(cd) = &deployment.cd else {
+                    continue;
+                };
+                let pick_up = deployment.statuses.is_empty();
+                let finish = cd.final_state.filter(|_| cd.settles <= now);
+                if pick_up || finish.is_some() {
+                    due.push((repo_index, index, pick_up, finish));
+                }
+            }
+        }
+        for (repo_index, index, pick_up, finish) in due {
+            let mut states: Vec<&'static str> = Vec::new();
+            if pick_up {
+                states.extend(["queued", "in_progress"]);
+            }
+            states.extend(finish);
+            for state in states {
+                let status_id = self.next_id();
+                let sim_repo = &mut self.repos[repo_index];
+                let (owner, name) = (slug(&sim_repo.owner), slug(&sim_repo.name));
+                let deployment = &mut sim_repo.deployments[index];
+                let environment_url = format!(
+                    "https://{name}-{}.example.test",
+                    slug(&deployment.environment)
+                );
+                deployment.statuses.push(SimStatus {
+                    id: status_id,
+                    state: state.to_string(),
+                    description: format!("CD: {state}"),
+                    created_at: at,
+                    environment_url: matches!(state, "in_progress" | "success")
+                        .then_some(environment_url),
+                    log_url: Some(format!(
+                        "https://deployer.example.test/{owner}/{name}/deployments/{}",
+                        deployment.id
+                    )),
+                });
+            }
+            if finish.is_some() {
+                self.repos[repo_index].deployments[index].cd = None;
+            }
+            if finish == Some("success") {
+                let sim_repo = &self.repos[repo_index];
+                let (owner, name) = (sim_repo.owner.clone(), sim_repo.name.clone());
+                let deployment = &sim_repo.deployments[index];
+                let (id, environment) = (deployment.id, deployment.environment.clone());
+                self.inactivate_previous(&owner, &name, &environment, id, at);
+            }
+        }
     }
 
     /// What GitHub does on a new `success` with `auto_inactive`: every other deployment of the
@@ -659,7 +854,7 @@ async fn list_deployments(
         Err(refusal) => return refusal,
     };
     let base = RequestBase::new(&uri, &headers);
-    let scenario = lock(&sim.scenario);
+    let scenario = sim.advanced();
     let Some(sim_repo) = scenario.repo(&owner, &repo) else {
         return rate.apply(not_found());
     };
@@ -689,6 +884,30 @@ async fn list_deployments(
     with_link(rate, Value::Array(body), link)
 }
 
+async fn create_deployment(
+    State(sim): SimState,
+    Path((owner, repo)): Path<(String, String)>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(refusal) => return refusal,
+    };
+    let base = RequestBase::new(&uri, &headers);
+    let Some(Json(body)) = body else {
+        return rate.apply(error_response(
+            StatusCode::BAD_REQUEST,
+            "Problems parsing JSON",
+        ));
+    };
+    match sim.create_deployment(&owner, &repo, &body, &base) {
+        Ok(created) => rate.apply((StatusCode::CREATED, Json(created)).into_response()),
+        Err((status, message)) => rate.apply(error_response(status, &message)),
+    }
+}
+
 async fn get_deployment(
     State(sim): SimState,
     Path((owner, repo, deployment_id)): Path<(String, String, String)>,
@@ -700,7 +919,7 @@ async fn get_deployment(
         Err(refusal) => return refusal,
     };
     let base = RequestBase::new(&uri, &headers);
-    let scenario = lock(&sim.scenario);
+    let scenario = sim.advanced();
     let found = scenario.repo(&owner, &repo).and_then(|sim_repo| {
         let deployment = sim_repo.find_deployment(&deployment_id)?;
         Some(deployment_json(deployment, sim_repo, &base))
@@ -723,7 +942,7 @@ async fn list_statuses(
         Err(refusal) => return refusal,
     };
     let base = RequestBase::new(&uri, &headers);
-    let scenario = lock(&sim.scenario);
+    let scenario = sim.advanced();
     let Some((sim_repo, deployment)) = scenario
         .repo(&owner, &repo)
         .and_then(|sim_repo| Some((sim_repo, sim_repo.find_deployment(&deployment_id)?)))
@@ -778,7 +997,7 @@ async fn runs_response(
         Err(refusal) => return refusal,
     };
     let base = RequestBase::new(&uri, &headers);
-    let scenario = lock(&sim.scenario);
+    let scenario = sim.advanced();
     let Some(sim_repo) = scenario.repo(&owner, &repo) else {
         return rate.apply(not_found());
     };
@@ -841,7 +1060,7 @@ async fn get_run(
         Err(refusal) => return refusal,
     };
     let base = RequestBase::new(&uri, &headers);
-    let scenario = lock(&sim.scenario);
+    let scenario = sim.advanced();
     let found = scenario.repo(&owner, &repo).and_then(|sim_repo| {
         let run = sim_repo
             .runs
@@ -981,12 +1200,14 @@ fn deployment_json(deployment: &SimDeployment, sim_repo: &SimRepo, base: &Reques
         "id": deployment.id,
         "node_id": format!("DE_sim{}", deployment.id),
         "sha": deployment.spec.commit_sha,
-        "ref": deployment.spec.branch,
+        "ref": deployment.git_ref.as_deref().unwrap_or(&deployment.spec.branch),
         "task": "deploy",
-        "payload": {},
+        "payload": deployment.payload,
         "original_environment": deployment.environment,
         "environment": deployment.environment,
-        "description": format!("Deploy {} to {}", deployment.spec.branch, deployment.environment),
+        "description": deployment.description.clone().unwrap_or_else(|| {
+            format!("Deploy {} to {}", deployment.spec.branch, deployment.environment)
+        }),
         "creator": user_json(&deployment.spec.author),
         "created_at": timestamp(deployment.spec.created_at),
         "updated_at": timestamp(updated_at),

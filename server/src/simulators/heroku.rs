@@ -7,10 +7,14 @@
 //!
 //! The scenario is a set of apps (addressable by name or id), each with its releases and
 //! slugs; a release that succeeds becomes `current` and the one before stops being current.
+//!
+//! Rollback: `POST /apps/{app}/releases` with `{"release": "<id>"}` creates a new `pending`
+//! release ("Rollback to vNN") on the target's slug; it settles (succeeded and current, or
+//! failed) when its simulated release phase ends, applied lazily on the next read.
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -108,6 +112,8 @@ struct SimRelease {
     user_email: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// A rollback release in its release phase: when it ends, and on which status.
+    settles: Option<(Instant, &'static str)>,
 }
 
 #[derive(Clone, Debug)]
@@ -139,8 +145,15 @@ impl SimRelease {
             "version": self.version,
             "current": self.current,
             "output_stream_url": format!("https://release-output.heroku.com/streams/{}", self.id),
-            "eligible_for_rollback": self.status == "succeeded",
+            "eligible_for_rollback": self.eligible_for_rollback(),
         })
+    }
+}
+
+impl SimRelease {
+    /// Only succeeded releases with code can be rolled back to (the contract's restriction).
+    fn eligible_for_rollback(&self) -> bool {
+        self.status == "succeeded" && self.slug_id.is_some()
     }
 }
 
@@ -199,6 +212,10 @@ enum SimError {
     ReleaseNotFound,
     SlugNotFound,
     BadRange(String),
+    /// 422 `invalid_params`.
+    InvalidParams(String),
+    /// 409 `conflict`.
+    Conflict(String),
 }
 
 impl HerokuSimulator {
@@ -279,6 +296,7 @@ impl HerokuSimulator {
             user_email,
             created_at: spec.created_at,
             updated_at: spec.created_at,
+            settles: None,
         });
         release_id
     }
@@ -315,6 +333,7 @@ impl HerokuSimulator {
             user_email: user_email.to_string(),
             created_at,
             updated_at: created_at,
+            settles: None,
         });
         release_id
     }
@@ -322,7 +341,10 @@ impl HerokuSimulator {
     /// The Heroku API routes, relative to the API base (`https://api.heroku.com`).
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
-            .route("/apps/{app}/releases", get(list_releases))
+            .route(
+                "/apps/{app}/releases",
+                get(list_releases).post(create_release),
+            )
             .route("/apps/{app}/releases/{id_or_version}", get(get_release))
             .route("/apps/{app}/slugs/{slug_id}", get(get_slug))
             .fallback(unknown_route)
@@ -388,7 +410,8 @@ impl HerokuSimulator {
 
     /// One `Range` of an app's releases: the JSON array and the `Next-Range` when cut.
     fn list(&self, app: &str, range: &RangeSpec) -> Result<(Value, Option<String>), SimError> {
-        let scenario = lock(&self.scenario);
+        let mut scenario = lock(&self.scenario);
+        advance(&mut scenario, app);
         let app = scenario.app(app).ok_or(SimError::AppNotFound)?;
         let mut releases: Vec<&SimRelease> = app
             .releases
@@ -407,7 +430,8 @@ impl HerokuSimulator {
     }
 
     fn release(&self, app: &str, id_or_version: &str) -> Result<Value, SimError> {
-        let scenario = lock(&self.scenario);
+        let mut scenario = lock(&self.scenario);
+        advance(&mut scenario, app);
         let app = scenario.app(app).ok_or(SimError::AppNotFound)?;
         let version = id_or_version.parse::<u64>().ok();
         app.releases
@@ -415,6 +439,69 @@ impl HerokuSimulator {
             .find(|release| release.id == id_or_version || Some(release.version) == version)
             .map(|release| release.to_json(app))
             .ok_or(SimError::ReleaseNotFound)
+    }
+
+    /// `POST /apps/{app}/releases` with `{"release": …}`: a new `pending` release on the
+    /// target's slug, described "Rollback to vNN". The target is found by id (what the schema
+    /// asks for) or by version (UNCONFIRMED that Heroku accepts one; the simulator does, so a
+    /// client sending either works). Only a succeeded release with a slug qualifies.
+    fn roll_back(&self, app: &str, target: &str) -> Result<Value, SimError> {
+        let (outcome, settles_at) = self.rollbacks.next();
+        let mut scenario = lock(&self.scenario);
+        advance(&mut scenario, app);
+        let release_id = scenario.next_id(0x7);
+        let index = scenario
+            .apps
+            .iter()
+            .position(|candidate| candidate.name == app || candidate.id == app)
+            .ok_or(SimError::AppNotFound)?;
+        let app = &mut scenario.apps[index];
+        let version = target.parse::<u64>().ok();
+        let target = app
+            .releases
+            .iter()
+            .find(|release| release.id == target || Some(release.version) == version)
+            .cloned()
+            .ok_or(SimError::ReleaseNotFound)?;
+        if !target.eligible_for_rollback() {
+            // UNCONFIRMED wording; Heroku's `invalid_params` is its validation error.
+            return Err(SimError::InvalidParams(format!(
+                "Release v{} is not eligible for rollback (status: {}).",
+                target.version, target.status
+            )));
+        }
+        if outcome == SimRollbackOutcome::Refused {
+            // UNCONFIRMED wording: Heroku's documented `conflict` id, with a plausible message.
+            return Err(SimError::Conflict(
+                "A release is already in progress for this app; try again when it finishes.".into(),
+            ));
+        }
+        let now = Utc::now();
+        let final_status = match outcome {
+            SimRollbackOutcome::Fails => Some("failed"),
+            SimRollbackOutcome::NeverLive => None,
+            SimRollbackOutcome::GoesLive | SimRollbackOutcome::Refused => Some("succeeded"),
+        };
+        let release = SimRelease {
+            id: release_id,
+            version: app.releases.iter().map(|r| r.version).max().unwrap_or(0) + 1,
+            description: format!("Rollback to v{}", target.version),
+            status: "pending",
+            current: false,
+            slug_id: target.slug_id.clone(),
+            user_email: "api-user@example.com".into(),
+            created_at: now,
+            updated_at: now,
+            // A release that never settles stays pending; `settles` marks it in progress
+            // either way, so NeverLive uses an instant that never comes.
+            settles: Some(match final_status {
+                Some(status) => (settles_at, status),
+                None => (far_future(), "pending"),
+            }),
+        };
+        let answer = release.to_json(app);
+        app.releases.push(release);
+        Ok(answer)
     }
 
     fn slug(&self, app: &str, slug_id: &str) -> Result<Value, SimError> {
@@ -447,6 +534,49 @@ impl SimApp {
         }
         self.releases.push(release);
     }
+}
+
+/// Ends the release phases of `app`'s rollback releases whose time has come: one that
+/// succeeds becomes current.
+fn advance(scenario: &mut Scenario, app: &str) {
+    let Some(app) = scenario
+        .apps
+        .iter_mut()
+        .find(|candidate| candidate.name == app || candidate.id == app)
+    else {
+        return;
+    };
+    let now = Instant::now();
+    let at = Utc::now();
+    let settled: Vec<(usize, &'static str)> = app
+        .releases
+        .iter()
+        .enumerate()
+        .filter_map(|(index, release)| {
+            release
+                .settles
+                .filter(|(when, status)| *when <= now && *status != "pending")
+                .map(|(_, status)| (index, status))
+        })
+        .collect();
+    for (index, status) in settled {
+        if status == "succeeded" {
+            for previous in app.releases.iter_mut() {
+                previous.current = false;
+            }
+        }
+        if let Some(release) = app.releases.get_mut(index) {
+            release.status = status;
+            release.current = status == "succeeded";
+            release.settles = None;
+            release.updated_at = at;
+        }
+    }
+}
+
+/// An instant a simulation never reaches (a release phase that hangs).
+fn far_future() -> Instant {
+    Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600)
 }
 
 /// Accepts `application/vnd.heroku+json; version=3` (parameters in any spacing).
@@ -662,6 +792,37 @@ async fn list_releases(
     }
 }
 
+/// `POST /apps/{app}/releases`: the "Rollback" link (`{"release": …}`). The "Create" link on
+/// the same path (`{slug, …}`) is not simulated and answers 422.
+async fn create_release(
+    State(sim): State<Arc<HerokuSimulator>>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    let budget = match sim.admit(&headers).await {
+        Ok(budget) => budget,
+        Err(response) => return response,
+    };
+    let target = body
+        .as_ref()
+        .and_then(|Json(body)| body.get("release"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let Some(target) = target else {
+        return error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_params",
+            "Missing required params: release. (The simulator implements only the rollback form of this endpoint.)",
+            budget,
+        );
+    };
+    match sim.roll_back(&app, &target) {
+        Ok(release) => budget.apply((StatusCode::CREATED, Json(release)).into_response()),
+        Err(error) => sim_error_response(error, budget),
+    }
+}
+
 async fn get_release(
     State(sim): State<Arc<HerokuSimulator>>,
     Path((app, id_or_version)): Path<(String, String)>,
@@ -737,6 +898,15 @@ fn sim_error_response(error: SimError, budget: Budget) -> Response {
             "Couldn't find that slug.",
             budget,
         ),
+        SimError::InvalidParams(message) => error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_params",
+            &message,
+            budget,
+        ),
+        SimError::Conflict(message) => {
+            error_response(StatusCode::CONFLICT, "conflict", &message, budget)
+        }
         SimError::BadRange(message) => error_response(
             StatusCode::RANGE_NOT_SATISFIABLE,
             "requested_range_not_satisfiable",
