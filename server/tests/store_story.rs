@@ -1019,11 +1019,130 @@ async fn story(store: Arc<dyn Store>) -> Facts {
     store.delete_session("hash-live").await.unwrap();
     assert_eq!(store.find_session("hash-live", now()).await.unwrap(), None);
 
+    // Chapter: rollback operations, their idempotency key and the one-in-flight lock.
+    rollback_chapter(store).await;
+    let filtered = store
+        .list_audit_filtered(
+            10,
+            None,
+            &store::AuditFilter {
+                outcome: "pending".into(),
+                ..store::AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(filtered.iter().all(|entry| entry.outcome == "pending"));
+
     Facts {
         history,
         uptime_last_6_days,
         audit: listed.iter().map(|e| (e.id, e.outcome.clone())).collect(),
     }
+}
+
+fn rollback_record(key: &str, environment: &str) -> store::RollbackRecord {
+    store::RollbackRecord {
+        id: 0,
+        idempotency_key: key.into(),
+        service: "api".into(),
+        environment: environment.into(),
+        provider: ProviderKind::Render,
+        actor: "ada".into(),
+        remote_addr: Some("127.0.0.1".into()),
+        reason: "bad deploy".into(),
+        from: app::rollback::DeploymentRef {
+            id: "dep-new".into(),
+            commit_sha: Some("bbbb".into()),
+            summary: Some("Broke it".into()),
+        },
+        to: app::rollback::DeploymentRef {
+            id: "dep-old".into(),
+            commit_sha: Some("aaaa".into()),
+            summary: None,
+        },
+        place_hold: true,
+        state: app::rollback::RollbackState::Pending,
+        detail: None,
+        new_deployment_id: None,
+        provider_reference: None,
+        hold: None,
+        hold_release: None,
+        requested_at: now(),
+        started_at: None,
+        finished_at: None,
+    }
+}
+
+async fn rollback_chapter(store: &dyn Store) {
+    use store::{BeginRollback, RollbackQuery};
+    let first = rollback_record("key-one-0123456789", "production");
+    let BeginRollback::Started(id) = store.begin_rollback(&first).await.unwrap() else {
+        panic!("the first rollback starts");
+    };
+    // The same key again: the same operation.
+    match store.begin_rollback(&first).await.unwrap() {
+        BeginRollback::Duplicate(earlier) => assert_eq!(earlier.id, id),
+        other => panic!("expected the earlier operation, got {other:?}"),
+    }
+    // Another click on the same service and environment: refused while the first runs.
+    let second = rollback_record("key-two-0123456789", "production");
+    match store.begin_rollback(&second).await.unwrap() {
+        BeginRollback::InFlight(running) => assert_eq!(running.id, id),
+        other => panic!("expected the running operation, got {other:?}"),
+    }
+    // Another environment is not locked.
+    let staging = rollback_record("key-staging-01234", "staging");
+    assert!(matches!(
+        store.begin_rollback(&staging).await.unwrap(),
+        BeginRollback::Started(_)
+    ));
+    let unfinished = store
+        .find_rollbacks(RollbackQuery::Unfinished)
+        .await
+        .unwrap();
+    assert_eq!(unfinished.len(), 2);
+
+    // Finishing releases the lock and keeps everything written.
+    let mut done = store
+        .find_rollbacks(RollbackQuery::Id(id))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(done.to, first.to);
+    assert!(done.place_hold);
+    done.state = app::rollback::RollbackState::Succeeded;
+    done.new_deployment_id = Some("dep-rollback".into());
+    done.hold = Some("auto_deploy_paused".into());
+    done.hold_release = Some(("resume".into(), "ada".into(), now()));
+    done.started_at = Some(now());
+    done.finished_at = Some(now() + minutes(1));
+    store.update_rollback(&done).await.unwrap();
+    assert_eq!(
+        store.find_rollbacks(RollbackQuery::Id(id)).await.unwrap(),
+        vec![done.clone()]
+    );
+    let BeginRollback::Started(next) = store.begin_rollback(&second).await.unwrap() else {
+        panic!("the lock is free once the first finished");
+    };
+    let latest = store
+        .find_rollbacks(RollbackQuery::LatestEach)
+        .await
+        .unwrap();
+    let latest_production = latest
+        .iter()
+        .find(|record| record.environment == "production")
+        .unwrap();
+    assert_eq!(latest_production.id, next);
+    assert_eq!(latest.len(), 2);
+    assert_eq!(
+        store
+            .find_rollbacks(RollbackQuery::Key("key-two-0123456789"))
+            .await
+            .unwrap()[0]
+            .id,
+        next
+    );
 }
 
 /// After a restart the store answers as before.

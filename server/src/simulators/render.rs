@@ -329,6 +329,18 @@ impl RenderSimulator {
         id
     }
 
+    /// The id and commit of the service's live deploy.
+    pub fn live_deployment(&self, service_id: &str) -> Option<(String, String)> {
+        let mut scenario = lock(&self.scenario);
+        let service = scenario.services.get_mut(service_id)?;
+        service.advance(Instant::now(), Utc::now());
+        service
+            .deploys
+            .iter()
+            .find(|deploy| deploy.status == "live")
+            .map(|deploy| (deploy.id.clone(), deploy.commit_sha.clone()))
+    }
+
     /// The service's `autoDeploy` value (`yes` / `no`).
     pub fn auto_deploy(&self, service_id: &str) -> Option<&'static str> {
         lock(&self.scenario)

@@ -1,0 +1,637 @@
+//! Rollback end to end over HTTP: the demo's Render simulator behind the real client, the
+//! whole server on port 0, signed-in users posting the confirmation form. Covers the state
+//! machine's promises: verified outcome, audit before and after, one provider call for many
+//! clicks, stale views refused, provider refusals and timeouts reported, and a server killed
+//! mid-rollback reconciling on restart.
+
+use serde_json::Value;
+use server::config::{self, Config};
+use server::demo::{demo_config_text, DemoScenario, DemoWorld, DEMO_TOKENS};
+use server::simulators::SimRollbackOutcome;
+use std::path::Path;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const API_PRODUCTION: &str = "srv-demoapiprod01";
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    world: DemoWorld,
+    _data_dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+fn test_config_text(world: &DemoWorld, timeout_secs: u64) -> String {
+    demo_config_text(DemoScenario::Basic, &world.base_url, Duration::from_secs(1))
+        .replace(
+            "rollback_timeout_secs = 60",
+            &format!("rollback_timeout_secs = {timeout_secs}"),
+        )
+        .replace("rollback_poll_millis = 300", "rollback_poll_millis = 100")
+}
+
+fn config_from(text: &str, data_dir: &Path) -> Config {
+    let store_url = format!("sqlite://{}", data_dir.join("lookout.db").display());
+    let lookup = |name: &str| {
+        DEMO_TOKENS
+            .iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, token)| token.to_string())
+            .or_else(|| (name == "DATABASE_URL").then(|| store_url.clone()))
+    };
+    match config::parse(text, "rollback-test", &lookup) {
+        Ok(config) => config,
+        Err(errors) => panic!("test config invalid:\n{errors}"),
+    }
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn spawn(timeout_secs: u64) -> TestApp {
+    let world = DemoWorld::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        DemoScenario::Basic,
+    )
+    .await
+    .unwrap();
+    let text = test_config_text(&world, timeout_secs);
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = config_from(&text, data_dir.path());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server::startup::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    let app = TestApp {
+        base,
+        http: no_redirects(),
+        world,
+        _data_dir: data_dir,
+        _stop: stop,
+    };
+    app.wait_until_polled().await;
+    app
+}
+
+/// A signed-in browser: its cookies and form token.
+#[derive(Clone)]
+struct Browser {
+    csrf: String,
+    session: String,
+}
+
+impl Browser {
+    fn cookies(&self) -> String {
+        format!(
+            "lookout_csrf={}; lookout_session={}",
+            self.csrf, self.session
+        )
+    }
+}
+
+fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| {
+            let (pair, _) = value.split_once(';').unwrap_or((value, ""));
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_string())
+        })
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+impl TestApp {
+    async fn wait_until_polled(&self) {
+        for _ in 0..200 {
+            if let Ok(response) = self
+                .http
+                .get(format!("{}/api/v1/status", self.base))
+                .send()
+                .await
+            {
+                if let Ok(status) = response.json::<Value>().await {
+                    if api_row(&status, "production")["live"]["id"].is_string() {
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the monitor never polled api");
+    }
+
+    async fn sign_in(&self, user: &str, password: &str) -> Browser {
+        let page = self
+            .http
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap();
+        let csrf = cookie(&page, "lookout_csrf").unwrap();
+        let response = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header("origin", &self.base)
+            .header("cookie", format!("lookout_csrf={csrf}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "csrf_token={csrf}&username={user}&password={password}&next=%2F"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "sign in as {user}");
+        Browser {
+            csrf,
+            session: cookie(&response, "lookout_session").unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str, browser: &Browser) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", browser.cookies())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get_json(&self, path: &str, browser: &Browser) -> Value {
+        let response = self.get(path, browser).await;
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Posts a form the way a browser without JavaScript does (Accept: text/html).
+    async fn post_form(
+        &self,
+        path: &str,
+        browser: &Browser,
+        fields: &[(&str, String)],
+    ) -> reqwest::Response {
+        let mut body = format!("csrf_token={}", browser.csrf);
+        for (key, value) in fields {
+            body.push_str(&format!("&{}={}", encode(key), encode(value)));
+        }
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .header("cookie", browser.cookies())
+            .header("accept", "text/html")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn plan(&self, browser: &Browser, target: &str) -> Value {
+        self.get_json(
+            &format!(
+                "/api/rollback_plan?service=api&environment=production&target={}",
+                encode(target)
+            ),
+            browser,
+        )
+        .await
+    }
+
+    /// The confirmation form as the page fills it.
+    fn form(plan: &Value, reason: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("form[service]", "api".into()),
+            ("form[environment]", "production".into()),
+            ("form[target]", plan["to"]["id"].as_str().unwrap().into()),
+            (
+                "form[expected_live]",
+                plan["from"]["id"].as_str().unwrap().into(),
+            ),
+            (
+                "form[idempotency_key]",
+                plan["idempotency_key"].as_str().unwrap().into(),
+            ),
+            ("form[reason]", reason.into()),
+            ("form[typed_name]", "api".into()),
+            ("form[place_hold]", "on".into()),
+        ]
+    }
+
+    async fn previous_target(&self, browser: &Browser) -> String {
+        let status = self.get_json("/api/v1/status", browser).await;
+        let offer = &api_row(&status, "production")["rollback_offer"];
+        assert_eq!(offer["kind"], "previous", "{offer}");
+        offer["target"]["id"].as_str().unwrap().to_string()
+    }
+
+    async fn wait_finished(&self, browser: &Browser, id: i64) -> Value {
+        for _ in 0..300 {
+            let view = self
+                .get_json(&format!("/api/v1/rollbacks/{id}"), browser)
+                .await;
+            if matches!(view["state"].as_str(), Some("succeeded" | "failed")) {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("rollback {id} did not finish");
+    }
+
+    async fn audit(&self, admin: &Browser, query: &str) -> Vec<Value> {
+        let page = self
+            .get_json(&format!("/api/v1/audit?{query}"), admin)
+            .await;
+        page["entries"].as_array().unwrap().clone()
+    }
+}
+
+fn api_row<'a>(status: &'a Value, environment: &str) -> &'a Value {
+    status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|candidate| candidate["name"] == environment)
+        .and_then(|environment| {
+            environment["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["service"] == "api")
+        })
+        .unwrap_or(&Value::Null)
+}
+
+fn operation_id(response: &reqwest::Response) -> i64 {
+    let location = location(response);
+    location
+        .strip_prefix("/rollbacks/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("expected a redirect to the result page, got {location:?}"))
+}
+
+#[tokio::test]
+async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_released() {
+    let app = spawn(30).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    assert_eq!(plan["refusal"], Value::Null, "{plan}");
+    assert_eq!(plan["requires_typed_name"], true);
+    assert!(plan["action"].as_str().unwrap().contains("Render"));
+    let live_before = plan["from"]["id"].as_str().unwrap().to_string();
+
+    // The confirmation page names both ends without JavaScript.
+    let page = app
+        .get(
+            &format!("/rollback?service=api&environment=production&target={target}"),
+            &deployer,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Roll back api in production?"), "{page}");
+    assert!(page.contains(&live_before) && page.contains(&target));
+
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, "checkout errors"),
+        )
+        .await;
+    assert_eq!(response.status(), 302);
+    let id = operation_id(&response);
+    let done = app.wait_finished(&deployer, id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert!(
+        done["detail"].as_str().unwrap().starts_with("verified"),
+        "{done}"
+    );
+    let created = done["new_deployment_id"].as_str().unwrap();
+
+    // The provider's live deployment is the new deploy of the target's commit.
+    let live = app.world.render.live_deployment(API_PRODUCTION).unwrap();
+    assert_eq!(live.0, created);
+    assert_eq!(Some(live.1.as_str()), plan["to"]["commit_sha"].as_str());
+    assert_eq!(app.world.render.auto_deploy(API_PRODUCTION), Some("no"));
+
+    // Audit: pending before the provider call, the outcome after.
+    let rows = app.audit(&admin, "action=rollback").await;
+    let outcomes: Vec<&str> = rows
+        .iter()
+        .map(|row| row["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["succeeded", "pending"], "{rows:?}");
+    assert!(rows.iter().all(|row| row["actor"] == "deployer"));
+    assert!(rows[1]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("checkout errors"));
+
+    // The row says so, with the hold, until it is released.
+    let status = app.get_json("/api/v1/status", &deployer).await;
+    let note = &api_row(&status, "production")["last_rollback"];
+    assert_eq!(note["state"], "succeeded");
+    assert_eq!(note["hold"], "auto_deploy_paused");
+    let result_page = app
+        .get(&format!("/rollbacks/{id}"), &deployer)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(result_page.contains("Rolled back, verified"));
+    assert!(result_page.contains("Resume auto-deploy"));
+
+    let response = app
+        .post_form(
+            "/api/release_rollback_hold",
+            &deployer,
+            &[("id", id.to_string()), ("release", "resume".into())],
+        )
+        .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(location(&response), format!("/rollbacks/{id}"));
+    assert_eq!(app.world.render.auto_deploy(API_PRODUCTION), Some("yes"));
+    let rows = app.audit(&admin, "action=rollback_hold").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["outcome"], "succeeded");
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_clicks_make_one_provider_call() {
+    let app = spawn(30).await;
+    app.world
+        .render
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_secs(2));
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let mut plans = Vec::new();
+    for _ in 0..20 {
+        plans.push(app.plan(&deployer, &target).await);
+    }
+    let forms: Vec<_> = plans
+        .iter()
+        .map(|plan| TestApp::form(plan, "double clicks"))
+        .collect();
+    let posts = forms
+        .iter()
+        .map(|form| app.post_form("/api/roll_back_service", &deployer, form));
+    let responses = futures::future::join_all(posts).await;
+    let mut started = Vec::new();
+    let mut refused = 0;
+    for (index, response) in responses.iter().enumerate() {
+        let to = location(response);
+        if to.starts_with("/rollbacks/") {
+            started.push((index, operation_id(response)));
+        } else {
+            assert!(to.contains("already%20in%20progress"), "{to}");
+            refused += 1;
+        }
+    }
+    assert_eq!(started.len(), 1, "exactly one operation: {started:?}");
+    assert_eq!(refused, 19);
+    let (winner, id) = started[0];
+    // The winning confirmation posted again (a retry) finds the same operation.
+    let again = app
+        .post_form("/api/roll_back_service", &deployer, &forms[winner])
+        .await;
+    assert_eq!(operation_id(&again), id);
+    let done = app.wait_finished(&deployer, id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(app.world.render.rollbacks.calls.get(), 1);
+}
+
+#[tokio::test]
+async fn a_stale_view_is_refused_with_who_did_what_and_audited() {
+    let app = spawn(30).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let mut plan = app.plan(&deployer, &target).await;
+    plan["from"]["id"] = Value::String("dep-what-the-user-saw".into());
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, "stale"),
+        )
+        .await;
+    assert_eq!(response.status(), 302);
+    let back = location(&response);
+    assert!(back.starts_with("/rollback?service=api"), "{back}");
+    assert!(back.contains("meanwhile"), "{back}");
+    assert_eq!(app.world.render.rollbacks.calls.get(), 0);
+    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0]["detail"].as_str().unwrap().contains("meanwhile"));
+}
+
+#[tokio::test]
+async fn production_needs_the_typed_name_and_other_environments_need_the_grant() {
+    let app = spawn(30).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    let mut form = TestApp::form(&plan, "typo");
+    form.retain(|(key, _)| *key != "form[typed_name]");
+    form.push(("form[typed_name]", "apl".into()));
+    let response = app
+        .post_form("/api/roll_back_service", &deployer, &form)
+        .await;
+    assert!(location(&response).contains("type%20the%20service%20name"));
+    assert_eq!(app.world.render.rollbacks.calls.get(), 0);
+
+    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
+    let response = app
+        .get(
+            &format!("/api/rollback_plan?service=api&environment=production&target={target}"),
+            &staging_only,
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("may not roll back in production"));
+}
+
+#[tokio::test]
+async fn provider_refusals_and_rollbacks_that_never_go_live_end_failed_with_the_reason() {
+    let app = spawn(2).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+
+    app.world
+        .render
+        .rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(100));
+    let plan = app.plan(&deployer, &target).await;
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, "refused"),
+        )
+        .await;
+    let done = app.wait_finished(&deployer, operation_id(&response)).await;
+    assert_eq!(done["state"], "failed");
+    let detail = done["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("Render refused") && detail.contains("in progress"),
+        "{detail}"
+    );
+
+    app.world
+        .render
+        .rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let plan = app.plan(&deployer, &target).await;
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, "stuck"),
+        )
+        .await;
+    let done = app.wait_finished(&deployer, operation_id(&response)).await;
+    assert_eq!(done["state"], "failed");
+    let detail = done["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("within 2 s") && detail.contains("live now"),
+        "{detail}"
+    );
+}
+
+/// The server binary, killed with SIGKILL after the provider accepted the rollback and
+/// before the outcome was recorded, then started again on the same database.
+#[tokio::test]
+async fn a_rollback_interrupted_by_sigkill_is_reconciled_at_the_next_start() {
+    let world = DemoWorld::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        DemoScenario::Basic,
+    )
+    .await
+    .unwrap();
+    world
+        .render
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_secs(3));
+    let data_dir = tempfile::tempdir().unwrap();
+    let config_path = data_dir.path().join("lookout.toml");
+    let store_url = format!("sqlite://{}", data_dir.path().join("lookout.db").display());
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n\n{}",
+        test_config_text(&world, 60)
+    );
+    std::fs::write(&config_path, &text).unwrap();
+    let start = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lookout"));
+        command
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("DATABASE_URL", &store_url)
+            .env_remove("PORT")
+            .env_remove("LOOKOUT_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (variable, token) in DEMO_TOKENS {
+            command.env(variable, token);
+        }
+        command.spawn().unwrap()
+    };
+    let mut child = start();
+    let app = TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        http: no_redirects(),
+        world,
+        _data_dir: tempfile::tempdir().unwrap(),
+        _stop: oneshot::channel().0,
+    };
+    app.wait_until_polled().await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, "crash"),
+        )
+        .await;
+    let id = operation_id(&response);
+    // Wait until the provider has been called (the row is `running`), then kill.
+    for _ in 0..100 {
+        let view = app
+            .get_json(&format!("/api/v1/rollbacks/{id}"), &deployer)
+            .await;
+        if view["state"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.world.render.rollbacks.calls.get(), 1);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let mut child = start();
+    app.wait_until_polled().await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let done = app.wait_finished(&deployer, id).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(
+        app.world.render.rollbacks.calls.get(),
+        1,
+        "never called twice"
+    );
+    let admin_rows = {
+        // Reconciliation writes the outcome as `lookout`.
+        let store = server::store::open(&store_url).await.unwrap();
+        store.list_audit(10, None).await.unwrap()
+    };
+    let rollback_rows: Vec<_> = admin_rows
+        .iter()
+        .filter(|row| row.action == "rollback")
+        .map(|row| (row.actor.as_str(), row.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        rollback_rows,
+        [("lookout", "succeeded"), ("deployer", "pending")],
+        "{admin_rows:?}"
+    );
+}
