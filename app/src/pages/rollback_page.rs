@@ -1,7 +1,8 @@
 //! `/rollback?service=…&environment=…&target=…`: the confirmation page. It names exactly
 //! what will happen — service, environment, from → to, what is undone, what the provider does
 //! and leaves behind — asks for a reason, and for production the typed service name. The form
-//! posts to `roll_back_service` (an `ActionForm`: a plain form post without JavaScript).
+//! posts to `roll_back_service` as a plain form, with or without JavaScript (the CSRF token
+//! is a form field, which a hydrated `ActionForm` would drop).
 
 use crate::api::{get_rollback_plan, get_session, RollBackService};
 use crate::auth::CSRF_FIELD;
@@ -11,8 +12,11 @@ use crate::model::DeploymentView;
 use crate::rollback::{HoldPlacement, RollbackPlan};
 use crate::time::{absolute, relative};
 use chrono::{DateTime, Utc};
-use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+/// Where the form posts: the server function's own path.
+const ROLL_BACK_PATH: &str = <RollBackService as ServerFn>::PATH;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -57,7 +61,6 @@ pub fn RollbackPage() -> impl IntoView {
 
 #[component]
 fn Confirmation(plan: RollbackPlan, csrf: String, error: Option<String>) -> impl IntoView {
-    let action = ServerAction::<RollBackService>::new();
     let now = plan.generated_at;
     let service = plan.service.clone();
     let heading = format!("Roll back {} in {}?", plan.service, plan.environment);
@@ -66,14 +69,6 @@ fn Confirmation(plan: RollbackPlan, csrf: String, error: Option<String>) -> impl
         .short_sha()
         .map(str::to_string)
         .unwrap_or_else(|| plan.to.id.clone());
-    // An error from the hydrated post (a plain post comes back with `?error=`).
-    let posted_error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|error| error.to_string())
-    };
     let undone = if plan.undone.is_empty() {
         view! { <p class="muted-text">"No other deployments between them."</p> }.into_any()
     } else {
@@ -128,7 +123,9 @@ fn Confirmation(plan: RollbackPlan, csrf: String, error: Option<String>) -> impl
         }
         .into_any(),
         None => view! {
-            <ActionForm action attr:class="rollback-form">
+            // A plain form post, hydrated or not: the CSRF token travels in the body, and the
+            // server answers with the result page (or this page with the error).
+            <form class="rollback-form" method="post" action=ROLL_BACK_PATH>
                 <input type="hidden" name=CSRF_FIELD value=csrf/>
                 <input type="hidden" name="form[service]" value=form_service/>
                 <input type="hidden" name="form[environment]" value=form_environment/>
@@ -141,25 +138,18 @@ fn Confirmation(plan: RollbackPlan, csrf: String, error: Option<String>) -> impl
                 {hold}
                 {typed}
                 <div class="form-actions">
-                    <button type="submit" class="danger" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() {
-                            "Starting…".to_string()
-                        } else {
-                            format!("Roll back {service} to {to_label}")
-                        }}
+                    <button type="submit" class="danger">
+                        {format!("Roll back {service} to {to_label}")}
                     </button>
                     <a href="/">"Cancel"</a>
                 </div>
-            </ActionForm>
+            </form>
         }
         .into_any(),
     };
     view! {
         <h1>{heading}</h1>
         {error.map(|error| view! {
-            <section class="problem" role="alert"><p>{error}</p></section>
-        })}
-        {move || posted_error().map(|error| view! {
             <section class="problem" role="alert"><p>{error}</p></section>
         })}
         <dl class="rollback-plan">

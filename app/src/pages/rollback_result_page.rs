@@ -7,8 +7,11 @@ use crate::auth::CSRF_FIELD;
 use crate::components::top_bar::{Section, TopBar};
 use crate::rollback::{HoldView, RollbackView};
 use crate::time::{absolute, duration, relative};
-use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+/// Where the form posts: the server function's own path.
+const RELEASE_PATH: &str = <ReleaseRollbackHold as ServerFn>::PATH;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// Seconds between refreshes of the page without JavaScript while the rollback runs.
@@ -142,15 +145,14 @@ fn Hold(hold: HoldView, id: i64, may_release: bool, csrf: String) -> impl IntoVi
                 releases
                     .into_iter()
                     .map(|release| {
-                        let action = ServerAction::<ReleaseRollbackHold>::new();
                         let csrf = csrf.clone();
                         view! {
-                            <ActionForm action attr:class="inline-form">
+                            <form class="inline-form" method="post" action=RELEASE_PATH>
                                 <input type="hidden" name=CSRF_FIELD value=csrf/>
                                 <input type="hidden" name="id" value=id.to_string()/>
                                 <input type="hidden" name="release" value=release.name()/>
                                 <button type="submit">{release.label(kind)}</button>
-                            </ActionForm>
+                            </form>
                         }
                     })
                     .collect_view()
