@@ -89,7 +89,7 @@ fn AuditTable(view: AuditView, query: AuditQuery) -> impl IntoView {
                                 <td>{row.action}</td>
                                 <td>{row.target}</td>
                                 <td><span class=outcome_class>{row.outcome}</span></td>
-                                <td>{row.detail.unwrap_or_default()}</td>
+                                <td class="audit-detail">{row.detail.unwrap_or_default()}</td>
                                 <td>{row.remote_addr.unwrap_or_default()}</td>
                             </tr>
                         }

@@ -624,7 +624,7 @@ impl Rollbacks {
                 Some(now) if is_rollback_outcome(now, wanted, started) => {
                     record.state = RollbackState::Succeeded;
                     record.detail = Some(format!(
-                        "verified: {} reports {} live",
+                        "{} reports {} live (read again after the rollback)",
                         record.provider,
                         describe(now)
                     ));
