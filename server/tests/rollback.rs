@@ -332,7 +332,10 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
     let done = app.wait_finished(&deployer, id).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert!(
-        done["detail"].as_str().unwrap().starts_with("verified"),
+        done["detail"]
+            .as_str()
+            .unwrap()
+            .contains("read again after the rollback"),
         "{done}"
     );
     let created = done["new_deployment_id"].as_str().unwrap();
