@@ -430,3 +430,171 @@ async fn slow_answer_times_out() {
         .unwrap_err();
     assert_eq!(error, ProviderError::Timeout);
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::ProviderDeployment;
+use server::simulators::vercel::SimVercelPlan;
+use server::simulators::SimRollbackOutcome;
+
+/// Three production deployments live in turn: (oldest, previous, live).
+async fn production_releases() -> (Arc<VercelSimulator>, String, [ProviderDeployment; 3]) {
+    let sim = Arc::new(VercelSimulator::new(TOKEN));
+    sim.set_team(TEAM);
+    sim.add_project(PROJECT_ID, PROJECT_NAME);
+    let ids: Vec<String> = (1..=3)
+        .map(|minute| {
+            sim.push_deployment(
+                PROJECT_ID,
+                Some("production"),
+                &spec(SimOutcome::Ready, minute, "main"),
+            )
+        })
+        .collect();
+    let base = serve(sim.clone()).await;
+    let client = client(&base);
+    let mut deployments = Vec::new();
+    for id in &ids {
+        deployments.push(client.deployment(id).await.unwrap());
+    }
+    let deployments: [ProviderDeployment; 3] = deployments.try_into().unwrap();
+    (sim, base, deployments)
+}
+
+async fn settle(
+    client: &VercelClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let production = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&production, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn request<'a>(
+    target: &'a ProviderDeployment,
+    live: &'a ProviderDeployment,
+    environment: &'a ProviderEnvironment,
+) -> RollbackRequest<'a> {
+    RollbackRequest {
+        environment,
+        target,
+        live,
+        reason: "bad release",
+        place_hold: false,
+    }
+}
+
+#[tokio::test]
+async fn an_instant_rollback_points_production_back_at_the_target() {
+    let (sim, base, [_, previous, live]) = production_releases().await;
+    sim.rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    assert_eq!(previous.rollback_refusal, None);
+    let started = client
+        .roll_back(request(&previous, &live, &production))
+        .await
+        .unwrap();
+    assert_eq!(
+        started.new_deployment_id, None,
+        "the target itself goes live"
+    );
+    assert_eq!(sim.rollbacks.calls.get(), 1);
+    let progress = settle(&client, &previous, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now.id, previous.id);
+    assert_eq!(
+        sim.live_deployment_id(PROJECT_ID, "production"),
+        Some(previous.id.clone())
+    );
+    assert_eq!(sim.auto_assigns_domains(PROJECT_ID), Some(false));
+}
+
+#[tokio::test]
+async fn vercel_refusals_carry_vercels_reason() {
+    let (sim, base, [oldest, previous, live]) = production_releases().await;
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    // Hobby: only the previous production deployment.
+    sim.set_plan(SimVercelPlan::Hobby);
+    let error = client
+        .roll_back(request(&oldest, &live, &production))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 402, message } if message.contains("upgrade to pro")),
+        "{error:?}"
+    );
+    // A preview is no target, and Vercel says so on the deployment too.
+    let preview_id = sim.push_deployment(PROJECT_ID, None, &spec(SimOutcome::Ready, 9, "feature"));
+    let preview = client.deployment(&preview_id).await.unwrap();
+    assert!(preview.rollback_refusal.is_some());
+    let error = client
+        .roll_back(request(&preview, &live, &production))
+        .await
+        .unwrap_err();
+    assert!(format!("{error}").contains("production"), "{error}");
+    // A conflict.
+    sim.set_plan(SimVercelPlan::Pro);
+    sim.rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let error = client
+        .roll_back(request(&previous, &live, &production))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 409, message } if message.contains("in progress")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_vercel_rollback_that_fails_or_never_finishes_is_reported_so() {
+    let (sim, base, [oldest, previous, live]) = production_releases().await;
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    sim.rollbacks
+        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&previous, &live, &production))
+        .await
+        .unwrap();
+    let progress = settle(&client, &previous, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
+        "{progress:?}"
+    );
+
+    sim.rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let started = client
+        .roll_back(request(&oldest, &live, &production))
+        .await
+        .unwrap();
+    let progress = settle(&client, &oldest, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("pending")),
+        "{progress:?}"
+    );
+    assert_eq!(
+        sim.live_deployment_id(PROJECT_ID, "production"),
+        Some(live.id.clone())
+    );
+}

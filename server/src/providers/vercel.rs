@@ -7,7 +7,8 @@
 //! the GitHub, GitLab and Bitbucket integrations, and Vercel's `{"error":{code,message}}` body.
 //! Contract: `shared/providers/vercel-netlify-render-railway.md`, section 1.
 
-use super::http::send_json;
+use super::http::{read_success, send_json, transport_error};
+use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -184,6 +185,102 @@ impl DeploymentProvider for VercelClient {
         let url = self.endpoint(&["v13", "deployments", id])?;
         self.get::<WireDeployment>(url).await?.into_provider()
     }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "Vercel points the production domains back at the target deployment \
+                     (instant rollback); nothing is rebuilt."
+                .into(),
+            hold: None,
+            caveats: vec![
+                "The old build runs as it was: environment variable changes since then are not \
+                 applied, and cron jobs revert to that deployment's."
+                    .into(),
+                "On the Hobby plan only the immediately previous production deployment can be \
+                 a target."
+                    .into(),
+                // UNCONFIRMED (third-party summary only): a rollback may turn off automatic
+                // domain assignment until the next promote; the caveat covers both cases.
+                "Vercel may stop assigning production domains to new deployments until one is \
+                 promoted; promote a deployment in Vercel to undo the rollback."
+                    .into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "vercel", project = %self.config.project, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        let mut url = self.endpoint(&[
+            "v1",
+            "projects",
+            &self.config.project,
+            "rollback",
+            &request.target.id,
+        ])?;
+        if !request.reason.is_empty() {
+            url.query_pairs_mut()
+                .append_pair("description", request.reason);
+        }
+        // 201 with an empty body; what 402 and 409 mean is UNCONFIRMED (402 is probably the
+        // plan limit): either way the provider's message reaches the user.
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport_error)?;
+        read_success(response, error_message).await?;
+        Ok(RollbackStarted::default())
+    }
+
+    /// The project's `lastAliasRequest` says how the alias job goes (as the CLI polls it);
+    /// when it is about another deployment, the live deployment decides.
+    async fn rollback_progress(
+        &self,
+        environment: &ProviderEnvironment,
+        target: &ProviderDeployment,
+        started: &RollbackStarted,
+    ) -> Result<RollbackProgress, ProviderError> {
+        let url = self.endpoint(&["v9", "projects", &self.config.project])?;
+        let project: WireProject = self.get(url).await?;
+        let ours = project.last_alias_request.as_ref().filter(|request| {
+            request.to_deployment_id.as_deref() == Some(target.id.as_str())
+                && request
+                    .kind
+                    .as_deref()
+                    .is_none_or(|kind| kind == "rollback")
+        });
+        match ours.and_then(|request| request.job_status.as_deref()) {
+            Some("failed") => Ok(RollbackProgress::Failed {
+                reason: "Vercel reports the rollback's alias job failed".into(),
+            }),
+            Some("skipped") => Ok(RollbackProgress::Failed {
+                reason: "Vercel skipped the rollback".into(),
+            }),
+            Some(status @ ("pending" | "in-progress")) => Ok(RollbackProgress::Waiting {
+                detail: format!("Vercel's alias job is {status}"),
+            }),
+            _ => {
+                let live = self.live_deployments().await?;
+                Ok(match super::rollback::live_in(&live, environment) {
+                    Some(now) if super::rollback::is_rollback_outcome(now, target, started) => {
+                        RollbackProgress::Live(Box::new(now.clone()))
+                    }
+                    Some(now) => RollbackProgress::Waiting {
+                        detail: format!("{} is still live", now.id),
+                    },
+                    None => RollbackProgress::Waiting {
+                        detail: "Vercel reports nothing live yet".into(),
+                    },
+                })
+            }
+        }
+    }
 }
 
 /// The message of Vercel's error body `{"error":{"code":"…","message":"…"}}`.
@@ -265,12 +362,29 @@ struct WirePagination {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct WireProject {
     #[allow(dead_code)] // required so that a body without it is not taken for a project
     id: String,
     /// Keyed by environment name (`production`, `staging`, custom environments).
     #[serde(default)]
     targets: Option<HashMap<String, Option<WireDeployment>>>,
+    /// The last promote or rollback and how its alias job went.
+    #[serde(default)]
+    last_alias_request: Option<WireAliasRequest>,
+}
+
+/// `lastAliasRequest {fromDeploymentId, toDeploymentId, jobStatus, requestedAt, type}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAliasRequest {
+    #[serde(default)]
+    to_deployment_id: Option<String>,
+    /// `pending | in-progress | succeeded | failed | skipped`.
+    #[serde(default)]
+    job_status: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
 }
 
 /// A deployment as the list (`uid`), the detail endpoint (`id`) and the project's `targets`
@@ -310,6 +424,9 @@ struct WireDeployment {
     meta: Option<HashMap<String, serde_json::Value>>,
     #[serde(default)]
     inspector_url: Option<String>,
+    /// Whether Vercel allows rolling back to it (list and detail endpoints).
+    #[serde(default)]
+    is_rollback_candidate: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -405,8 +522,12 @@ impl WireDeployment {
         } else {
             millis_to_time(self.ready)
         };
+        let rollback_refusal = (self.is_rollback_candidate == Some(false)).then(|| {
+            "Vercel does not offer it as a rollback target (isRollbackCandidate is false)"
+                .to_string()
+        });
         Ok(ProviderDeployment {
-            rollback_refusal: None,
+            rollback_refusal,
             id,
             state,
             provider_state,

@@ -12,11 +12,11 @@ use super::{
     apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
     SimRollbacks,
 };
-use super::{SimDeploymentSpec, SimFault, SimOutcome};
+use super::{SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
@@ -50,6 +50,7 @@ struct Scenario {
     /// In push order.
     deployments: Vec<SimDeployment>,
     next_seed: u64,
+    plan: SimVercelPlan,
 }
 
 struct SimProject {
@@ -57,6 +58,61 @@ struct SimProject {
     name: String,
     /// Environment name → the id of the deployment serving it.
     targets: BTreeMap<String, String>,
+    /// The last rollback's alias job.
+    alias_request: Option<SimAliasRequest>,
+    /// False after a rollback until the next promote (UNCONFIRMED in Vercel's docs; the
+    /// simulator follows the third-party account of it).
+    auto_assign_domains: bool,
+    /// The production deployments that were live, oldest first (rollback targets).
+    production_history: Vec<String>,
+}
+
+/// A rollback's alias job: pending until it settles on its final status.
+struct SimAliasRequest {
+    from: Option<String>,
+    to: String,
+    requested_ms: i64,
+    status: &'static str,
+    settles: Option<(std::time::Instant, &'static str)>,
+}
+
+/// The Vercel plan the simulated account is on (Hobby may only go back one deployment).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimVercelPlan {
+    Hobby,
+    #[default]
+    Pro,
+}
+
+impl SimProject {
+    fn new(id: &str, name: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            name: name.to_string(),
+            targets: BTreeMap::new(),
+            alias_request: None,
+            auto_assign_domains: true,
+            production_history: Vec::new(),
+        }
+    }
+
+    /// Settles the alias job when its time has come: a succeeded rollback points production
+    /// at its target.
+    fn advance(&mut self) {
+        let Some(request) = &mut self.alias_request else {
+            return;
+        };
+        if let Some((when, status)) = request.settles {
+            if when <= std::time::Instant::now() {
+                request.status = status;
+                request.settles = None;
+                if status == "succeeded" {
+                    self.targets
+                        .insert("production".to_string(), request.to.clone());
+                }
+            }
+        }
+    }
 }
 
 struct SimDeployment {
@@ -97,11 +153,103 @@ impl VercelSimulator {
             project.name = name.to_string();
             return;
         }
-        scenario.projects.push(SimProject {
-            id: project_id.to_string(),
-            name: name.to_string(),
-            targets: BTreeMap::new(),
+        scenario.projects.push(SimProject::new(project_id, name));
+    }
+
+    /// Which plan the account is on (default Pro).
+    pub fn set_plan(&self, plan: SimVercelPlan) {
+        lock(&self.scenario).plan = plan;
+    }
+
+    /// Whether new deployments get the production domains automatically.
+    pub fn auto_assigns_domains(&self, project_id: &str) -> Option<bool> {
+        lock(&self.scenario)
+            .projects
+            .iter()
+            .find(|p| p.id == project_id)
+            .map(|p| p.auto_assign_domains)
+    }
+
+    /// `POST /v1/projects/{id}/rollback/{deploymentId}`: Pro rolls back to any deployment that
+    /// served production before; Hobby only to the one before the current.
+    fn roll_back(&self, id_or_name: &str, target_id: &str) -> Result<(), Response> {
+        let (outcome, settles_at) = self.rollbacks.next();
+        let mut guard = lock(&self.scenario);
+        let scenario = &mut *guard;
+        let plan = scenario.plan;
+        let Some(project) = scenario
+            .projects
+            .iter_mut()
+            .find(|p| p.id == id_or_name || p.name == id_or_name)
+        else {
+            return Err(not_found("Project not found"));
+        };
+        project.advance();
+        let Some(target) = scenario.deployments.iter().find(|d| d.id == target_id) else {
+            return Err(not_found(&format!(
+                "Could not find the deployment: {target_id}"
+            )));
+        };
+        let live = project.targets.get("production").cloned();
+        if target.state != "READY" || target.target.as_deref() != Some("production") {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Only ready production deployments can be rolled back to",
+            ));
+        }
+        if live.as_deref() == Some(target_id) {
+            return Err(error_response(
+                StatusCode::CONFLICT,
+                "conflict",
+                "This deployment is already serving production",
+            ));
+        }
+        let position = project
+            .production_history
+            .iter()
+            .rposition(|id| id == target_id);
+        let Some(position) = position else {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "The deployment never served production traffic",
+            ));
+        };
+        let previous_only = project.production_history.len().saturating_sub(2);
+        if plan == SimVercelPlan::Hobby && position != previous_only {
+            return Err(error_response(
+                StatusCode::PAYMENT_REQUIRED,
+                "rollback_plan_limit",
+                "To roll back further than the previous production deployment, upgrade to pro",
+            ));
+        }
+        if outcome == SimRollbackOutcome::Refused
+            || project
+                .alias_request
+                .as_ref()
+                .is_some_and(|request| request.settles.is_some())
+        {
+            return Err(error_response(
+                StatusCode::CONFLICT,
+                "conflict",
+                "A promote or rollback is already in progress for this project",
+            ));
+        }
+        let final_status = match outcome {
+            SimRollbackOutcome::Fails => Some("failed"),
+            SimRollbackOutcome::NeverLive => None,
+            SimRollbackOutcome::GoesLive | SimRollbackOutcome::Refused => Some("succeeded"),
+        };
+        project.alias_request = Some(SimAliasRequest {
+            from: live,
+            to: target_id.to_string(),
+            requested_ms: Utc::now().timestamp_millis(),
+            status: "pending",
+            settles: final_status.map(|status| (settles_at, status)),
         });
+        project.auto_assign_domains = false;
+        Ok(())
     }
 
     /// Adds a deployment to a project and returns its id (`dpl_…`). `target` is
@@ -121,11 +269,9 @@ impl VercelSimulator {
         let project_index = match scenario.projects.iter().position(|p| p.id == project_id) {
             Some(index) => index,
             None => {
-                scenario.projects.push(SimProject {
-                    id: project_id.to_string(),
-                    name: project_id.to_string(),
-                    targets: BTreeMap::new(),
-                });
+                scenario
+                    .projects
+                    .push(SimProject::new(project_id, project_id));
                 scenario.projects.len() - 1
             }
         };
@@ -139,6 +285,9 @@ impl VercelSimulator {
         let project = &mut scenario.projects[project_index];
         if let (SimOutcome::Ready, Some(target)) = (spec.outcome, target) {
             project.targets.insert(target.to_string(), id.clone());
+            if target == "production" {
+                project.production_history.push(id.clone());
+            }
         }
         let deployment = SimDeployment {
             id: id.clone(),
@@ -174,6 +323,10 @@ impl VercelSimulator {
             .route("/v7/deployments", get(list_deployments))
             .route("/v9/projects/{id_or_name}", get(get_project))
             .route("/v13/deployments/{id_or_url}", get(get_deployment))
+            .route(
+                "/v1/projects/{id_or_name}/rollback/{deployment_id}",
+                post(request_rollback),
+            )
             .fallback(unknown_route)
             .with_state(self)
     }
@@ -285,7 +438,14 @@ async fn get_project(
     if let Err(refusal) = sim.admit(&headers, &query).await {
         return refusal;
     }
-    let scenario = lock(&sim.scenario);
+    let mut scenario = lock(&sim.scenario);
+    if let Some(project) = scenario
+        .projects
+        .iter_mut()
+        .find(|p| p.id == id_or_name || p.name == id_or_name)
+    {
+        project.advance();
+    }
     let Some(project) = scenario.find_project(&id_or_name) else {
         return not_found("Project not found");
     };
@@ -300,11 +460,33 @@ async fn get_project(
         "name": project.name,
         "accountId": scenario.team_id.clone().unwrap_or_else(|| "sim_user".into()),
         "framework": "nextjs",
-        "autoAssignCustomDomains": true,
+        "autoAssignCustomDomains": project.auto_assign_domains,
         "targets": targets,
-        "lastAliasRequest": null,
+        "lastAliasRequest": project.alias_request.as_ref().map(|request| json!({
+            "fromDeploymentId": request.from,
+            "toDeploymentId": request.to,
+            "jobStatus": request.status,
+            "requestedAt": request.requested_ms,
+            "type": "rollback",
+        })),
     }))
     .into_response()
+}
+
+async fn request_rollback(
+    State(sim): SimState,
+    Path((id_or_name, deployment_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(refusal) = sim.admit(&headers, &query).await {
+        return refusal;
+    }
+    match sim.roll_back(&id_or_name, &deployment_id) {
+        // 201 with an empty body, as documented.
+        Ok(()) => StatusCode::CREATED.into_response(),
+        Err(refusal) => refusal,
+    }
 }
 
 async fn get_deployment(
