@@ -172,7 +172,7 @@ impl VercelSimulator {
 
     /// `POST /v1/projects/{id}/rollback/{deploymentId}`: Pro rolls back to any deployment that
     /// served production before; Hobby only to the one before the current.
-    fn roll_back(&self, id_or_name: &str, target_id: &str) -> Result<(), Response> {
+    fn roll_back(&self, id_or_name: &str, target_id: &str) -> Result<(), Box<Response>> {
         let (outcome, settles_at) = self.rollbacks.next();
         let mut guard = lock(&self.scenario);
         let scenario = &mut *guard;
@@ -182,47 +182,47 @@ impl VercelSimulator {
             .iter_mut()
             .find(|p| p.id == id_or_name || p.name == id_or_name)
         else {
-            return Err(not_found("Project not found"));
+            return Err(Box::new(not_found("Project not found")));
         };
         project.advance();
         let Some(target) = scenario.deployments.iter().find(|d| d.id == target_id) else {
-            return Err(not_found(&format!(
+            return Err(Box::new(not_found(&format!(
                 "Could not find the deployment: {target_id}"
-            )));
+            ))));
         };
         let live = project.targets.get("production").cloned();
         if target.state != "READY" || target.target.as_deref() != Some("production") {
-            return Err(error_response(
+            return Err(Box::new(error_response(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "Only ready production deployments can be rolled back to",
-            ));
+            )));
         }
         if live.as_deref() == Some(target_id) {
-            return Err(error_response(
+            return Err(Box::new(error_response(
                 StatusCode::CONFLICT,
                 "conflict",
                 "This deployment is already serving production",
-            ));
+            )));
         }
         let position = project
             .production_history
             .iter()
             .rposition(|id| id == target_id);
         let Some(position) = position else {
-            return Err(error_response(
+            return Err(Box::new(error_response(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "The deployment never served production traffic",
-            ));
+            )));
         };
         let previous_only = project.production_history.len().saturating_sub(2);
         if plan == SimVercelPlan::Hobby && position != previous_only {
-            return Err(error_response(
+            return Err(Box::new(error_response(
                 StatusCode::PAYMENT_REQUIRED,
                 "rollback_plan_limit",
                 "To roll back further than the previous production deployment, upgrade to pro",
-            ));
+            )));
         }
         if outcome == SimRollbackOutcome::Refused
             || project
@@ -230,11 +230,11 @@ impl VercelSimulator {
                 .as_ref()
                 .is_some_and(|request| request.settles.is_some())
         {
-            return Err(error_response(
+            return Err(Box::new(error_response(
                 StatusCode::CONFLICT,
                 "conflict",
                 "A promote or rollback is already in progress for this project",
-            ));
+            )));
         }
         let final_status = match outcome {
             SimRollbackOutcome::Fails => Some("failed"),
@@ -485,7 +485,7 @@ async fn request_rollback(
     match sim.roll_back(&id_or_name, &deployment_id) {
         // 201 with an empty body, as documented.
         Ok(()) => StatusCode::CREATED.into_response(),
-        Err(refusal) => refusal,
+        Err(refusal) => *refusal,
     }
 }
 
