@@ -420,3 +420,172 @@ async fn a_slow_answer_beyond_the_client_timeout_is_a_timeout() {
     let error = client.deployment("anything").await.unwrap_err();
     assert_eq!(error, ProviderError::Timeout);
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::ProviderDeployment;
+use server::simulators::SimRollbackOutcome;
+
+async fn settle_railway(
+    client: &RailwayClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let production = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&production, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two production deployments live in turn: (previous, live).
+async fn railway_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
+    let previous = harness.push(PRODUCTION, 1, SimOutcome::Ready);
+    let live = harness.push(PRODUCTION, 2, SimOutcome::Ready);
+    let client = harness.client();
+    (
+        client.deployment(&previous).await.unwrap(),
+        client.deployment(&live).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn deployment_rollback_redeploys_the_target_which_becomes_active() {
+    let harness = Harness::start().await;
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let (previous, live) = railway_releases(&harness).await;
+    assert_eq!(
+        previous.rollback_refusal, None,
+        "a removed deployment keeps its image"
+    );
+    let client = harness.client();
+    let production = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap();
+    let created = started
+        .new_deployment_id
+        .clone()
+        .expect("the simulator makes a new one");
+    assert_eq!(harness.sim.rollbacks.calls.get(), 1);
+    let progress = settle_railway(&client, &previous, &started, Duration::from_secs(5)).await;
+    let RollbackProgress::Live(now) = progress else {
+        panic!("expected live, got {progress:?}");
+    };
+    assert_eq!(now.id, created);
+    assert_eq!(now.commit.sha, previous.commit.sha);
+    assert_eq!(
+        harness.sim.live_deployment_id(SERVICE, PRODUCTION),
+        Some(created)
+    );
+}
+
+#[tokio::test]
+async fn railway_refusals_and_the_can_rollback_flag_carry_the_reason() {
+    let harness = Harness::start().await;
+    let (previous, live) = railway_releases(&harness).await;
+    let failed = harness.push(PRODUCTION, 3, SimOutcome::Failed);
+    let client = harness.client();
+    let failed = client.deployment(&failed).await.unwrap();
+    assert!(
+        failed
+            .rollback_refusal
+            .as_deref()
+            .is_some_and(|reason| reason.contains("canRollback")),
+        "{failed:?}"
+    );
+    let production = ProviderEnvironment::Named("production".into());
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &failed,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error}").contains("cannot be rolled back"),
+        "{error}"
+    );
+
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error}").contains("already in progress"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_railway_rollback_that_fails_or_never_goes_live_is_reported_so() {
+    let harness = Harness::start().await;
+    let (previous, live) = railway_releases(&harness).await;
+    let client = harness.client();
+    let production = ProviderEnvironment::Named("production".into());
+    let request = RollbackRequest {
+        environment: &production,
+        target: &previous,
+        live: &live,
+        reason: "",
+        place_hold: false,
+    };
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
+    let started = client.roll_back(request).await.unwrap();
+    let progress = settle_railway(&client, &previous, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("FAILED")),
+        "{progress:?}"
+    );
+    harness
+        .sim
+        .rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let started = client.roll_back(request).await.unwrap();
+    let progress = settle_railway(&client, &previous, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(progress, RollbackProgress::Waiting { .. }),
+        "{progress:?}"
+    );
+    assert_eq!(
+        harness.sim.live_deployment_id(SERVICE, PRODUCTION),
+        Some(live.id.clone())
+    );
+}

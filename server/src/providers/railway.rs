@@ -10,6 +10,9 @@
 //! marked `isEphemeral`. Lookout's config maps the names; ephemeral ones become previews.
 
 use super::http;
+use super::rollback::{
+    live_in, RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted,
+};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -83,6 +86,16 @@ macro_rules! deployment_fragment {
          statusUpdatedAt url staticUrl canRollback meta serviceId creator { name email } \
          environmentId environment { id name isEphemeral } }"
     };
+}
+
+/// `deploymentRollback(id: String!): Boolean!`; `id` is the deployment to go back to.
+const ROLLBACK_MUTATION: &str =
+    "mutation LookoutRollback($id: String!) { deploymentRollback(id: $id) }";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RollbackData {
+    deployment_rollback: bool,
 }
 
 const LIST_QUERY: &str = concat!(
@@ -182,6 +195,9 @@ struct DeploymentNode {
     environment_id: Option<String>,
     #[serde(default)]
     environment: Option<EnvironmentNode>,
+    /// Whether Railway still keeps what a rollback needs (image and variables).
+    #[serde(default)]
+    can_rollback: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -425,7 +441,9 @@ fn map_deployment(config: &RailwayClientConfig, node: &DeploymentNode) -> Provid
         None
     };
     ProviderDeployment {
-        rollback_refusal: None,
+        rollback_refusal: (node.can_rollback == Some(false)).then(|| {
+            "Railway no longer keeps this deployment's image (canRollback is false)".to_string()
+        }),
         id: node.id.clone(),
         state: map_status(&status),
         provider_state: status,
@@ -800,6 +818,91 @@ impl DeploymentProvider for RailwayClient {
         sort_newest_first(&mut previews);
         live.extend(previews);
         Ok(live)
+    }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "Railway redeploys the target deployment: its image and its variables \
+                     come back (deploymentRollback)."
+                .into(),
+            hold: None,
+            caveats: vec![
+                "Only deployments whose image Railway still keeps can be targets (canRollback; \
+                 24 h to 15 days after removal depending on the plan)."
+                    .into(),
+                "The next push to the service's branch deploys again.".into(),
+            ],
+        })
+    }
+
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        // The schema returns a scalar `Boolean!` (the docs' examples select `{ id status }`,
+        // which the schema does not allow): no sub-selection.
+        let outcome = self
+            .execute(ROLLBACK_MUTATION, json!({ "id": request.target.id }))
+            .await?;
+        let data: RollbackData = strict_data(outcome)?;
+        if !data.deployment_rollback {
+            return Err(ProviderError::Rejected {
+                status: 200,
+                message: "Railway answered false to deploymentRollback".into(),
+            });
+        }
+        // Whether the rollback gets a new deployment id is UNCONFIRMED: look for a deployment
+        // of the target's commit newer than the target in its environment; without one, the
+        // target itself is what must become active again.
+        let recent = super::list_recent_deployments(self, 10, 10).await?;
+        let created = recent
+            .iter()
+            .filter(|deployment| {
+                deployment.environment == *request.environment
+                    && deployment.id != request.target.id
+                    && deployment.id != request.live.id
+                    && deployment.commit.sha.is_some()
+                    && deployment.commit.sha == request.target.commit.sha
+                    && deployment.created_at > request.live.created_at
+            })
+            .map(|deployment| deployment.id.clone())
+            .next();
+        Ok(RollbackStarted {
+            new_deployment_id: created,
+            provider_reference: None,
+            hold: None,
+        })
+    }
+
+    async fn rollback_progress(
+        &self,
+        environment: &ProviderEnvironment,
+        target: &ProviderDeployment,
+        started: &RollbackStarted,
+    ) -> Result<RollbackProgress, ProviderError> {
+        let watched = started.new_deployment_id.as_deref().unwrap_or(&target.id);
+        let deployment = self.deployment(watched).await?;
+        if matches!(deployment.provider_state.as_str(), "FAILED" | "CRASHED") {
+            return Ok(RollbackProgress::Failed {
+                reason: format!(
+                    "Railway reports the rollback deployment {watched} as {}",
+                    deployment.provider_state
+                ),
+            });
+        }
+        let live = self.live_deployments().await?;
+        Ok(match live_in(&live, environment) {
+            Some(now) if now.id == watched => RollbackProgress::Live(Box::new(now.clone())),
+            Some(now) => RollbackProgress::Waiting {
+                detail: format!(
+                    "{} is still active; the rollback is {}",
+                    now.id, deployment.provider_state
+                ),
+            },
+            None => RollbackProgress::Waiting {
+                detail: format!("the rollback is {}", deployment.provider_state),
+            },
+        })
     }
 
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {

@@ -13,7 +13,7 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -90,6 +90,8 @@ struct SimDeployment {
     commit_message: String,
     author: String,
     branch: String,
+    /// A rollback deployment in progress: when it settles, and on which status.
+    settles: Option<(Instant, &'static str)>,
 }
 
 #[derive(Debug)]
@@ -253,6 +255,7 @@ impl RailwaySimulator {
             commit_message: spec.commit_message.clone(),
             author: spec.author.clone(),
             branch: spec.branch.clone(),
+            settles: None,
         });
         id
     }
@@ -317,11 +320,13 @@ impl RailwaySimulator {
         let calls = find_root_calls(query, variables);
         if calls.is_empty() {
             return Err(
-                "the Railway simulator answers only deployments, deployment and serviceInstance"
+                "the Railway simulator answers only deployments, deployment, serviceInstance \
+                 and deploymentRollback"
                     .into(),
             );
         }
-        let scenario = lock(&self.scenario);
+        let mut scenario = lock(&self.scenario);
+        scenario.advance(Instant::now(), Utc::now());
         let mut data = Map::new();
         let mut errors = Vec::new();
         for call in calls {
@@ -329,6 +334,10 @@ impl RailwaySimulator {
                 RootField::Deployments => scenario.deployments_connection(&call.arguments),
                 RootField::Deployment => scenario.deployment_by_id(&call.arguments),
                 RootField::ServiceInstance => scenario.service_instance(&call.arguments),
+                RootField::DeploymentRollback => {
+                    let (outcome, settles_at) = self.rollbacks.next();
+                    scenario.roll_back(&call.arguments, outcome, settles_at)
+                }
             };
             match result {
                 Ok(value) => {
@@ -350,6 +359,87 @@ impl RailwaySimulator {
 }
 
 impl Scenario {
+    /// Settles rollback deployments whose time has come; one that succeeds replaces the
+    /// active deployment of its service and environment.
+    fn advance(&mut self, now: Instant, at: DateTime<Utc>) {
+        let settled: Vec<(usize, &'static str)> = self
+            .deployments
+            .iter()
+            .enumerate()
+            .filter_map(|(index, d)| {
+                d.settles
+                    .filter(|(when, _)| *when <= now)
+                    .map(|(_, status)| (index, status))
+            })
+            .collect();
+        for (index, status) in settled {
+            let (service, environment) = {
+                let d = &self.deployments[index];
+                (d.service_id.clone(), d.environment_id.clone())
+            };
+            if status == "SUCCESS" {
+                for other in self.deployments.iter_mut().filter(|d| {
+                    d.service_id == service
+                        && d.environment_id == environment
+                        && matches!(d.status, "SUCCESS" | "SLEEPING")
+                }) {
+                    other.status = "REMOVED";
+                    other.status_updated_at = at;
+                }
+            }
+            if let Some(d) = self.deployments.get_mut(index) {
+                d.status = status;
+                d.status_updated_at = at;
+                d.settles = None;
+            }
+        }
+    }
+
+    /// `deploymentRollback(id)`: a new deployment from the target's image (whether Railway
+    /// gives it a new id is UNCONFIRMED; the simulator does), only where `canRollback`.
+    fn roll_back(
+        &mut self,
+        arguments: &Map<String, Value>,
+        outcome: SimRollbackOutcome,
+        settles_at: Instant,
+    ) -> FieldResult {
+        let id = arguments
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or("deploymentRollback needs an id")?
+            .to_string();
+        let target = self
+            .deployments
+            .iter()
+            .find(|d| d.id == id)
+            .cloned()
+            .ok_or_else(|| format!("Deployment {id} not found"))?;
+        if !matches!(target.status, "SUCCESS" | "SLEEPING" | "REMOVED") {
+            return Err("This deployment cannot be rolled back to".into());
+        }
+        if outcome == SimRollbackOutcome::Refused {
+            return Err("A deployment is already in progress for this service".into());
+        }
+        self.last_seed += 1;
+        let seed = self.last_seed;
+        let now = Utc::now();
+        let final_status = match outcome {
+            SimRollbackOutcome::Fails => Some("FAILED"),
+            SimRollbackOutcome::NeverLive => None,
+            SimRollbackOutcome::GoesLive | SimRollbackOutcome::Refused => Some("SUCCESS"),
+        };
+        self.deployments.push(SimDeployment {
+            seed,
+            id: uuid_like(seed),
+            status: "DEPLOYING",
+            created_at: now,
+            status_updated_at: now,
+            settles: final_status.map(|status| (settles_at, status)),
+            ..target
+        });
+        Ok(Value::Bool(true))
+    }
+
     fn newest_first(a: &SimDeployment, b: &SimDeployment) -> std::cmp::Ordering {
         b.created_at
             .cmp(&a.created_at)
@@ -553,13 +643,16 @@ enum RootField {
     Deployments,
     Deployment,
     ServiceInstance,
+    /// The one mutation: `deploymentRollback(id: String!): Boolean!`.
+    DeploymentRollback,
 }
 
 impl RootField {
-    const ALL: [(&'static str, RootField); 3] = [
+    const ALL: [(&'static str, RootField); 4] = [
         ("deployments", RootField::Deployments),
         ("deployment", RootField::Deployment),
         ("serviceInstance", RootField::ServiceInstance),
+        ("deploymentRollback", RootField::DeploymentRollback),
     ];
 }
 
