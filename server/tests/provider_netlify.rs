@@ -457,3 +457,153 @@ async fn slow_answer_times_out() {
         .unwrap_err();
     assert_eq!(error, ProviderError::Timeout);
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{
+    HoldKind, HoldRelease, RollbackProgress, RollbackRequest, RollbackStarted,
+};
+use server::providers::ProviderDeployment;
+use server::simulators::SimRollbackOutcome;
+
+/// Two production deploys published in turn: (simulator, base, previous, live).
+async fn published_twice() -> (
+    Arc<NetlifySimulator>,
+    String,
+    ProviderDeployment,
+    ProviderDeployment,
+) {
+    let sim = Arc::new(NetlifySimulator::new(TOKEN));
+    sim.add_site(SITE_ID, SITE_NAME);
+    let previous = sim.push_deployment(SITE_ID, "production", &spec(SimOutcome::Ready, 1, "main"));
+    let live = sim.push_deployment(SITE_ID, "production", &spec(SimOutcome::Ready, 2, "main"));
+    let base = serve(sim.clone()).await;
+    let client = client(&base);
+    let previous = client.deployment(&previous).await.unwrap();
+    let live = client.deployment(&live).await.unwrap();
+    (sim, base, previous, live)
+}
+
+async fn settle_netlify(
+    client: &NetlifyClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let production = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&production, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_restore_publishes_the_target_and_the_lock_keeps_pushes_out() {
+    let (sim, base, previous, live) = published_twice().await;
+    sim.rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(started.hold, Some(HoldKind::PublishingLocked));
+    assert_eq!(sim.locked_deploy_id(SITE_ID), Some(previous.id.clone()));
+    let progress = settle_netlify(&client, &previous, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Live(now) if now.id == previous.id),
+        "{progress:?}"
+    );
+    // A push while locked is built but not published.
+    sim.push_deployment(SITE_ID, "production", &spec(SimOutcome::Ready, 3, "main"));
+    assert_eq!(sim.published_deploy_id(SITE_ID), Some(previous.id.clone()));
+    client
+        .release_hold(&production, HoldKind::PublishingLocked, HoldRelease::Resume)
+        .await
+        .unwrap();
+    assert_eq!(sim.locked_deploy_id(SITE_ID), None);
+}
+
+#[tokio::test]
+async fn netlify_refusals_carry_netlifys_reason() {
+    let (sim, base, previous, live) = published_twice().await;
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    let preview = sim.push_deployment(
+        SITE_ID,
+        "deploy-preview",
+        &spec(SimOutcome::Ready, 5, "feature"),
+    );
+    let preview = client.deployment(&preview).await.unwrap();
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &preview,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 422, message } if message.contains("production")),
+        "{error:?}"
+    );
+    sim.rollbacks
+        .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Rejected { status: 409, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_restore_that_is_never_published_keeps_waiting() {
+    let (sim, base, previous, live) = published_twice().await;
+    sim.rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap();
+    let progress = settle_netlify(&client, &previous, &started, Duration::from_millis(600)).await;
+    assert!(
+        matches!(progress, RollbackProgress::Waiting { .. }),
+        "{progress:?}"
+    );
+    assert_eq!(sim.published_deploy_id(SITE_ID), Some(live.id.clone()));
+}

@@ -9,6 +9,10 @@
 //! Contract: `shared/providers/vercel-netlify-render-railway.md`, section 2.
 
 use super::http::{parse_rate_limit, read_success, transport_error};
+use super::rollback::{
+    HoldKind, HoldOffer, HoldPlacement, HoldRelease, RollbackMethod, RollbackRequest,
+    RollbackStarted,
+};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -109,6 +113,33 @@ impl NetlifyClient {
             .and_then(|value| value.to_str().ok())
             .map(str::to_string);
         Ok(Answer { value, link })
+    }
+
+    /// `POST {api_base}/…` with no body; the answer is checked, its body ignored.
+    async fn post_empty(&self, url: Url) -> Result<(), ProviderError> {
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(self.config.token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport_error)?;
+        read_success(response, error_message).await?;
+        Ok(())
+    }
+
+    /// `{api_base}/deploys/{deploy_id}/{action}` (lock, unlock).
+    fn deploy_action_url(&self, deploy_id: &str, action: &str) -> Result<Url, ProviderError> {
+        let invalid_base = || ProviderError::Transport {
+            detail: "the configured Netlify API base is not a valid http(s) URL".into(),
+        };
+        let mut url = Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
+        url.path_segments_mut()
+            .map_err(|()| invalid_base())?
+            .pop_if_empty()
+            .extend(["deploys", deploy_id, action]);
+        Ok(url)
     }
 
     /// One page of the deploy list (pages count from 1).
@@ -218,6 +249,69 @@ impl DeploymentProvider for NetlifyClient {
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
         let url = self.site_url(&["deploys", id])?;
         self.get::<WireDeploy>(url).await?.value.into_provider(None)
+    }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "Netlify publishes the target deploy again (restore); nothing is rebuilt."
+                .into(),
+            hold: Some(HoldOffer {
+                kind: HoldKind::PublishingLocked,
+                placement: HoldPlacement::Offered,
+            }),
+            caveats: vec![
+                "With auto publishing on, the next Git-triggered production deploy replaces \
+                 the rollback."
+                    .into(),
+                "Only ready production deploys can be published again.".into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "netlify", site_id = %self.config.site_id, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        // `restore` publishes an earlier atomic deploy (201 + the deploy). Preferred over
+        // `PUT /sites/{id}/rollback`, whose target is UNCONFIRMED.
+        self.post_empty(self.site_url(&["deploys", &request.target.id, "restore"])?)
+            .await?;
+        // Locking the restored deploy stops auto publishing, so the next push cannot replace it.
+        if request.place_hold {
+            self.post_empty(self.deploy_action_url(&request.target.id, "lock")?)
+                .await?;
+        }
+        Ok(RollbackStarted {
+            new_deployment_id: None,
+            provider_reference: None,
+            hold: request.place_hold.then_some(HoldKind::PublishingLocked),
+        })
+    }
+
+    async fn release_hold(
+        &self,
+        _environment: &ProviderEnvironment,
+        hold: HoldKind,
+        release: HoldRelease,
+    ) -> Result<(), ProviderError> {
+        if (hold, release) != (HoldKind::PublishingLocked, HoldRelease::Resume) {
+            return Err(ProviderError::Rejected {
+                status: 400,
+                message: format!("Netlify has no `{}` for `{}`", release.name(), hold.name()),
+            });
+        }
+        // The lock sits on the published deploy: unlock that one.
+        let site: WireSite = self.get(self.site_url(&[])?).await?.value;
+        let Some(published) = site.published_deploy else {
+            return Err(ProviderError::Rejected {
+                status: 409,
+                message: "Netlify reports no published deploy to unlock".into(),
+            });
+        };
+        let published = published.into_provider(None)?;
+        self.post_empty(self.deploy_action_url(&published.id, "unlock")?)
+            .await
     }
 }
 

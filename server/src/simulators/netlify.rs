@@ -14,12 +14,12 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -84,6 +84,33 @@ struct SimSite {
     published_deploy: Option<String>,
     /// In push order.
     deploys: Vec<SimDeploy>,
+    /// A restore on its way to being published: which deploy, and when.
+    pending_publish: Option<(String, Option<Instant>)>,
+    /// The locked deploy: while set, new production deploys are not published.
+    locked_deploy: Option<String>,
+}
+
+impl SimSite {
+    fn new(id: &str, name: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            name: name.to_string(),
+            published_deploy: None,
+            deploys: Vec::new(),
+            pending_publish: None,
+            locked_deploy: None,
+        }
+    }
+
+    /// Publishes a restored deploy once its time has come.
+    fn advance(&mut self) {
+        if let Some((deploy_id, Some(when))) = &self.pending_publish {
+            if *when <= Instant::now() {
+                self.published_deploy = Some(deploy_id.clone());
+                self.pending_publish = None;
+            }
+        }
+    }
 }
 
 struct SimDeploy {
@@ -151,12 +178,7 @@ impl NetlifySimulator {
         let mut scenario = lock(&self.scenario);
         match scenario.sites.iter_mut().find(|site| site.id == site_id) {
             Some(site) => site.name = name.to_string(),
-            None => scenario.sites.push(SimSite {
-                id: site_id.to_string(),
-                name: name.to_string(),
-                published_deploy: None,
-                deploys: Vec::new(),
-            }),
+            None => scenario.sites.push(SimSite::new(site_id, name)),
         }
     }
 
@@ -190,12 +212,7 @@ impl NetlifySimulator {
         let site_index = match scenario.sites.iter().position(|site| site.id == site_id) {
             Some(index) => index,
             None => {
-                scenario.sites.push(SimSite {
-                    id: site_id.to_string(),
-                    name: site_id.to_string(),
-                    published_deploy: None,
-                    deploys: Vec::new(),
-                });
+                scenario.sites.push(SimSite::new(site_id, site_id));
                 scenario.sites.len() - 1
             }
         };
@@ -209,8 +226,11 @@ impl NetlifySimulator {
             SimOutcome::Building => ("building", None),
             SimOutcome::Canceled => ("canceled", None),
         };
-        let goes_live = spec.outcome == SimOutcome::Ready && context == "production";
         let site = &mut scenario.sites[site_index];
+        // A locked deploy stops auto publishing: the new deploy is built but not published.
+        let goes_live = spec.outcome == SimOutcome::Ready
+            && context == "production"
+            && site.locked_deploy.is_none();
         if goes_live {
             site.published_deploy = Some(id.clone());
         }
@@ -238,14 +258,22 @@ impl NetlifySimulator {
         id
     }
 
-    /// The id of the site's `published_deploy`.
-    pub fn published_deploy_id(&self, site_id: &str) -> Option<String> {
+    /// The site's locked deploy, if any.
+    pub fn locked_deploy_id(&self, site_id: &str) -> Option<String> {
         lock(&self.scenario)
             .sites
             .iter()
             .find(|site| site.id == site_id)?
-            .published_deploy
+            .locked_deploy
             .clone()
+    }
+
+    /// The id of the site's `published_deploy`.
+    pub fn published_deploy_id(&self, site_id: &str) -> Option<String> {
+        let mut scenario = lock(&self.scenario);
+        let site = scenario.sites.iter_mut().find(|site| site.id == site_id)?;
+        site.advance();
+        site.published_deploy.clone()
     }
 
     /// Routes relative to the API base (nest this under a prefix such as `/netlify`).
@@ -255,6 +283,12 @@ impl NetlifySimulator {
             .route("/sites/{site_id}/deploys", get(list_deploys))
             .route("/sites/{site_id}/deploys/{deploy_id}", get(get_site_deploy))
             .route("/deploys/{deploy_id}", get(get_deploy))
+            .route(
+                "/sites/{site_id}/deploys/{deploy_id}/restore",
+                post(restore_deploy),
+            )
+            .route("/deploys/{deploy_id}/lock", post(lock_deploy))
+            .route("/deploys/{deploy_id}/unlock", post(unlock_deploy))
             .fallback(unknown_route)
             .with_state(self)
     }
@@ -321,7 +355,8 @@ async fn get_site(
         Ok(rate) => rate,
         Err(refusal) => return refusal,
     };
-    let scenario = lock(&sim.scenario);
+    let mut scenario = lock(&sim.scenario);
+    scenario.sites.iter_mut().for_each(SimSite::advance);
     let Some(site) = scenario.find_site(&site_id) else {
         return not_found(rate);
     };
@@ -531,6 +566,92 @@ async fn get_deploy(
         Some(body) => rate.apply(Json(body).into_response()),
         None => not_found(rate),
     }
+}
+
+/// `POST /sites/{site_id}/deploys/{deploy_id}/restore`: publishes a ready production deploy
+/// again (201 + the deploy). Whether publishing takes any time is UNCONFIRMED; the simulator
+/// publishes after the settle time. Netlify documents no failure state for a restore, so a
+/// `fails` or `never_live` outcome leaves the old deploy published.
+async fn restore_deploy(
+    State(sim): SimState,
+    Path((site_id, deploy_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(refusal) => return refusal,
+    };
+    let (outcome, settles_at) = sim.rollbacks.next();
+    let mut scenario = lock(&sim.scenario);
+    let Some(site) = scenario.sites.iter_mut().find(|site| site.id == site_id) else {
+        return not_found(rate);
+    };
+    site.advance();
+    let Some(deploy) = site.deploys.iter().find(|deploy| deploy.id == deploy_id) else {
+        return not_found(rate);
+    };
+    if deploy.state != "ready" || deploy.context != "production" {
+        return error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Only a ready production deploy can be published",
+            rate,
+        );
+    }
+    if outcome == SimRollbackOutcome::Refused || site.pending_publish.is_some() {
+        return error_response(
+            StatusCode::CONFLICT,
+            "Another deploy is being published for this site",
+            rate,
+        );
+    }
+    let body = deploy_json(site, deploy);
+    let when = (outcome == SimRollbackOutcome::GoesLive).then_some(settles_at);
+    site.pending_publish = Some((deploy_id, when));
+    rate.apply((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn lock_deploy(
+    State(sim): SimState,
+    Path(deploy_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    set_lock(sim, deploy_id, headers, true).await
+}
+
+async fn unlock_deploy(
+    State(sim): SimState,
+    Path(deploy_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    set_lock(sim, deploy_id, headers, false).await
+}
+
+/// `POST /deploys/{id}/lock|unlock` → 200 + the deploy.
+async fn set_lock(
+    sim: Arc<NetlifySimulator>,
+    deploy_id: String,
+    headers: HeaderMap,
+    locked: bool,
+) -> Response {
+    let rate = match sim.admit(&headers).await {
+        Ok(rate) => rate,
+        Err(refusal) => return refusal,
+    };
+    let mut scenario = lock(&sim.scenario);
+    let Some(site) = scenario
+        .sites
+        .iter_mut()
+        .find(|site| site.deploys.iter().any(|deploy| deploy.id == deploy_id))
+    else {
+        return not_found(rate);
+    };
+    site.locked_deploy = locked.then(|| deploy_id.clone());
+    let Some(deploy) = site.deploys.iter().find(|deploy| deploy.id == deploy_id) else {
+        return not_found(rate);
+    };
+    let mut body = deploy_json(site, deploy);
+    body["locked"] = Value::Bool(locked);
+    rate.apply(Json(body).into_response())
 }
 
 async fn unknown_route() -> Response {
