@@ -484,3 +484,150 @@ async fn slow_answer_times_out() {
         .unwrap_err();
     assert_eq!(error, ProviderError::Timeout);
 }
+
+// ---- Rollback ----
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::ProviderDeployment;
+use server::simulators::SimRollbackOutcome;
+
+async fn two_production_builds() -> (
+    Arc<CloudflarePagesSimulator>,
+    String,
+    ProviderDeployment,
+    ProviderDeployment,
+) {
+    let sim = Arc::new(CloudflarePagesSimulator::new(TOKEN));
+    sim.add_project(ACCOUNT, PROJECT);
+    let previous = sim.push_deployment(
+        ACCOUNT,
+        PROJECT,
+        "production",
+        &spec(SimOutcome::Ready, 1, "main"),
+    );
+    let live = sim.push_deployment(
+        ACCOUNT,
+        PROJECT,
+        "production",
+        &spec(SimOutcome::Ready, 2, "main"),
+    );
+    let base = serve(sim.clone()).await;
+    let client = client(&base);
+    let previous = client.deployment(&previous).await.unwrap();
+    let live = client.deployment(&live).await.unwrap();
+    (sim, base, previous, live)
+}
+
+async fn settle_pages(
+    client: &CloudflarePagesClient,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: Duration,
+) -> RollbackProgress {
+    let production = ProviderEnvironment::Named("production".into());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = client
+            .rollback_progress(&production, target, started)
+            .await
+            .unwrap();
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return progress;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_pages_rollback_makes_the_target_canonical() {
+    let (sim, base, previous, live) = two_production_builds().await;
+    sim.rollbacks
+        .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    let started = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        started.new_deployment_id, None,
+        "the simulator answers with the target"
+    );
+    let progress = settle_pages(&client, &previous, &started, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&progress, RollbackProgress::Live(now) if now.id == previous.id),
+        "{progress:?}"
+    );
+    assert_eq!(
+        sim.canonical_deployment_id(ACCOUNT, PROJECT),
+        Some(previous.id.clone())
+    );
+}
+
+#[tokio::test]
+async fn pages_refusals_carry_cloudflares_reason() {
+    let (sim, base, previous, live) = two_production_builds().await;
+    let client = client(&base);
+    let production = ProviderEnvironment::Named("production".into());
+    let preview = sim.push_deployment(
+        ACCOUNT,
+        PROJECT,
+        "preview",
+        &spec(SimOutcome::Ready, 3, "feature"),
+    );
+    let preview = client.deployment(&preview).await.unwrap();
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &preview,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error}").contains("successful builds on production"),
+        "{error}"
+    );
+    sim.rollbacks
+        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(10));
+    let started = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap();
+    let progress = settle_pages(&client, &previous, &started, Duration::from_millis(500)).await;
+    assert!(
+        matches!(progress, RollbackProgress::Waiting { .. }),
+        "{progress:?}"
+    );
+    // A second one while the first is pending is a conflict.
+    let error = client
+        .roll_back(RollbackRequest {
+            environment: &production,
+            target: &previous,
+            live: &live,
+            reason: "",
+            place_hold: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error}").contains("already in progress"),
+        "{error}"
+    );
+}

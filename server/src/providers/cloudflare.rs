@@ -11,6 +11,7 @@
 //! section 5.
 
 use super::http::{read_success, transport_error};
+use super::rollback::{RollbackMethod, RollbackRequest, RollbackStarted};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError,
@@ -90,9 +91,15 @@ impl CloudflarePagesClient {
         &self,
         url: Url,
     ) -> Result<(T, Option<WireResultInfo>), ProviderError> {
-        let request = self
-            .http
-            .get(url)
+        self.send(self.http.get(url)).await
+    }
+
+    /// Sends a request (with the token) and opens the envelope.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(T, Option<WireResultInfo>), ProviderError> {
+        let request = request
             .bearer_auth(self.config.token.expose())
             .header(reqwest::header::ACCEPT, "application/json");
         let response = request.send().await.map_err(transport_error)?;
@@ -261,6 +268,36 @@ impl DeploymentProvider for CloudflarePagesClient {
         let url = self.project_url(&["deployments", id])?;
         let (wire, _) = self.get::<WireDeployment>(url).await?;
         self.to_deployment(wire)
+    }
+
+    fn rollback_method(&self) -> Option<RollbackMethod> {
+        Some(RollbackMethod {
+            action: "Cloudflare Pages switches production to the target deployment at once; \
+                     nothing is rebuilt."
+                .into(),
+            hold: None,
+            caveats: vec![
+                "Only successful production deployments can be targets; previews cannot.".into(),
+                "The next push to the production branch deploys again.".into(),
+            ],
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "cloudflare_pages", project = %self.config.project_name, target = %request.target.id))]
+    async fn roll_back(
+        &self,
+        request: RollbackRequest<'_>,
+    ) -> Result<RollbackStarted, ProviderError> {
+        let url = self.project_url(&["deployments", &request.target.id, "rollback"])?;
+        let (wire, _) = self.send::<WireDeployment>(self.http.post(url)).await?;
+        let answered = self.to_deployment(wire)?;
+        // Whether `result` is the target itself or a new deployment is UNCONFIRMED: a new id
+        // is the deployment that must become canonical; the same id means the target does.
+        Ok(RollbackStarted {
+            new_deployment_id: (answered.id != request.target.id).then_some(answered.id),
+            provider_reference: None,
+            hold: None,
+        })
     }
 }
 

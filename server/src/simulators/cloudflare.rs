@@ -15,12 +15,12 @@
 
 use super::{
     apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbacks,
+    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -66,6 +66,21 @@ struct SimProject {
     canonical: Option<String>,
     /// In push order.
     deployments: Vec<SimDeployment>,
+    /// A rollback on its way: the deployment that becomes canonical, and when (never for a
+    /// rollback that fails or never goes live).
+    pending_rollback: Option<(String, Option<Instant>)>,
+}
+
+impl SimProject {
+    /// Makes a pending rollback's target canonical once its time has come.
+    fn advance(&mut self) {
+        if let Some((deployment_id, Some(when))) = &self.pending_rollback {
+            if *when <= Instant::now() {
+                self.canonical = Some(deployment_id.clone());
+                self.pending_rollback = None;
+            }
+        }
+    }
 }
 
 struct SimDeployment {
@@ -183,10 +198,13 @@ impl CloudflarePagesSimulator {
 
     /// The id of the project's `canonical_deployment`.
     pub fn canonical_deployment_id(&self, account_id: &str, project_name: &str) -> Option<String> {
-        lock(&self.scenario)
-            .find_project(account_id, project_name)?
-            .canonical
-            .clone()
+        let mut scenario = lock(&self.scenario);
+        let project = scenario
+            .projects
+            .iter_mut()
+            .find(|project| project.account_id == account_id && project.name == project_name)?;
+        project.advance();
+        project.canonical.clone()
     }
 
     /// Points `canonical_deployment` at any deployment of the project, including one that did
@@ -227,6 +245,10 @@ impl CloudflarePagesSimulator {
             .route(
                 "/accounts/{account_id}/pages/projects/{project_name}/deployments/{deployment_id}",
                 get(get_deployment),
+            )
+            .route(
+                "/accounts/{account_id}/pages/projects/{project_name}/deployments/{deployment_id}/rollback",
+                post(rollback_deployment),
             )
             .fallback(unknown_route)
             .with_state(self)
@@ -306,6 +328,7 @@ impl Scenario {
                     id: uuid_like(self.last_seed + 0x7000_0000),
                     canonical: None,
                     deployments: Vec::new(),
+                    pending_rollback: None,
                 });
                 self.projects.len() - 1
             }
@@ -325,7 +348,8 @@ async fn get_project(
         Ok(rate) => rate,
         Err(refusal) => return refusal,
     };
-    let scenario = lock(&sim.scenario);
+    let mut scenario = lock(&sim.scenario);
+    scenario.projects.iter_mut().for_each(SimProject::advance);
     let Some(project) = scenario.find_project(&account_id, &project_name) else {
         return project_not_found(rate);
     };
@@ -433,6 +457,60 @@ async fn get_deployment(
             rate,
         ),
     }
+}
+
+/// `POST …/deployments/{id}/rollback`: production goes back to a successful production
+/// deployment; the envelope's `result` is that deployment (whether Cloudflare answers with the
+/// target or a new deployment is UNCONFIRMED; the simulator answers with the target).
+async fn rollback_deployment(
+    State(sim): SimState,
+    Path((account_id, project_name, deployment_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let rate = match sim.admit(&headers, &account_id).await {
+        Ok(rate) => rate,
+        Err(refusal) => return refusal,
+    };
+    let (outcome, settles_at) = sim.rollbacks.next();
+    let mut scenario = lock(&sim.scenario);
+    let Some(project) = scenario
+        .projects
+        .iter_mut()
+        .find(|project| project.account_id == account_id && project.name == project_name)
+    else {
+        return project_not_found(rate);
+    };
+    project.advance();
+    let Some(deployment) = project.deployments.iter().find(|d| d.id == deployment_id) else {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            8000009,
+            "The deployment ID you have specified does not exist. Update the deployment ID and try again.",
+            rate,
+        );
+    };
+    let succeeded =
+        deployment.latest_stage == STAGES.len() - 1 && deployment.latest_status == "success";
+    if deployment.environment != "production" || !succeeded {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            8000034,
+            "You can only rollback to successful builds on production.",
+            rate,
+        );
+    }
+    if outcome == SimRollbackOutcome::Refused || project.pending_rollback.is_some() {
+        return error_response(
+            StatusCode::CONFLICT,
+            8000035,
+            "A rollback is already in progress for this project.",
+            rate,
+        );
+    }
+    let body = deployment_json(project, deployment);
+    let when = (outcome == SimRollbackOutcome::GoesLive).then_some(settles_at);
+    project.pending_rollback = Some((deployment_id, when));
+    rate.apply(success(body, None))
 }
 
 async fn unknown_route(OriginalUri(uri): OriginalUri) -> Response {
