@@ -55,13 +55,19 @@ fn no_redirects() -> reqwest::Client {
 }
 
 async fn spawn(timeout_secs: u64) -> TestApp {
-    let world = DemoWorld::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        DemoScenario::Basic,
-    )
-    .await
-    .unwrap();
-    let text = test_config_text(&world, timeout_secs);
+    spawn_scenario(DemoScenario::Basic, timeout_secs).await
+}
+
+async fn spawn_scenario(scenario: DemoScenario, timeout_secs: u64) -> TestApp {
+    let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap(), scenario)
+        .await
+        .unwrap();
+    let text = demo_config_text(scenario, &world.base_url, Duration::from_secs(1))
+        .replace(
+            "rollback_timeout_secs = 60",
+            &format!("rollback_timeout_secs = {timeout_secs}"),
+        )
+        .replace("rollback_poll_millis = 300", "rollback_poll_millis = 100");
     let data_dir = tempfile::tempdir().unwrap();
     let config = config_from(&text, data_dir.path());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -636,5 +642,130 @@ async fn a_rollback_interrupted_by_sigkill_is_reconciled_at_the_next_start() {
         rollback_rows,
         [("lookout", "succeeded"), ("deployer", "pending")],
         "{admin_rows:?}"
+    );
+}
+
+/// Every service of the all-providers demo that can roll back does, through the whole state
+/// machine and the real clients, and each outcome is verified.
+#[tokio::test]
+async fn every_provider_in_the_all_providers_demo_rolls_back_and_verifies() {
+    let app = spawn_scenario(DemoScenario::AllProviders, 30).await;
+    for provider in [
+        "vercel",
+        "render",
+        "railway",
+        "netlify",
+        "cloudflare",
+        "github",
+        "digitalocean",
+        "heroku",
+        "fly",
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_control/rollback", app.world.base_url))
+            .json(&serde_json::json!({"provider": provider, "outcome": "goes_live", "settle_millis": 200}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "{provider}");
+    }
+    // The demo's webhooks service has a single production deploy: give it a second one so
+    // there is something to go back to.
+    let response = reqwest::Client::new()
+        .post(format!("{}/_control/deploy", app.world.base_url))
+        .json(&serde_json::json!({
+            "service": "webhooks",
+            "environment": "production",
+            "commit_sha": "5e1f0c2d3b4a59687766554433221100ffeeddcc",
+            "message": "Retry webhooks with jitter",
+            "author": "Ada Lovelace",
+            "outcome": "ready",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    // Wait until every provider has been polled again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = app.get_json("/api/v1/status", &deployer).await;
+    let production = status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|environment| environment["name"] == "production")
+        .unwrap();
+    let mut rolled_back = Vec::new();
+    let mut problems = Vec::new();
+    for row in production["services"].as_array().unwrap() {
+        let service = row["service"].as_str().unwrap();
+        let provider = row["provider"].as_str().unwrap().to_string();
+        let offer = &row["rollback_offer"];
+        if offer.is_null() {
+            continue;
+        }
+        if offer["kind"] != "previous" {
+            problems.push(format!("{service} ({provider}): no target: {offer}"));
+            continue;
+        }
+        let target = offer["target"]["id"].as_str().unwrap();
+        let plan = app
+            .get_json(
+                &format!(
+                    "/api/rollback_plan?service={service}&environment=production&target={}",
+                    encode(target)
+                ),
+                &deployer,
+            )
+            .await;
+        if !plan["refusal"].is_null() {
+            problems.push(format!(
+                "{service} ({provider}): refused: {}",
+                plan["refusal"]
+            ));
+            continue;
+        }
+        let mut form = TestApp::form(&plan, "all providers");
+        for field in form.iter_mut() {
+            if matches!(field.0, "form[service]" | "form[typed_name]") {
+                field.1 = service.to_string();
+            }
+        }
+        let response = app
+            .post_form("/api/roll_back_service", &deployer, &form)
+            .await;
+        let to = location(&response);
+        let Some(id) = to
+            .strip_prefix("/rollbacks/")
+            .and_then(|id| id.parse::<i64>().ok())
+        else {
+            problems.push(format!("{service} ({provider}): not started: {to}"));
+            continue;
+        };
+        let done = app.wait_finished(&deployer, id).await;
+        if done["state"] == "succeeded" {
+            rolled_back.push(provider);
+        } else {
+            problems.push(format!("{service} ({provider}): {}", done["detail"]));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{problems:#?} (succeeded: {rolled_back:?})"
+    );
+    rolled_back.sort();
+    assert_eq!(
+        rolled_back,
+        [
+            "cloudflare_pages",
+            "digitalocean",
+            "fly",
+            "github",
+            "heroku",
+            "netlify",
+            "railway",
+            "render",
+            "vercel"
+        ]
     );
 }
