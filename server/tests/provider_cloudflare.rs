@@ -487,7 +487,9 @@ async fn slow_answer_times_out() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::rollback::progress_until_settled as settled;
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest};
 use server::providers::ProviderDeployment;
 use server::simulators::SimRollbackOutcome;
 
@@ -518,28 +520,6 @@ async fn two_production_builds() -> (
     (sim, base, previous, live)
 }
 
-async fn settle_pages(
-    client: &CloudflarePagesClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let production = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&production, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_pages_rollback_makes_the_target_canonical() {
     let (sim, base, previous, live) = two_production_builds().await;
@@ -561,7 +541,9 @@ async fn a_pages_rollback_makes_the_target_canonical() {
         started.new_deployment_id, None,
         "the simulator answers with the target"
     );
-    let progress = settle_pages(&client, &previous, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Live(now) if now.id == previous.id),
         "{progress:?}"
@@ -610,7 +592,9 @@ async fn pages_refusals_carry_cloudflares_reason() {
         })
         .await
         .unwrap();
-    let progress = settle_pages(&client, &previous, &started, Duration::from_millis(500)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_millis(500))
+        .await
+        .unwrap();
     assert!(
         matches!(progress, RollbackProgress::Waiting { .. }),
         "{progress:?}"

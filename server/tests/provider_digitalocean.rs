@@ -463,34 +463,13 @@ async fn the_simulator_speaks_digitalocean_http() {
 
 // ---- Rollback ----
 
+use server::providers::rollback::progress_until_settled as settled;
+
 use server::providers::rollback::{
-    HoldKind, HoldPlacement, HoldRelease, RollbackProgress, RollbackRequest, RollbackStarted,
+    HoldKind, HoldPlacement, HoldRelease, RollbackProgress, RollbackRequest,
 };
 use server::providers::ProviderDeployment;
 use server::simulators::SimRollbackOutcome;
-
-/// Polls the client's progress until it stops waiting or `limit` passes.
-async fn progress_until_settled(
-    client: &DigitalOceanClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let environment = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&environment, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Three deployments live in turn; returns (the previous one, the live one).
 async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
@@ -546,7 +525,9 @@ async fn a_rollback_deploys_the_target_commit_pins_the_app_and_commits() {
     assert_eq!(harness.sim.pinned_deployment(APP), Some(created.clone()));
     assert_eq!(harness.sim.rollbacks.calls.get(), 1);
 
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now_live) = progress else {
         panic!("expected live, got {progress:?}");
     };
@@ -608,7 +589,9 @@ async fn reverting_a_rollback_goes_back_to_what_was_live_before_it() {
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(progress, RollbackProgress::Live(_)),
         "{progress:?}"
@@ -721,7 +704,9 @@ async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() 
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("ERROR")),
         "{progress:?}"
@@ -742,8 +727,9 @@ async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() 
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress =
-        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &target, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("DEPLOYING")),
         "{progress:?}"

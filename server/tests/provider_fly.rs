@@ -520,32 +520,11 @@ async fn the_simulator_speaks_fly_http() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::rollback::progress_until_settled as settled;
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest};
 use server::providers::ProviderDeployment;
 use server::simulators::SimRollbackOutcome;
-
-/// Polls the client's progress until it stops waiting or `limit` passes.
-async fn progress_until_settled(
-    client: &FlyClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let environment = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&environment, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Three releases live in turn; returns (the previous one, the live one).
 async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
@@ -610,7 +589,9 @@ async fn a_rollback_puts_every_machine_on_the_target_image_and_the_target_goes_l
         .iter()
         .all(|(_, state)| state == "starting"));
 
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now_live) = progress else {
         panic!("expected live, got {progress:?}");
     };
@@ -680,7 +661,9 @@ async fn a_fly_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
         "{progress:?}"
@@ -696,8 +679,9 @@ async fn a_fly_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress =
-        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &target, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("starting")),
         "{progress:?}"
@@ -771,7 +755,9 @@ async fn when_fly_records_a_release_for_the_update_it_is_the_rollbacks_deploymen
         .as_deref()
         .is_some_and(|reference| reference.starts_with("machines: ")));
 
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now_live) = progress else {
         panic!("expected live, got {progress:?}");
     };

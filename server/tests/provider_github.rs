@@ -823,30 +823,10 @@ async fn the_simulator_speaks_github_http() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
-use server::simulators::SimRollbackOutcome;
+use server::providers::rollback::progress_until_settled as settled;
 
-/// Polls the client's progress until it stops waiting or `limit` passes.
-async fn progress_until_settled(
-    client: &GithubClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&named("production"), target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use server::providers::rollback::{RollbackProgress, RollbackRequest};
+use server::simulators::SimRollbackOutcome;
 
 /// Three production deployments live in turn; returns (the previous one, the live one).
 async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
@@ -908,7 +888,9 @@ async fn a_rollback_creates_a_deployment_of_the_target_sha_that_the_cd_makes_liv
     assert_eq!(deployment.environment, environment);
     assert_eq!(deployment.commit.branch, None, "deployed by sha");
 
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now_live) = progress else {
         panic!("expected live, got {progress:?}");
     };
@@ -1039,7 +1021,9 @@ async fn a_github_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failure")),
         "{progress:?}"
@@ -1057,8 +1041,9 @@ async fn a_github_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress =
-        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &target, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("in_progress")),
         "{progress:?}"

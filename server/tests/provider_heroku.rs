@@ -531,32 +531,11 @@ async fn the_simulator_speaks_heroku_http() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::rollback::progress_until_settled as settled;
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest};
 use server::providers::ProviderDeployment;
 use server::simulators::SimRollbackOutcome;
-
-/// Polls the client's progress until it stops waiting or `limit` passes.
-async fn progress_until_settled(
-    client: &HerokuClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let environment = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&environment, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Three releases live in turn; returns (the previous one, the live one).
 async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
@@ -612,7 +591,9 @@ async fn a_rollback_creates_a_release_of_the_target_slug_that_becomes_current() 
     assert_eq!(pending.state, DeployState::Deploying);
     assert_eq!(pending.commit.message.as_deref(), Some("Rollback to v2"));
 
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now_live) = progress else {
         panic!("expected live, got {progress:?}");
     };
@@ -685,7 +666,9 @@ async fn a_heroku_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
         "{progress:?}"
@@ -700,8 +683,9 @@ async fn a_heroku_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .roll_back(request(&environment, &target, &live))
         .await
         .unwrap();
-    let progress =
-        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &target, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("pending")),
         "{progress:?}"

@@ -460,9 +460,9 @@ async fn slow_answer_times_out() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{
-    HoldKind, HoldRelease, RollbackProgress, RollbackRequest, RollbackStarted,
-};
+use server::providers::rollback::progress_until_settled as settled;
+
+use server::providers::rollback::{HoldKind, HoldRelease, RollbackProgress, RollbackRequest};
 use server::providers::ProviderDeployment;
 use server::simulators::SimRollbackOutcome;
 
@@ -484,28 +484,6 @@ async fn published_twice() -> (
     (sim, base, previous, live)
 }
 
-async fn settle_netlify(
-    client: &NetlifyClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let production = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&production, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_restore_publishes_the_target_and_the_lock_keeps_pushes_out() {
     let (sim, base, previous, live) = published_twice().await;
@@ -525,7 +503,9 @@ async fn a_restore_publishes_the_target_and_the_lock_keeps_pushes_out() {
         .unwrap();
     assert_eq!(started.hold, Some(HoldKind::PublishingLocked));
     assert_eq!(sim.locked_deploy_id(SITE_ID), Some(previous.id.clone()));
-    let progress = settle_netlify(&client, &previous, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Live(now) if now.id == previous.id),
         "{progress:?}"
@@ -600,7 +580,9 @@ async fn a_restore_that_is_never_published_keeps_waiting() {
         })
         .await
         .unwrap();
-    let progress = settle_netlify(&client, &previous, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(progress, RollbackProgress::Waiting { .. }),
         "{progress:?}"

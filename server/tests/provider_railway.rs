@@ -423,31 +423,11 @@ async fn a_slow_answer_beyond_the_client_timeout_is_a_timeout() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::rollback::progress_until_settled as settled;
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest};
 use server::providers::ProviderDeployment;
 use server::simulators::SimRollbackOutcome;
-
-async fn settle_railway(
-    client: &RailwayClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let production = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&production, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Two production deployments live in turn: (previous, live).
 async fn railway_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
@@ -489,7 +469,9 @@ async fn deployment_rollback_redeploys_the_target_which_becomes_active() {
         .clone()
         .expect("the simulator makes a new one");
     assert_eq!(harness.sim.rollbacks.calls.get(), 1);
-    let progress = settle_railway(&client, &previous, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now) = progress else {
         panic!("expected live, got {progress:?}");
     };
@@ -569,7 +551,9 @@ async fn a_railway_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .rollbacks
         .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
     let started = client.roll_back(request).await.unwrap();
-    let progress = settle_railway(&client, &previous, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("FAILED")),
         "{progress:?}"
@@ -579,7 +563,9 @@ async fn a_railway_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .rollbacks
         .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
     let started = client.roll_back(request).await.unwrap();
-    let progress = settle_railway(&client, &previous, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(progress, RollbackProgress::Waiting { .. }),
         "{progress:?}"

@@ -427,33 +427,10 @@ async fn the_simulator_speaks_render_http() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{
-    HoldKind, HoldRelease, RollbackProgress, RollbackRequest, RollbackStarted,
-};
-use server::simulators::SimRollbackOutcome;
+use server::providers::rollback::progress_until_settled as settled;
 
-/// Polls the client's progress until it stops waiting or `limit` passes.
-async fn progress_until_settled(
-    client: &RenderClient,
-    target: &server::providers::ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let environment = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&environment, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use server::providers::rollback::{HoldKind, HoldRelease, RollbackProgress, RollbackRequest};
+use server::simulators::SimRollbackOutcome;
 
 /// Three deploys live in turn; returns (the previous one, the live one).
 async fn two_releases(
@@ -498,7 +475,9 @@ async fn a_rollback_starts_a_new_deploy_of_the_target_commit_that_goes_live() {
     assert_eq!(harness.sim.auto_deploy(SERVICE), Some("no"));
     assert_eq!(harness.sim.rollbacks.calls.get(), 1);
 
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now_live) = progress else {
         panic!("expected live, got {progress:?}");
     };
@@ -627,7 +606,9 @@ async fn a_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .rollbacks
         .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
     let started = client.roll_back(request).await.unwrap();
-    let progress = progress_until_settled(&client, &target, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &target, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("update_failed")),
         "{progress:?}"
@@ -638,8 +619,9 @@ async fn a_rollback_that_fails_or_never_goes_live_is_reported_so() {
         .rollbacks
         .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
     let started = client.roll_back(request).await.unwrap();
-    let progress =
-        progress_until_settled(&client, &target, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &target, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(progress, RollbackProgress::Waiting { .. }),
         "{progress:?}"

@@ -433,7 +433,9 @@ async fn slow_answer_times_out() {
 
 // ---- Rollback ----
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest, RollbackStarted};
+use server::providers::rollback::progress_until_settled as settled;
+
+use server::providers::rollback::{RollbackProgress, RollbackRequest};
 use server::providers::ProviderDeployment;
 use server::simulators::vercel::SimVercelPlan;
 use server::simulators::SimRollbackOutcome;
@@ -460,28 +462,6 @@ async fn production_releases() -> (Arc<VercelSimulator>, String, [ProviderDeploy
     }
     let deployments: [ProviderDeployment; 3] = deployments.try_into().unwrap();
     (sim, base, deployments)
-}
-
-async fn settle(
-    client: &VercelClient,
-    target: &ProviderDeployment,
-    started: &RollbackStarted,
-    limit: Duration,
-) -> RollbackProgress {
-    let production = ProviderEnvironment::Named("production".into());
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = client
-            .rollback_progress(&production, target, started)
-            .await
-            .unwrap();
-        if !matches!(progress, RollbackProgress::Waiting { .. })
-            || tokio::time::Instant::now() >= deadline
-        {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn request<'a>(
@@ -515,7 +495,9 @@ async fn an_instant_rollback_points_production_back_at_the_target() {
         "the target itself goes live"
     );
     assert_eq!(sim.rollbacks.calls.get(), 1);
-    let progress = settle(&client, &previous, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     let RollbackProgress::Live(now) = progress else {
         panic!("expected live, got {progress:?}");
     };
@@ -576,7 +558,9 @@ async fn a_vercel_rollback_that_fails_or_never_finishes_is_reported_so() {
         .roll_back(request(&previous, &live, &production))
         .await
         .unwrap();
-    let progress = settle(&client, &previous, &started, Duration::from_secs(5)).await;
+    let progress = settled(&client, &previous, &started, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
         "{progress:?}"
@@ -588,7 +572,9 @@ async fn a_vercel_rollback_that_fails_or_never_finishes_is_reported_so() {
         .roll_back(request(&oldest, &live, &production))
         .await
         .unwrap();
-    let progress = settle(&client, &oldest, &started, Duration::from_millis(600)).await;
+    let progress = settled(&client, &oldest, &started, Duration::from_millis(600))
+        .await
+        .unwrap();
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("pending")),
         "{progress:?}"

@@ -170,6 +170,29 @@ pub fn live_in<'a>(
         .find(|deployment| &deployment.environment == environment)
 }
 
+/// Reads `provider`'s progress on a started rollback every 50 ms until it stops waiting or
+/// `limit` passes (the last answer then). For tests and tools; the server's own loop is
+/// `crate::rollback`'s, with its timeout and audit.
+pub async fn progress_until_settled(
+    provider: &dyn super::DeploymentProvider,
+    target: &ProviderDeployment,
+    started: &RollbackStarted,
+    limit: std::time::Duration,
+) -> Result<RollbackProgress, super::ProviderError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let progress = provider
+            .rollback_progress(&target.environment, target, started)
+            .await?;
+        if !matches!(progress, RollbackProgress::Waiting { .. })
+            || tokio::time::Instant::now() >= deadline
+        {
+            return Ok(progress);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
