@@ -17,7 +17,9 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod auth_section;
+mod notifications_section;
 pub use auth_section::{ApiTokenConfig, AuthConfig, ProxyConfig, UserConfig};
+pub use notifications_section::{NotificationFormat, NotificationTarget};
 
 /// Reads environment variables; a function so tests and the demo can supply values.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -88,6 +90,8 @@ pub struct Config {
     pub runbooks_dir: PathBuf,
     /// How often the runbooks folder is checked for changes (not in the file; tests shorten it).
     pub runbooks_reload_interval: Duration,
+    /// Webhooks told about rollbacks (`[[notifications]]`).
+    pub notifications: Vec<NotificationTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -295,6 +299,8 @@ struct RawConfig {
     store: RawStore,
     auth: Option<auth_section::RawAuth>,
     runbooks_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    notifications: Vec<Spanned<notifications_section::RawNotification>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -516,6 +522,7 @@ impl Validator<'_> {
             .map(|environment| environment.name.clone())
             .collect();
         let auth = self.auth(raw.auth.as_ref(), &environment_names);
+        let notifications = self.notifications(&raw.notifications, &environment_names, env);
         let runbooks_dir = match (env("LOOKOUT_RUNBOOKS_DIR"), &raw.runbooks_dir) {
             (Some(dir), _) => PathBuf::from(dir),
             (None, Some(dir)) if dir.get_ref().trim().is_empty() => {
@@ -537,6 +544,7 @@ impl Validator<'_> {
             demo: false,
             runbooks_dir,
             runbooks_reload_interval: crate::runbooks::DEFAULT_RELOAD_INTERVAL,
+            notifications,
         }
     }
 
@@ -1517,6 +1525,7 @@ pub fn describe(config: &Config) -> String {
         }
     }
     out.push_str(&auth_section::describe(&config.auth));
+    out.push_str(&notifications_section::describe(&config.notifications));
     out
 }
 

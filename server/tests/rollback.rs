@@ -32,7 +32,7 @@ fn test_config_text(world: &DemoWorld, timeout_secs: u64) -> String {
         .replace("rollback_poll_millis = 300", "rollback_poll_millis = 100")
 }
 
-fn config_from(text: &str, data_dir: &Path) -> Config {
+fn config_from(text: &str, data_dir: &Path, extra_env: &[(&str, String)]) -> Config {
     let store_url = format!("sqlite://{}", data_dir.join("lookout.db").display());
     let lookup = |name: &str| {
         DEMO_TOKENS
@@ -40,6 +40,12 @@ fn config_from(text: &str, data_dir: &Path) -> Config {
             .find(|(variable, _)| *variable == name)
             .map(|(_, token)| token.to_string())
             .or_else(|| (name == "DATABASE_URL").then(|| store_url.clone()))
+            .or_else(|| {
+                extra_env
+                    .iter()
+                    .find(|(variable, _)| *variable == name)
+                    .map(|(_, value)| value.clone())
+            })
     };
     match config::parse(text, "rollback-test", &lookup) {
         Ok(config) => config,
@@ -59,6 +65,15 @@ async fn spawn(timeout_secs: u64) -> TestApp {
 }
 
 async fn spawn_scenario(scenario: DemoScenario, timeout_secs: u64) -> TestApp {
+    spawn_with(scenario, timeout_secs, "", &[]).await
+}
+
+async fn spawn_with(
+    scenario: DemoScenario,
+    timeout_secs: u64,
+    extra_text: &str,
+    extra_env: &[(&str, String)],
+) -> TestApp {
     let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap(), scenario)
         .await
         .unwrap();
@@ -68,8 +83,9 @@ async fn spawn_scenario(scenario: DemoScenario, timeout_secs: u64) -> TestApp {
             &format!("rollback_timeout_secs = {timeout_secs}"),
         )
         .replace("rollback_poll_millis = 300", "rollback_poll_millis = 100");
+    let text = format!("{text}\n{extra_text}");
     let data_dir = tempfile::tempdir().unwrap();
-    let config = config_from(&text, data_dir.path());
+    let config = config_from(&text, data_dir.path(), extra_env);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -767,5 +783,110 @@ async fn every_provider_in_the_all_providers_demo_rolls_back_and_verifies() {
             "render",
             "vercel"
         ]
+    );
+}
+
+/// What the webhook receiver got: (path name, body) in arrival order.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+
+/// A local webhook receiver: every POST body, by path.
+async fn webhook_receiver() -> (String, Received) {
+    use axum::extract::{Path as UrlPath, State};
+    let received: Received = Default::default();
+    let app = axum::Router::new()
+        .route(
+            "/{name}",
+            axum::routing::post(
+                |State(store): State<Received>,
+                 UrlPath(name): UrlPath<String>,
+                 axum::Json(body): axum::Json<Value>| async move {
+                    store.lock().unwrap().push((name, body));
+                    "ok"
+                },
+            ),
+        )
+        .with_state(received.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, received)
+}
+
+#[tokio::test]
+async fn slack_and_json_webhooks_hear_when_a_rollback_starts_and_ends() {
+    let (hooks, received) = webhook_receiver().await;
+    let extra = "[[notifications]]\nkind = \"slack\"\nurl_env = \"TEST_SLACK_WEBHOOK\"\n\n\
+                 [[notifications]]\nkind = \"json\"\nurl_env = \"TEST_JSON_WEBHOOK\"\n\
+                 environments = [\"staging\"]\n";
+    let app = spawn_with(
+        DemoScenario::Basic,
+        30,
+        extra,
+        &[
+            ("TEST_SLACK_WEBHOOK", format!("{hooks}/slack")),
+            ("TEST_JSON_WEBHOOK", format!("{hooks}/json")),
+        ],
+    )
+    .await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, "errors"),
+        )
+        .await;
+    let done = app.wait_finished(&deployer, operation_id(&response)).await;
+    assert_eq!(done["state"], "succeeded");
+    // The sends are their own tasks: give them a moment.
+    let mut messages = Vec::new();
+    for _ in 0..50 {
+        messages = received.lock().unwrap().clone();
+        if messages.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|(name, body)| {
+            assert_eq!(name, "slack", "the JSON hook only wants staging: {body}");
+            body["text"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].contains("deployer is rolling back api in production"),
+        "{}",
+        texts[0]
+    );
+    assert!(texts[0].contains("Reason: errors"));
+    assert!(texts[1].contains("succeeded"), "{}", texts[1]);
+}
+
+#[test]
+fn notification_config_errors_name_the_key_and_line() {
+    let text = "[[environments]]\nname = \"production\"\n\n\
+                [[notifications]]\nkind = \"teams\"\nurl_env = \"X\"\n\n\
+                [[notifications]]\nkind = \"json\"\nurl_env = \"UNSET_WEBHOOK\"\n\n\
+                [[notifications]]\nkind = \"slack\"\nurl_env = \"SET_WEBHOOK\"\n\
+                environments = [\"prod\"]\n";
+    let lookup =
+        |name: &str| (name == "SET_WEBHOOK").then(|| "https://hooks.example.test/x".to_string());
+    let errors = config::parse(text, "lookout.toml", &lookup)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors
+            .contains("lookout.toml:5: notifications[0].kind: `teams` is not a notification kind"),
+        "{errors}"
+    );
+    assert!(errors.contains("lookout.toml:10: notifications[1].url_env: environment variable UNSET_WEBHOOK is not set"), "{errors}");
+    assert!(errors.contains("lookout.toml:15: notifications[2].environments[0]: `prod` is not a configured environment"), "{errors}");
+    assert!(
+        !errors.contains("hooks.example.test"),
+        "a webhook URL is never printed"
     );
 }

@@ -14,6 +14,7 @@
 //!   provider.
 
 pub mod eligibility;
+pub mod notify;
 pub mod routes;
 
 use crate::monitor::{Monitor, ProviderTarget};
@@ -102,6 +103,8 @@ pub struct Rollbacks {
     running: Mutex<HashSet<(String, String)>>,
     /// Moves on every change of any operation; result pages' streams wait on it.
     changed: watch::Sender<u64>,
+    /// The `[[notifications]]` webhooks.
+    notifier: notify::Notifier,
 }
 
 /// Releases the in-process lock when the operation ends (or preflight gives up).
@@ -173,8 +176,15 @@ pub fn new_idempotency_key() -> String {
 
 impl Rollbacks {
     pub fn new(monitor: Arc<Monitor>) -> Arc<Self> {
-        let settings = monitor.config().monitor.clone();
+        let config = monitor.config();
+        let settings = config.monitor.clone();
+        let notifier = notify::Notifier::new(
+            crate::providers::http::build_client(),
+            config.notifications.clone(),
+            config.public_url.clone(),
+        );
         Arc::new(Self {
+            notifier,
             store: monitor.store(),
             monitor,
             timeout: settings.rollback_timeout,
@@ -501,6 +511,8 @@ impl Rollbacks {
             ),
         )
         .await;
+        self.notifier
+            .announce(&record, notify::RollbackMoment::Started);
         self.announce().await;
         let rollbacks = self.clone();
         tokio::spawn(async move {
@@ -687,6 +699,8 @@ impl Rollbacks {
         )
         .await;
         tracing::info!(id = record.id, service = %record.service, environment = %record.environment, outcome = record.state.name(), "rollback finished");
+        self.notifier
+            .announce(&record, notify::RollbackMoment::Finished);
         self.monitor.poll_now();
         self.announce().await;
     }
