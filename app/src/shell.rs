@@ -25,10 +25,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                // Without JavaScript there is no live stream: refresh the page instead.
-                <noscript>
-                    <meta http-equiv="refresh" content="60"/>
-                </noscript>
                 <HydrationScripts options/>
                 // Copy buttons and the offline service worker: a plain script, so they work
                 // even when the wasm bundle does not load.

@@ -1,6 +1,7 @@
 pub mod badges;
 pub mod environment_card;
 pub mod history_list;
+pub mod no_script_refresh;
 pub mod rollback_actions;
 pub mod runbook_links;
 pub mod service_row;

@@ -3,6 +3,7 @@
 
 use crate::api::list_history;
 use crate::components::history_list::HistoryList;
+use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
 use crate::history::{HistoryQuery, HistoryView};
 use crate::model::DeployState;
@@ -62,6 +63,7 @@ pub fn HistoryPage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
+        <NoScriptRefresh seconds=60/>
         <TopBar section=Section::History/>
         <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
             <h1>"Deploy history"</h1>

@@ -4,6 +4,7 @@
 use crate::api::{get_session, get_status};
 use crate::auth::Identity;
 use crate::components::environment_card::EnvironmentCard;
+use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
 use crate::connection::LiveConnection;
 use crate::model::{RollupStatus, StatusSnapshot};
@@ -25,6 +26,7 @@ pub fn HomePage() -> impl IntoView {
     crate::live::connect(live_snapshot, clock, connection);
 
     view! {
+        <NoScriptRefresh seconds=60/>
         <TopBar section=Section::Status connection/>
         <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="loading">"Loading status…"</p> }>

@@ -4,6 +4,7 @@
 
 use crate::api::{get_rollback, get_session, ReleaseRollbackHold};
 use crate::auth::CSRF_FIELD;
+use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
 use crate::rollback::{HoldView, RollbackView};
 use crate::time::{absolute, duration, relative};
@@ -88,11 +89,7 @@ fn Outcome(
             crate::history::encode_component(&view.service)
         );
         view! {
-            {(!finished).then(|| view! {
-                <noscript>
-                    <meta http-equiv="refresh" content=NO_SCRIPT_REFRESH_SECS.to_string()/>
-                </noscript>
-            })}
+            {(!finished).then(|| view! { <NoScriptRefresh seconds=NO_SCRIPT_REFRESH_SECS/> })}
             <h1>{format!("Rollback #{} of {} in {}", view.id, view.service, view.environment)}</h1>
             {error.clone().map(|error| view! {
                 <section class="problem" role="alert"><p>{error}</p></section>

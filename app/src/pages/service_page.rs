@@ -3,6 +3,7 @@
 
 use crate::api::get_service;
 use crate::components::history_list::HistoryList;
+use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::runbook_links::SeverityBadge;
 use crate::components::service_row::ServiceRow;
 use crate::components::sparkline::Sparkline;
@@ -23,6 +24,7 @@ pub fn ServicePage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
+        <NoScriptRefresh seconds=60/>
         <TopBar section=Section::Other/>
         <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
