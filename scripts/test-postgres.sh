@@ -10,8 +10,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 target_dir=${CARGO_TARGET_DIR:-$here/target}
 data_dir="$target_dir/test-postgres"
-# Override when 55432 is taken (e.g. by another checkout's cluster).
-port=${LOOKOUT_TEST_POSTGRES_PORT:-55432}
+# One port per checkout (derived from the data dir), so two checkouts on one machine — a
+# developer's tree and CI's fresh clone — never fight over it. Override with
+# LOOKOUT_TEST_POSTGRES_PORT.
+port=${LOOKOUT_TEST_POSTGRES_PORT:-$((55432 + $(printf '%s' "$data_dir" | cksum | cut -d' ' -f1) % 500))}
 database=lookout_test
 url="postgres://postgres@127.0.0.1:$port/$database"
 
@@ -97,7 +99,9 @@ CONF
   if is_running; then
     say "already running"
   else
-    as_postgres "$bin/pg_ctl" -D "$data_dir" -l "$data_dir/server.log" -w -t 30 start >/dev/null
+    # The port on the command line wins over the one written at initdb time.
+    as_postgres "$bin/pg_ctl" -D "$data_dir" -l "$data_dir/server.log" -o "-p $port" -w -t 30 \
+      start >/dev/null
   fi
   wait_ready
   if ! as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
