@@ -44,7 +44,9 @@ pub async fn get_session() -> Result<SessionInfo, AppError> {
 
 /// One page of the audit log (admin only). Read-only (GET).
 #[server(endpoint = "audit", input = GetUrl)]
-pub async fn list_audit(query: crate::audit::AuditQuery) -> Result<AuditView, AppError> {
+pub async fn list_audit(
+    #[server(default)] query: crate::audit::AuditQuery,
+) -> Result<AuditView, AppError> {
     crate::access::authorize(crate::auth::Access::ReadAudit)?;
     let dashboard = crate::dashboard::use_dashboard()?;
     dashboard.audit(query).await
