@@ -11,12 +11,21 @@ use crate::model::StatusSnapshot;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-/// The current status of every environment. Read-only (GET).
+/// The current status of every environment, cut to one view of the board. Read-only (GET).
 #[server(endpoint = "status", input = GetUrl)]
-pub async fn get_status() -> Result<StatusSnapshot, AppError> {
+pub async fn get_status(
+    // Which view of the board: the overview, or one page of one environment
+    // (`crate::board`); the complete snapshot is `GET /api/v1/status`.
+    #[server(default)] board: crate::board::BoardQuery,
+) -> Result<StatusSnapshot, AppError> {
     crate::access::authorize(crate::auth::Access::Read)?;
     let dashboard = crate::dashboard::use_dashboard()?;
-    Ok(dashboard.status().as_ref().clone())
+    dashboard.status().board(&board).ok_or_else(|| {
+        crate::access::fail(AppError::NotFound(format!(
+            "no environment is named `{}`",
+            board.environment.unwrap_or_default()
+        )))
+    })
 }
 
 /// One page of the merged deploy history. Read-only (GET).

@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod board;
 mod components;
 pub mod connection;
 #[cfg(feature = "ssr")]

@@ -1,6 +1,7 @@
 //! Browser build: keeps the open page current. Subscribes to the server's SSE stream
 //! (`/api/events`) and, while the stream is down, polls `/api/v1/status` with gloo-net.
 
+use crate::board::BoardQuery;
 use crate::connection::LiveConnection;
 use crate::model::{live_event_names, LiveEvent, StatusSnapshot};
 use chrono::{DateTime, Utc};
@@ -13,18 +14,23 @@ const EVENTS_PATH: &str = "/api/events";
 const STATUS_PATH: &str = "/api/v1/status";
 const FALLBACK_POLL: Duration = Duration::from_secs(30);
 
+/// Follows the live stream of one view of the board (`board`: the overview or one page of an
+/// environment); the server cuts every snapshot to that view.
 pub fn connect(
     snapshot: RwSignal<Option<StatusSnapshot>>,
     clock: RwSignal<Option<DateTime<Utc>>>,
     connection: RwSignal<LiveConnection>,
+    board: BoardQuery,
 ) {
     Effect::new(move |_| {
         connection.set(LiveConnection::Connecting);
-        leptos::task::spawn_local(follow_stream(snapshot, clock, connection));
+        let events = format!("{EVENTS_PATH}{}", board.to_query_string());
+        leptos::task::spawn_local(follow_stream(snapshot, clock, connection, events));
+        let board = board.clone();
         let _ = set_interval_with_handle(
             move || {
                 if connection.get_untracked() != LiveConnection::Live {
-                    leptos::task::spawn_local(poll_once(snapshot, clock));
+                    leptos::task::spawn_local(poll_once(snapshot, clock, board.clone()));
                 }
             },
             FALLBACK_POLL,
@@ -36,8 +42,9 @@ async fn follow_stream(
     snapshot: RwSignal<Option<StatusSnapshot>>,
     clock: RwSignal<Option<DateTime<Utc>>>,
     connection: RwSignal<LiveConnection>,
+    events: String,
 ) {
-    let Ok(mut source) = EventSource::new(EVENTS_PATH) else {
+    let Ok(mut source) = EventSource::new(&events) else {
         connection.set(LiveConnection::Reconnecting);
         return;
     };
@@ -73,16 +80,20 @@ async fn follow_stream(
     drop(source);
 }
 
+/// The fallback while the stream is down: the complete status, cut to the page's view here.
 async fn poll_once(
     snapshot: RwSignal<Option<StatusSnapshot>>,
     clock: RwSignal<Option<DateTime<Utc>>>,
+    board: BoardQuery,
 ) {
     let Ok(response) = gloo_net::http::Request::get(STATUS_PATH).send().await else {
         return;
     };
     if let Ok(next) = response.json::<StatusSnapshot>().await {
         clock.set(Some(next.generated_at));
-        snapshot.set(Some(next));
+        if let Some(view) = next.board(&board) {
+            snapshot.set(Some(view));
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub fn connect(
     _snapshot: RwSignal<Option<StatusSnapshot>>,
     _clock: RwSignal<Option<DateTime<Utc>>>,
     _connection: RwSignal<LiveConnection>,
+    _board: crate::board::BoardQuery,
 ) {
 }
 

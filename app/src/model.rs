@@ -374,11 +374,25 @@ pub struct EnvironmentStatus {
     pub branch: Option<String>,
     pub pr_number: Option<u32>,
     pub services: Vec<ServiceStatus>,
+    /// Set when the page carries only some of the environment's rows (`crate::board`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::board::RowWindow>,
 }
 
 impl EnvironmentStatus {
-    /// The worst status of its services (an empty card is unknown).
+    /// Services in the environment, including rows this page does not carry.
+    pub fn service_total(&self) -> usize {
+        self.window
+            .as_ref()
+            .map_or(self.services.len(), |window| window.total)
+    }
+
+    /// The worst status of its services (an empty card is unknown), including the rows this
+    /// page does not carry.
     pub fn rollup(&self) -> RollupStatus {
+        if let Some(window) = &self.window {
+            return window.rollup;
+        }
         self.services
             .iter()
             .map(ServiceStatus::rollup)
@@ -457,10 +471,10 @@ pub mod live_event_names {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn service(health: HealthState, live: bool, stale: bool) -> ServiceStatus {
+    pub(crate) fn service(health: HealthState, live: bool, stale: bool) -> ServiceStatus {
         ServiceStatus {
             service: "api".into(),
             provider: ProviderKind::Render,
@@ -511,6 +525,7 @@ mod tests {
                 service(HealthState::Up, true, false),
                 service(HealthState::Degraded, true, false),
             ],
+            window: None,
         };
         assert_eq!(env.rollup(), RollupStatus::Degraded);
     }
@@ -551,6 +566,7 @@ mod tests {
             branch: Some("feature/login".into()),
             pr_number: Some(42),
             services: vec![],
+            window: None,
         };
         assert_eq!(env.title(), "feature/login (#42)");
         assert_eq!(env.anchor(), "env-preview-feature-login");

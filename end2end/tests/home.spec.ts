@@ -53,6 +53,31 @@ test('environment chips jump to their cards', async ({ page }, testInfo) => {
   await expect(page).toHaveURL(/#env-staging$/);
 });
 
+test("an environment's own view lists only its services, says so and leads back", async ({ page }, testInfo) => {
+  const errors = await open(page, testInfo, '/?environment=staging');
+  const cards = page.locator('section.env-card');
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute('data-environment', 'staging');
+  await expect(cards.first().locator('li.svc-row[data-service="api"]')).toContainText('failed');
+  await expect(cards.first().locator('.env-more')).toContainText(/Services 1–\d+ of \d+\./);
+  await expect(cards.first().locator('.env-more')).toContainText('Page 1 of 1');
+  await expect(page.getByText('All services in staging.')).toBeVisible();
+  const back = page.getByRole('link', { name: 'Back to every environment' });
+  await expect(back).toHaveAttribute('href', '/');
+  await back.click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('section.env-card[data-environment="production"]')).toBeVisible();
+  // The demo's cards are small enough to show whole: no "showing N of M" footer there.
+  await expect(page.locator('.env-more')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('an environment that does not exist says so', async ({ page }) => {
+  const response = await page.goto('/?environment=no-such-environment');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('alert')).toContainText('no environment is named `no-such-environment`');
+});
+
 test('an unknown page is a 404 with a way back', async ({ page }) => {
   const response = await page.goto('/no-such-page');
   expect(response?.status()).toBe(404);

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod live_stream;
 pub mod monitor;
 pub mod providers;
 pub mod rollback;

@@ -10,24 +10,19 @@ use app::auth::{decide, Access, Principal};
 use app::dashboard::{Dashboard, DashboardHandle};
 use app::error::AppError;
 use app::history::HistoryQuery;
-use app::model::{live_event_names, LiveEvent};
 use app::runbooks_port::RunbooksHandle;
 use app::shell::{shell, App};
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use futures::StreamExt;
 use leptos::prelude::{provide_context, use_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
 use serde_json::json;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio_stream::wrappers::{IntervalStream, WatchStream};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -55,6 +50,8 @@ pub struct AppState {
     pub runbooks: Arc<crate::runbooks::RunbookLibrary>,
     /// The rollback executor.
     pub rollbacks: Arc<crate::rollback::Rollbacks>,
+    /// Serialized live-stream snapshots, shared by every viewer of a view.
+    pub snapshot_frames: Arc<crate::live_stream::SnapshotFrames>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -126,8 +123,14 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
     // Bundle names are stable (no hash), so browsers revalidate (Last-Modified → 304).
+    // Release builds ship `X.br`/`X.gz` made at maximum compression (scripts/precompress.mjs);
+    // they are sent as they are, and the compression layer leaves encoded responses alone.
     let pkg = Router::new()
-        .fallback_service(ServeDir::new(pkg_dir))
+        .fallback_service(
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
@@ -137,7 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(api_status))
         .route("/api/v1/deployments", get(api_deployments))
-        .route("/api/events", get(live_events))
+        .route("/api/events", get(crate::live_stream::live_events))
         .merge(crate::rollback::routes::router())
         .route("/login", post(crate::auth::handlers::log_in))
         .route("/logout", post(crate::auth::handlers::log_out))
@@ -271,62 +274,4 @@ pub(crate) fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Re
             let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
             refuse(status, denial.reason())
         })
-}
-
-fn event_of(name: &str, event: &LiveEvent) -> Option<Event> {
-    match serde_json::to_string(event) {
-        Ok(data) => Some(Event::default().event(name).data(data)),
-        Err(error) => {
-            tracing::error!(%error, "live event could not be serialized");
-            None
-        }
-    }
-}
-
-/// `GET /api/events`: the current snapshot at once, every change after it, and a heartbeat
-/// with the server's clock. Ends when the server shuts down.
-async fn live_events(
-    State(state): State<AppState>,
-    Extension(request): Extension<RequestAuth>,
-) -> Response {
-    if let Some(refused) = read_refusal(&state, &request) {
-        return refused;
-    }
-    let snapshots = WatchStream::new(state.monitor.subscribe()).filter_map(|snapshot| async move {
-        event_of(
-            live_event_names::SNAPSHOT,
-            &LiveEvent::Snapshot {
-                snapshot: snapshot.as_ref().clone(),
-            },
-        )
-    });
-    let heartbeats = IntervalStream::new(tokio::time::interval_at(
-        tokio::time::Instant::now() + HEARTBEAT_INTERVAL,
-        HEARTBEAT_INTERVAL,
-    ))
-    .filter_map(|_| async {
-        event_of(
-            live_event_names::HEARTBEAT,
-            &LiveEvent::Heartbeat {
-                server_time: chrono::Utc::now(),
-            },
-        )
-    });
-    let deployments = WatchStream::from_changes(state.monitor.subscribe_deployments()).filter_map(
-        |count| async move {
-            event_of(
-                live_event_names::DEPLOYMENTS,
-                &LiveEvent::DeploymentsChanged { count },
-            )
-        },
-    );
-    let mut shutting_down = state.shutting_down.clone();
-    let stop = async move {
-        let _ = shutting_down.wait_for(|stopping| *stopping).await;
-    };
-    let stream =
-        futures::stream::select(futures::stream::select(snapshots, heartbeats), deployments)
-            .map(Ok::<Event, Infallible>)
-            .take_until(Box::pin(stop));
-    Sse::new(stream).into_response()
 }

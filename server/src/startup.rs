@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::providers::http::build_client;
 use crate::routes::{router, AppState};
+use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::path::PathBuf;
@@ -70,6 +71,7 @@ pub async fn run(
         shutting_down,
         runbooks,
         rollbacks,
+        snapshot_frames: Arc::default(),
     };
     let app = router(state);
     if !site_root()
@@ -82,6 +84,13 @@ pub async fn run(
             "the client bundle is missing: pages render but will not hydrate (run `make build`)"
         );
     }
+    // No Nagle delay: a response whose headers and body go out in separate writes (every
+    // file the `/pkg` service streams) otherwise waits ~40 ms for the client's delayed ACK.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

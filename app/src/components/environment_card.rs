@@ -1,6 +1,7 @@
 //! One environment card: its roll-up status and one row per service.
 
 use crate::auth::Identity;
+use crate::board::{BoardQuery, RowWindow, PAGE_ROWS};
 use crate::components::badges::RollupBadge;
 use crate::components::service_row::ServiceRow;
 use crate::model::{EnvironmentKind, EnvironmentStatus};
@@ -29,6 +30,9 @@ pub fn EnvironmentCard(
     let kind = environment.kind;
     let kind_label = (kind == EnvironmentKind::Preview).then_some("preview");
     let count = environment.services.len();
+    let window = environment.window.clone();
+    let footer_title = title.clone();
+    let footer_environment = environment_name.clone();
     let rows = environment
         .services
         .into_iter()
@@ -55,6 +59,64 @@ pub fn EnvironmentCard(
             </header>
             {(count == 0).then(|| view! { <p class="empty">"No services are configured for this environment."</p> })}
             <ul class="svc-list">{rows}</ul>
+            {window.map(|window| view! {
+                <RowWindowFooter window environment=footer_environment title=footer_title shown=count/>
+            })}
         </section>
+    }
+}
+
+/// What a card with more services than it shows says about the rest, and where they are.
+/// Links load a new page (`rel="external"`) so the live stream follows the new view.
+#[component]
+fn RowWindowFooter(
+    window: RowWindow,
+    environment: String,
+    title: String,
+    /// Rows this card shows.
+    shown: usize,
+) -> impl IntoView {
+    match window.page {
+        None => {
+            let rest = if window.hidden_operational == window.hidden {
+                format!("{} more, all operational.", window.hidden)
+            } else {
+                format!(
+                    "{} more ({} operational, {} that need attention).",
+                    window.hidden,
+                    window.hidden_operational,
+                    window.hidden - window.hidden_operational
+                )
+            };
+            view! {
+                <footer class="env-more">
+                    <p>{format!("Showing {shown} of {} services, problems first: {rest}", window.total)}</p>
+                    <a href=BoardQuery::environment_page(&environment, 1).href() rel="external">
+                        {format!("All {} services in {title} →", window.total)}
+                    </a>
+                </footer>
+            }
+            .into_any()
+        }
+        Some((page, pages)) => {
+            let first = (page as usize - 1) * PAGE_ROWS + 1;
+            let last = first + shown.saturating_sub(1);
+            let link = move |target: u32, label: &'static str| {
+                view! {
+                    <a href=BoardQuery::environment_page(&environment, target).href() rel="external">{label}</a>
+                }
+            };
+            view! {
+                <footer class="env-more">
+                    <p>{format!("Services {first}–{last} of {}.", window.total)}</p>
+                    <nav class="pager" aria-label=format!("Pages of {title}")>
+                        {(page > 1).then(|| link(page - 1, "← Previous"))}
+                        <span>{format!("Page {page} of {pages}")}</span>
+                        {(page < pages).then(|| link(page + 1, "Next →"))}
+                    </nav>
+                </footer>
+            }
+            .into_any()
+        }
     }
 }

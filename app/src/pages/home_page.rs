@@ -3,6 +3,7 @@
 
 use crate::api::{get_session, get_status};
 use crate::auth::Identity;
+use crate::board::BoardQuery;
 use crate::components::environment_card::EnvironmentCard;
 use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
@@ -12,10 +13,18 @@ use crate::runbooks::{list_runbook_links, RunbookLinks};
 use crate::time::{absolute, relative};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let initial = Resource::new_blocking(|| (), |_| get_status());
+    let params = use_query_map();
+    let board = Memo::new(move |_| {
+        params.with(|params| BoardQuery {
+            environment: params.get("environment").filter(|name| !name.is_empty()),
+            page: params.get("page").and_then(|page| page.parse().ok()),
+        })
+    });
+    let initial = Resource::new_blocking(move || board.get(), get_status);
     let runbook_links = Resource::new_blocking(|| (), |_| list_runbook_links());
     let session = Resource::new_blocking(|| (), |_| get_session());
     let live_snapshot = RwSignal::new(None::<StatusSnapshot>);
@@ -23,7 +32,15 @@ pub fn HomePage() -> impl IntoView {
     let connection = RwSignal::new(LiveConnection::Static);
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
-    crate::live::connect(live_snapshot, clock, connection);
+    // The stream follows the view the page was opened with; links between views of the board
+    // load a new page (`rel="external"`), so it always matches what is shown.
+    let live_board = board.get_untracked();
+    crate::live::connect(live_snapshot, clock, connection, live_board.clone());
+    let live_snapshot = Signal::derive(move || {
+        live_snapshot
+            .get()
+            .filter(|_| board.with(|board| *board == live_board))
+    });
 
     view! {
         <NoScriptRefresh seconds=60/>
@@ -52,7 +69,7 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn StatusBoard(
     first: StatusSnapshot,
-    live_snapshot: RwSignal<Option<StatusSnapshot>>,
+    live_snapshot: Signal<Option<StatusSnapshot>>,
     clock: RwSignal<Option<DateTime<Utc>>>,
     runbooks: RunbookLinks,
     user: Option<Identity>,
@@ -72,7 +89,22 @@ fn StatusBoard(
             .map(|environment| environment.rollup())
             .min()
             .unwrap_or(RollupStatus::Unknown);
-        let service_count: usize = snapshot.environments.iter().map(|e| e.services.len()).sum();
+        let service_count: usize = snapshot
+            .environments
+            .iter()
+            .map(|environment| environment.service_total())
+            .sum();
+        // One environment's own view: say so, and lead back to the overview.
+        let single = snapshot
+            .environments
+            .first()
+            .filter(|environment| {
+                environment
+                    .window
+                    .as_ref()
+                    .is_some_and(|window| window.page.is_some())
+            })
+            .map(|environment| environment.title());
         let jump_links = snapshot
             .environments
             .iter()
@@ -118,7 +150,17 @@ fn StatusBoard(
                         {relative(snapshot.generated_at, now)}
                     </time>
                 </p>
-                <nav aria-label="Environments"><ul class="chips">{jump_links}</ul></nav>
+                {match single {
+                    Some(title) => view! {
+                        <p class="board-scope">
+                            {format!("All services in {title}. ")}
+                            <a href="/" rel="external">"Back to every environment"</a>
+                        </p>
+                    }.into_any(),
+                    None => view! {
+                        <nav aria-label="Environments"><ul class="chips">{jump_links}</ul></nav>
+                    }.into_any(),
+                }}
             </div>
             {snapshot.environments.is_empty().then(|| view! {
                 <p class="empty">"No environments are configured."</p>

@@ -23,6 +23,15 @@ pub struct SimHealthEndpoint {
 }
 
 impl SimHealthEndpoint {
+    /// Answers `status` with `{"status": "down"}` (a failing service).
+    pub fn down(status: u16) -> Self {
+        Self {
+            status,
+            body: serde_json::json!({"status": "down"}),
+            delay_ms: 0,
+        }
+    }
+
     pub fn ok() -> Self {
         Self {
             status: 200,
