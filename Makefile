@@ -74,3 +74,15 @@ bench-store:
 	scripts/test-postgres.sh start >/dev/null
 	cargo run --release --locked -p server --example bench_store -- \
 		--postgres "$$(scripts/test-postgres.sh url)" $(BENCH_ARGS)
+
+## make bench: the dashboard benchmark (issue 8; figures in BENCHMARKS.md): page weight, SSR vs
+## static throughput, provider fan-out under 1,000 live viewers, memory, render time at 1,000
+## services × 3 environments and 100,000 deployments, time to content in Chromium. Builds the
+## release client and server once; about 5 minutes. Options: make bench BENCH_ARGS="--help"
+.PHONY: bench bench-smoke
+bench: setup-test client-release server-release
+	cargo run --release --locked -p server --example bench_dashboard -- $(BENCH_ARGS)
+
+## make bench-smoke: the same command at toy sizes, so CI notices when it rots (figures mean little)
+bench-smoke: setup-test client-release server-release
+	cargo run --release --locked -p server --example bench_dashboard -- --smoke
