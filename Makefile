@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 # wasm-opt comes from npm's binaryen (Debian's binaryen 108 breaks the wasm at runtime),
 # so node_modules/.bin goes before /usr/bin.
-export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy unit e2e screenshots clean
 

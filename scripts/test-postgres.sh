@@ -4,6 +4,7 @@
 #                                     the test database, print its URL (idempotent)
 #   scripts/test-postgres.sh stop   — stop the cluster (its data stays until `cargo clean`)
 #   scripts/test-postgres.sh url    — print the URL the tests take from LOOKOUT_TEST_POSTGRES_URL
+#   scripts/test-postgres.sh installed — exit 0 when the server binaries are there (setup.sh asks)
 # Use: LOOKOUT_TEST_POSTGRES_URL=$(scripts/test-postgres.sh url) cargo test -p server --test store_story
 set -euo pipefail
 
@@ -129,8 +130,9 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) echo "$url" ;;
+  installed) [ -n "$(pg_bin_dir)" ] ;;
   *)
-    echo "usage: $0 start|stop|url" >&2
+    echo "usage: $0 start|stop|url|installed" >&2
     exit 2
     ;;
 esac
