@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # so node_modules/.bin goes before /usr/bin.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy unit e2e screenshots clean
+.PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy unit e2e screenshots clean fresh-check
 
 ## make run: build and serve the demo dashboard (local simulators, no tokens needed);
 ## DEMO=all shows every provider instead of the basic scenario
@@ -21,6 +21,11 @@ test: setup-test lint client-release unit server e2e server-release
 
 ## make release: release client bundle + target/release/lookout (run it from the repo root)
 release: setup client-release server-release
+
+## make fresh-check: what a newcomer gets — HEAD cloned into a temp dir, `make release` there with
+## an empty CARGO_HOME, the built server started on a free port, / and its wasm checked; step times
+fresh-check:
+	scripts/fresh-check.sh
 
 setup:
 	scripts/setup.sh build
