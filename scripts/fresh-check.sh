@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# What a newcomer gets: clone HEAD into a temporary directory, build it there with `make
-# release` and an empty CARGO_HOME (so every crate is downloaded again, as on a new machine),
-# start the built server in demo mode on a free port, and check that the home page answers 200
-# with the demo's environment cards and that the wasm bundle it asks for is served.
+# What a newcomer gets, and what `docker build` does, without a Docker engine: clone HEAD into a
+# temporary directory and build it with an empty CARGO_HOME (so every crate is downloaded
+# again, as on a new machine) through the Dockerfile's own steps — tools, crates from the
+# manifests alone, then the sources and `make release` — lay out the runtime image's files,
+# start the server through its entry point in demo mode on a free port, and check that the
+# home page answers 200 with the demo's environment cards and that its wasm bundle is served.
 # Prints how long each step took. Tools already on PATH (trunk, wasm-bindgen, npm) are reused.
 #   scripts/fresh-check.sh            (make fresh-check)
 #   KEEP=1 scripts/fresh-check.sh     keeps the clone and its CARGO_HOME for a look afterwards
@@ -10,7 +12,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lookout-fresh-check.XXXXXX")
-clone="$work/lookout"
+clone="$work/clone"
 export CARGO_HOME="$work/cargo-home"
 mkdir -p "$CARGO_HOME"
 # A target dir of the caller's (CARGO_TARGET_DIR) would make the build warm: not here.
@@ -44,17 +46,64 @@ step "clone HEAD ($(git -C "$here" rev-parse --short HEAD))"
 git clone --quiet --no-hardlinks "$here" "$clone"
 step_done
 
-step "make release with an empty CARGO_HOME"
-(cd "$clone" && make release) >"$work/release.log" 2>&1 || {
+# The build directory goes through the Dockerfile's layers in order, so the layering itself
+# (tools from three files, crates from the manifests alone) is what is checked.
+build="$work/build"
+mkdir -p "$build/scripts" "$build/end2end" "$build/app" "$build/server"
+
+step "Dockerfile layer 1: tools (scripts/setup.sh tools)"
+cp "$clone/Cargo.lock" "$build/"
+cp "$clone/scripts/setup.sh" "$clone/scripts/test-postgres.sh" "$build/scripts/"
+cp "$clone/end2end/package.json" "$clone/end2end/package-lock.json" "$build/end2end/"
+(cd "$build" && scripts/setup.sh tools) >"$work/tools.log" 2>&1 || {
+  tail -n 60 "$work/tools.log" >&2
+  fail "setup.sh tools (log above)"
+}
+step_done
+
+step "Dockerfile layer 2: every crate of Cargo.lock from the manifests alone (empty CARGO_HOME)"
+cp "$clone/Cargo.toml" "$build/"
+cp "$clone/app/Cargo.toml" "$build/app/"
+cp "$clone/server/Cargo.toml" "$build/server/"
+mkdir -p "$build/app/src" "$build/server/src"
+touch "$build/app/src/lib.rs" "$build/server/src/lib.rs"
+echo 'fn main() {}' >"$build/server/src/main.rs"
+(cd "$build" && scripts/setup.sh fetch) >"$work/fetch.log" 2>&1 || {
+  tail -n 60 "$work/fetch.log" >&2
+  fail "setup.sh fetch (log above)"
+}
+rm -rf "$build/app/src" "$build/server/src"
+say "  $(find "$CARGO_HOME/registry/cache" -name '*.crate' | wc -l) crates downloaded"
+step_done
+
+step "Dockerfile layer 3: the sources, then make release"
+# `COPY . .` with .dockerignore: everything tracked, no .git.
+(cd "$clone" && git ls-files -z | xargs -0 cp --parents -t "$build")
+(cd "$build" && make release) >"$work/release.log" 2>&1 || {
   tail -n 60 "$work/release.log" >&2
   fail "make release (log above)"
 }
-grep -E '^\S*\[setup\]' "$work/release.log" | sed 's/^/    /' || true
+grep -E '\[setup\]' "$work/release.log" | sed 's/^/    /' || true
 step_done
 
-step "start the release server (demo mode) on a free port"
+step "the runtime image's files, started through docker-entrypoint.sh on a free port"
+app="$work/runtime/app"
+data="$work/runtime/data"
+mkdir -p "$app" "$data"
+cp "$build/target/release/lookout" "$build/scripts/docker-entrypoint.sh" "$app/"
+cp -r "$build/target/site" "$app/site"
+cp -r "$build/runbooks" "$app/runbooks"
+# As root, the entry point hands the data dir to an unprivileged user and drops to it, as it
+# does for the image's `lookout` user; `nobody` stands in for it here.
+run_as=root
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  run_as=nobody
+  chmod 755 "$work" "$work/runtime" "$app"
+fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$clone" && PORT=$port RUST_LOG=warn exec ./target/release/lookout serve) >"$work/server.log" 2>&1 &
+(cd "$app" && env PORT="$port" RUST_LOG=warn LOG_FORMAT=json LOOKOUT_SITE_ROOT="$app/site" \
+  LOOKOUT_DATA_DIR="$data" LOOKOUT_RUN_AS="$run_as" \
+  exec ./docker-entrypoint.sh ./lookout serve) >"$work/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 120); do
@@ -66,6 +115,11 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 curl -fsS -o /dev/null "$base/readyz" || fail "/readyz did not answer 200 within 60 s"
+if [ "$run_as" != root ]; then
+  owner=$(stat -c %U "$data/lookout.db" 2>/dev/null || echo missing)
+  [ "$owner" = "$run_as" ] || fail "the SQLite file in the data dir is owned by $owner, not $run_as"
+  say "  runs as $run_as; $data/lookout.db is its own"
+fi
 step_done
 
 step "check / and the bundle it asks for"

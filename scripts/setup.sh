@@ -3,7 +3,8 @@
 #   scripts/setup.sh build   — wasm target, Trunk, wasm-bindgen-cli, every crate in Cargo.lock
 #                              (both targets), npm packages (binaryen's wasm-opt)
 #   scripts/setup.sh test    — the above, plus Debian's Chromium and PostgreSQL for the tests
-#   scripts/setup.sh fetch   — only the crates in Cargo.lock (the Dockerfile's cached layer)
+#   scripts/setup.sh tools   — the build's tools without the crates (the Dockerfile's first layer)
+#   scripts/setup.sh fetch   — only the crates in Cargo.lock (the Dockerfile's second layer)
 # Versions are pinned for rustc 1.95 (see ../shared/build-notes.md); nothing downloads a
 # prebuilt binary: tools come from crates.io, npm and Debian packages.
 #
@@ -121,7 +122,7 @@ if ! command -v npm >/dev/null; then
 fi
 
 started=$(date +%s)
-start_job crates fetch_crates
+[ "$what" = tools ] || start_job crates fetch_crates
 if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
   start_job trunk cargo install trunk --version "$TRUNK_VERSION" --locked --force
 fi
@@ -132,7 +133,7 @@ fi
 if [ ! -x "$here/end2end/node_modules/.bin/wasm-opt" ] \
   || [ "$here/end2end/package-lock.json" -nt "$here/end2end/node_modules/.package-lock.json" ]; then
   # binaryen's wasm-opt and Playwright's test runner; neither downloads a browser on install.
-  start_job npm sh -c "cd '$here/end2end' && npm ci --no-audit --no-fund --loglevel=error"
+  start_job npm sh -c "cd '$here/end2end' && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error"
 fi
 if [ "$what" = test ]; then
   apt_packages=()

@@ -4,7 +4,7 @@ use crate::config::{self, process_env};
 use crate::demo::{self, DemoScenario, DemoWorld};
 use crate::startup;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -23,9 +23,18 @@ pub fn init_tracing() {
     }
 }
 
-/// `lookout check-config FILE`.
-pub fn check_config(file: &Path) -> ExitCode {
-    match config::load_file(file, &process_env) {
+/// `lookout check-config [FILE]`: without FILE, what `serve` would load (`LOOKOUT_CONFIG`, else
+/// `LOOKOUT_CONFIG_TOML`).
+pub fn check_config(file: Option<PathBuf>) -> ExitCode {
+    let Some(source) = config::config_source(file, &process_env) else {
+        eprintln!(
+            "no config to check: give a file, or set LOOKOUT_CONFIG or {}",
+            config::INLINE_CONFIG_VARIABLE
+        );
+        return ExitCode::FAILURE;
+    };
+    let origin = source.describe();
+    match config::load_source(&source, &process_env) {
         Ok(config) => {
             print!("{}", config::describe(&config));
             let library = crate::runbooks::RunbookLibrary::load(&config.runbooks_dir);
@@ -36,7 +45,7 @@ pub fn check_config(file: &Path) -> ExitCode {
                 eprintln!("warning: {warning}");
             }
             if problems.errors.is_empty() {
-                println!("ok: {} is valid", file.display());
+                println!("ok: {origin} is valid");
                 ExitCode::SUCCESS
             } else {
                 for error in &problems.errors {
@@ -52,7 +61,7 @@ pub fn check_config(file: &Path) -> ExitCode {
         }
         Err(errors) => {
             eprintln!("{errors}");
-            eprintln!("{} error(s) in {}", errors.0.len(), file.display());
+            eprintln!("{} error(s) in {origin}", errors.0.len());
             ExitCode::FAILURE
         }
     }
@@ -127,14 +136,14 @@ async fn serve_async(
 ) -> anyhow::Result<()> {
     // The demo world must outlive the server: it is dropped (and its simulators stop) last.
     let mut _demo: Option<DemoWorld> = None;
-    let config = match config::config_path(config_flag, &process_env) {
-        Some(path) if demo_flag.is_some() => {
+    let config = match config::config_source(config_flag, &process_env) {
+        Some(source) if demo_flag.is_some() => {
             anyhow::bail!(
-                "--demo serves simulated data and takes no config; {} was given (--config or LOOKOUT_CONFIG)",
-                path.display()
+                "--demo serves simulated data and takes no config; {} was given (--config, LOOKOUT_CONFIG or LOOKOUT_CONFIG_TOML)",
+                source.describe()
             )
         }
-        Some(path) => config::load_file(&path, &process_env)?,
+        Some(source) => config::load_source(&source, &process_env)?,
         None => {
             // `--demo` wins over LOOKOUT_DEMO_SCENARIO; basic when neither is given.
             let scenario = match (demo_flag, process_env("LOOKOUT_DEMO_SCENARIO")) {

@@ -447,6 +447,48 @@ pub fn config_path(flag: Option<PathBuf>, env: EnvLookup<'_>) -> Option<PathBuf>
     flag.or_else(|| env("LOOKOUT_CONFIG").map(PathBuf::from))
 }
 
+/// The environment variable that may hold the whole config text, for hosts that have no
+/// secret files (Railway, DigitalOcean App Platform): errors name it with the line.
+pub const INLINE_CONFIG_VARIABLE: &str = "LOOKOUT_CONFIG_TOML";
+
+/// Where the config comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// A file: `--config` or `LOOKOUT_CONFIG`.
+    File(PathBuf),
+    /// The text of [`INLINE_CONFIG_VARIABLE`].
+    Inline(String),
+}
+
+impl ConfigSource {
+    /// What errors and logs call it.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Inline(_) => format!("{INLINE_CONFIG_VARIABLE} (environment)"),
+        }
+    }
+}
+
+/// `--config`, else `LOOKOUT_CONFIG`, else a non-empty `LOOKOUT_CONFIG_TOML`; `None` means demo
+/// mode. A file named on the command line or in `LOOKOUT_CONFIG` wins over the inline text.
+pub fn config_source(flag: Option<PathBuf>, env: EnvLookup<'_>) -> Option<ConfigSource> {
+    config_path(flag, env).map(ConfigSource::File).or_else(|| {
+        env(INLINE_CONFIG_VARIABLE)
+            .filter(|text| !text.trim().is_empty())
+            .map(ConfigSource::Inline)
+    })
+}
+
+/// Loads and validates the config from where [`config_source`] found it. A relative
+/// `runbooks_dir` in inline text is relative to the working directory.
+pub fn load_source(source: &ConfigSource, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    match source {
+        ConfigSource::File(path) => load_file(path, env),
+        ConfigSource::Inline(text) => parse(text, &source.describe(), env),
+    }
+}
+
 /// Parses and validates config text. `origin` names the file in errors.
 pub fn parse(text: &str, origin: &str, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
     let raw: RawConfig = toml::from_str(text).map_err(|error| {
@@ -508,10 +550,7 @@ impl Validator<'_> {
 
     fn config(&mut self, raw: RawConfig, env: EnvLookup<'_>) -> Config {
         let listen = self.listen(&raw.server, env);
-        let public_url = raw.server.public_url.as_ref().and_then(|url| {
-            let parsed = self.url(url, "server.public_url");
-            parsed.map(|text| text.trim_end_matches('/').to_string())
-        });
+        let public_url = self.public_url(&raw.server, env);
         let monitor = self.monitor(&raw.monitor);
         let environments = self.environments(&raw.environments);
         let providers = self.providers(&raw.providers, env);
@@ -546,6 +585,42 @@ impl Validator<'_> {
             runbooks_reload_interval: crate::runbooks::DEFAULT_RELOAD_INTERVAL,
             notifications,
         }
+    }
+
+    /// `LOOKOUT_PUBLIC_URL` from the environment wins over `server.public_url` (a PaaS knows
+    /// the address it gives the app only at deploy time); without either, the address Render
+    /// (`RENDER_EXTERNAL_URL`) or Railway (`RAILWAY_PUBLIC_DOMAIN`) gives the service.
+    fn public_url(&mut self, raw: &RawServer, env: EnvLookup<'_>) -> Option<String> {
+        let parsed = match env("LOOKOUT_PUBLIC_URL").filter(|url| !url.trim().is_empty()) {
+            Some(url) => match url::Url::parse(url.trim()) {
+                Ok(parsed)
+                    if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() =>
+                {
+                    Some(url.trim().to_string())
+                }
+                _ => {
+                    self.error_at(
+                        None,
+                        "LOOKOUT_PUBLIC_URL (environment)",
+                        format!("`{url}` is not an http(s) URL"),
+                    );
+                    None
+                }
+            },
+            None => match &raw.public_url {
+                Some(url) => self.url(url, "server.public_url"),
+                // What the PaaS says the service's address is: Render's full URL, Railway's
+                // public domain (always https).
+                None => env("RENDER_EXTERNAL_URL")
+                    .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+                    .or_else(|| {
+                        env("RAILWAY_PUBLIC_DOMAIN")
+                            .filter(|domain| !domain.is_empty() && !domain.contains('/'))
+                            .map(|domain| format!("https://{domain}"))
+                    }),
+            },
+        };
+        parsed.map(|text| text.trim_end_matches('/').to_string())
     }
 
     fn store_url(&mut self, raw: &RawStore, env: EnvLookup<'_>) -> String {
@@ -1647,6 +1722,83 @@ health = { url = "https://db.example.com/health", expect_status = 200 }
         ]);
         let config = parse(GOOD, "lookout.toml", &env).unwrap();
         assert_eq!(config.listen.to_string(), "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn public_url_from_the_environment_wins_and_is_checked() {
+        let text = "[server]\npublic_url = \"https://file.example.com/\"\n\n[[environments]]\nname = \"production\"\n";
+        let no_public_url = "[[environments]]\nname = \"production\"\n";
+        let from_file = parse(text, "x.toml", &env_with(&[])).unwrap();
+        assert_eq!(
+            from_file.public_url.as_deref(),
+            Some("https://file.example.com")
+        );
+        let env = env_with(&[("LOOKOUT_PUBLIC_URL", "https://lookout.onrender.com/")]);
+        let from_env = parse(text, "x.toml", &env).unwrap();
+        assert_eq!(
+            from_env.public_url.as_deref(),
+            Some("https://lookout.onrender.com")
+        );
+        let errors = parse(
+            text,
+            "x.toml",
+            &env_with(&[("LOOKOUT_PUBLIC_URL", "lookout.fly.dev")]),
+        )
+        .unwrap_err();
+        assert_eq!(errors.0[0].key, "LOOKOUT_PUBLIC_URL (environment)");
+        let render = env_with(&[("RENDER_EXTERNAL_URL", "https://lookout-x1.onrender.com")]);
+        let on_render = parse(no_public_url, "x.toml", &render).unwrap();
+        assert_eq!(
+            on_render.public_url.as_deref(),
+            Some("https://lookout-x1.onrender.com")
+        );
+        let railway = env_with(&[("RAILWAY_PUBLIC_DOMAIN", "lookout.up.railway.app")]);
+        let on_railway = parse(no_public_url, "x.toml", &railway).unwrap();
+        assert_eq!(
+            on_railway.public_url.as_deref(),
+            Some("https://lookout.up.railway.app")
+        );
+        let file_wins = parse(text, "x.toml", &render).unwrap();
+        assert_eq!(
+            file_wins.public_url.as_deref(),
+            Some("https://file.example.com")
+        );
+    }
+
+    #[test]
+    fn the_config_source_is_the_flag_then_lookout_config_then_the_inline_text() {
+        let inline = env_with(&[("LOOKOUT_CONFIG_TOML", "[server]\n")]);
+        assert_eq!(
+            config_source(None, &inline),
+            Some(ConfigSource::Inline("[server]\n".into()))
+        );
+        let both = env_with(&[
+            ("LOOKOUT_CONFIG", "a.toml"),
+            ("LOOKOUT_CONFIG_TOML", "[server]\n"),
+        ]);
+        assert_eq!(
+            config_source(None, &both),
+            Some(ConfigSource::File(PathBuf::from("a.toml")))
+        );
+        assert_eq!(
+            config_source(Some(PathBuf::from("b.toml")), &both),
+            Some(ConfigSource::File(PathBuf::from("b.toml")))
+        );
+        let blank = env_with(&[("LOOKOUT_CONFIG_TOML", "  \n")]);
+        assert_eq!(config_source(None, &blank), None, "blank text is demo mode");
+    }
+
+    #[test]
+    fn inline_config_errors_name_the_variable_and_line() {
+        let text = "[server]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n";
+        let source = ConfigSource::Inline(text.into());
+        let errors = load_source(&source, &env_with(&[])).unwrap_err();
+        assert!(
+            errors
+                .to_string()
+                .starts_with("LOOKOUT_CONFIG_TOML (environment):3: "),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -27,8 +27,8 @@ enum Command {
     },
     /// Validate a config file and print what was understood; exit 1 on errors.
     CheckConfig {
-        /// The TOML config file.
-        file: PathBuf,
+        /// The TOML config file; without it, LOOKOUT_CONFIG or LOOKOUT_CONFIG_TOML.
+        file: Option<PathBuf>,
     },
     /// Read a password from stdin and print its argon2id hash for `[[auth.users]]`.
     HashPassword,
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     });
     match command {
         Command::Serve { config, demo } => server::cli::serve(config, demo),
-        Command::CheckConfig { file } => server::cli::check_config(&file),
+        Command::CheckConfig { file } => server::cli::check_config(file),
         Command::HashPassword => server::cli::hash_password(),
         Command::CreateApiToken { name } => server::cli::create_api_token(&name),
     }

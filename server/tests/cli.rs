@@ -5,7 +5,11 @@ use std::process::Command;
 fn lookout() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lookout"));
     command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    command.env_remove("PORT").env_remove("LOOKOUT_CONFIG");
+    command
+        .env_remove("PORT")
+        .env_remove("LOOKOUT_CONFIG")
+        .env_remove("LOOKOUT_CONFIG_TOML")
+        .env_remove("LOOKOUT_PUBLIC_URL");
     command
 }
 
@@ -113,4 +117,40 @@ fn check_config_reports_runbook_front_matter_errors_with_file_and_line() {
         "{stderr}"
     );
     assert!(stderr.contains("1 runbook error(s)"), "{stderr}");
+}
+
+#[test]
+fn check_config_without_a_file_checks_the_inline_config_a_paas_passes() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/lookout.toml"
+    ))
+    .unwrap();
+    let output = lookout()
+        .arg("check-config")
+        .env("LOOKOUT_CONFIG_TOML", &text)
+        .env("VERCEL_TOKEN", "v")
+        .env("RENDER_API_KEY", "r")
+        .env("RAILWAY_TOKEN", "t")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("ok: LOOKOUT_CONFIG_TOML (environment) is valid"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("api on Render"), "{stdout}");
+}
+
+#[test]
+fn check_config_without_a_file_or_variable_says_what_it_needs() {
+    let output = lookout().arg("check-config").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("LOOKOUT_CONFIG_TOML"), "{stderr}");
 }
