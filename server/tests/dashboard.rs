@@ -444,6 +444,15 @@ async fn the_history_api_filters_and_explains_bad_input() {
     let (code, body) = get(format!("{}/api/v1/deployments?from=yesterday", app.base)).await;
     assert_eq!(code, 400);
     assert!(body["error"].as_str().unwrap().contains("yesterday"));
+    // Security #15: the author filter is a substring scan in the store; its length is capped.
+    let (code, body) = get(format!(
+        "{}/api/v1/deployments?author={}",
+        app.base,
+        "a".repeat(5000)
+    ))
+    .await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("author filter"));
 }
 
 #[tokio::test]
