@@ -93,9 +93,31 @@ impl ProviderDeployment {
             pr_number: self.pr_number,
             created_at: self.created_at,
             ready_at: self.finished_at,
-            url: self.url.clone(),
-            dashboard_url: self.dashboard_url.clone(),
+            url: web_url(self.url.clone(), "url"),
+            dashboard_url: web_url(self.dashboard_url.clone(), "dashboard_url"),
             commit_url: None,
+        }
+    }
+}
+
+/// A link a provider's API handed us (a deployment's URL, its dashboard or log page), kept
+/// only when it is an absolute `http`/`https` URL with a host: the page puts these in `href`,
+/// so a `javascript:`, `data:` or relative value from a provider (or anyone who can set it
+/// there, like a GitHub deployment's `environment_url`) never reaches it. Dropped values are
+/// logged at debug with the field's name (not the value).
+pub fn web_url(value: Option<String>, field: &'static str) -> Option<String> {
+    let value = value?;
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    match url::Url::parse(trimmed) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Some(trimmed.to_string())
+        }
+        _ => {
+            tracing::debug!(field, "provider link dropped: not an absolute http(s) URL");
+            None
         }
     }
 }

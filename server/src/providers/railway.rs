@@ -337,11 +337,12 @@ fn meta_string(meta: Option<&Value>, key: &str) -> Option<String> {
 /// the deployment, so the first present one gets a scheme if it has none.
 fn deployment_url(node: &DeploymentNode) -> Option<String> {
     let raw = non_empty(node.url.as_deref()).or_else(|| non_empty(node.static_url.as_deref()))?;
-    if raw.contains("://") {
-        Some(raw)
+    let url = if raw.contains("://") {
+        raw
     } else {
-        Some(format!("https://{raw}"))
-    }
+        format!("https://{raw}")
+    };
+    super::web_url(Some(url), "url")
 }
 
 /// PR environments carry the PR number in their name (`pr-42`, `web-pr-42`). That naming is a
