@@ -161,7 +161,7 @@ impl GithubClient {
         if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
             // GitHub answers its rate limits with 403 as well as 429, so these two are read
             // here rather than by the shared mapping (which takes every 403 for a refusal).
-            let body = response.bytes().await.map_err(transport_error)?;
+            let body = super::http::read_body(response, super::http::MAX_PROVIDER_BODY).await?;
             return Err(refusal_error(status, &headers, &body, Utc::now()));
         }
         let (bytes, _rate_limit) = read_success(response, error_message).await?;

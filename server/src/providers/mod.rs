@@ -162,6 +162,12 @@ pub enum ProviderError {
     Rejected { status: u16, message: String },
     #[error("could not reach the provider: {detail}")]
     Transport { detail: String },
+    /// A 3xx: provider clients never follow redirects (the request carries a token).
+    #[error("the provider answered with a redirect (HTTP {status}), which is not followed")]
+    Redirected { status: u16 },
+    /// The answer was larger than Lookout reads ([`http::MAX_PROVIDER_BODY`]).
+    #[error("the provider's answer is larger than {limit_bytes} bytes")]
+    TooLarge { limit_bytes: u64 },
 }
 
 impl ProviderError {
@@ -189,6 +195,13 @@ impl ProviderError {
                 format!("provider rejected the request (HTTP {status})")
             }
             Self::Transport { .. } => "provider unreachable".into(),
+            Self::Redirected { status } => {
+                format!("provider answered with a redirect (HTTP {status}); not followed")
+            }
+            Self::TooLarge { limit_bytes } => format!(
+                "provider answer larger than {} MiB; not read",
+                limit_bytes / (1024 * 1024)
+            ),
         }
     }
 

@@ -584,7 +584,7 @@ impl RailwayClient {
         let now = Utc::now();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(http::transport_error)?;
+        let bytes = http::read_body(response, http::MAX_PROVIDER_BODY).await?;
         let rate_limit = http::parse_rate_limit(&headers, now);
         if rate_limit.remaining.is_some() {
             tracing::debug!(
