@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// How many deployments one history page shows.
 pub const HISTORY_PAGE_SIZE: u32 = 50;
 
+/// The longest author filter accepted (characters): the store matches it as a substring of
+/// every row's author and creator, so its length bounds that work.
+pub const MAX_AUTHOR_FILTER_CHARS: u32 = 100;
+
 /// The history filters, as they appear in the page's URL (`?service=api&state=failed`).
 /// Empty strings mean "no filter", so an HTML form posts them as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +93,20 @@ impl HistoryQuery {
             && self.author.is_empty()
             && self.from.is_empty()
             && self.to.is_empty())
+    }
+
+    /// The author filter, if any; an error when it is longer than [`MAX_AUTHOR_FILTER_CHARS`].
+    pub fn author_filter(&self) -> Result<Option<&str>, String> {
+        let author = self.author.trim();
+        if author.is_empty() {
+            return Ok(None);
+        }
+        if author.chars().count() > MAX_AUTHOR_FILTER_CHARS as usize {
+            return Err(format!(
+                "the author filter is longer than {MAX_AUTHOR_FILTER_CHARS} characters"
+            ));
+        }
+        Ok(Some(author))
     }
 
     /// The state filter, if it names a state.
@@ -188,6 +206,22 @@ pub struct ServiceEnvironmentDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_author_filter_longer_than_the_cap_is_refused() {
+        let query = |author: String| HistoryQuery {
+            author,
+            ..HistoryQuery::default()
+        };
+        assert_eq!(query(" ana ".into()).author_filter(), Ok(Some("ana")));
+        assert_eq!(query(String::new()).author_filter(), Ok(None));
+        let longest = "é".repeat(MAX_AUTHOR_FILTER_CHARS as usize);
+        assert_eq!(
+            query(longest.clone()).author_filter(),
+            Ok(Some(longest.as_str()))
+        );
+        assert!(query("a".repeat(10_000)).author_filter().is_err());
+    }
 
     #[test]
     fn the_query_round_trips_through_the_url() {

@@ -111,6 +111,62 @@ pub struct Runbook {
     pub modified_at: Option<DateTime<Utc>>,
 }
 
+/// A search uses at most this many characters of `q`; the rest is ignored (and the page says so).
+pub const MAX_QUERY_CHARS: u32 = 200;
+
+/// A search uses at most this many distinct words; the rest are ignored (and the page says so).
+pub const MAX_QUERY_TERMS: u32 = 8;
+
+/// The words of `text` as search sees them: runs of letters and digits, lower-cased, each with
+/// the byte offset where it starts in `text`. The server indexes runbooks with this and splits
+/// queries with it, so both agree on what a word is.
+pub fn search_words(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while chars.peek().is_some_and(|(_, c)| !c.is_alphanumeric()) {
+            chars.next();
+        }
+        let (start, _) = *chars.peek()?;
+        let mut word = String::new();
+        while let Some((_, c)) = chars.next_if(|(_, c)| c.is_alphanumeric()) {
+            word.extend(c.to_lowercase());
+        }
+        Some((start, word))
+    })
+}
+
+/// The words a search looks for, after the caps.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchTerms {
+    /// Distinct, lower-cased, in the order typed; at most [`MAX_QUERY_TERMS`].
+    pub terms: Vec<String>,
+    /// Whether part of the query was left out (too long, or too many words).
+    pub truncated: bool,
+}
+
+impl SearchTerms {
+    /// Splits `q` into words: the first [`MAX_QUERY_CHARS`] characters, then the first
+    /// [`MAX_QUERY_TERMS`] distinct words. The work is linear in the characters kept, so a huge
+    /// `q` costs no more than a 200-character one.
+    pub fn parse(q: &str) -> Self {
+        let limit = MAX_QUERY_CHARS as usize;
+        let cut = q.char_indices().nth(limit).map_or(q.len(), |(at, _)| at);
+        let mut truncated = cut < q.len();
+        let mut terms: Vec<String> = Vec::new();
+        for (_, word) in search_words(&q[..cut]) {
+            if terms.contains(&word) {
+                continue;
+            }
+            if terms.len() == MAX_QUERY_TERMS as usize {
+                truncated = true;
+                break;
+            }
+            terms.push(word);
+        }
+        Self { terms, truncated }
+    }
+}
+
 /// The list's filters as they appear in its URL (`/runbooks?q=rollback&service=api`); empty
 /// strings mean "no filter", so a plain HTML form sends them as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +238,13 @@ pub struct RunbookList {
     pub services: Vec<String>,
     pub tags: Vec<String>,
     pub state: LibraryState,
+    /// The words actually searched for (see [`SearchTerms`]).
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// Whether the query was cut to [`MAX_QUERY_CHARS`] characters or [`MAX_QUERY_TERMS`]
+    /// words; the page says so.
+    #[serde(default)]
+    pub query_truncated: bool,
 }
 
 /// A link to a runbook from a service row.
@@ -243,6 +306,53 @@ mod tests {
         assert_eq!(query.q, "roll back");
         assert_eq!(query.to_query_string(), "q=roll%20back&tag=db%20%26%20co");
         assert!(RunbookQuery::default().is_empty());
+    }
+
+    #[test]
+    fn search_words_are_lower_cased_runs_of_letters_and_digits() {
+        let words: Vec<_> = search_words("Curl /healthz: HTTP 502, Straße-Ä").collect();
+        assert_eq!(
+            words,
+            vec![
+                (0, "curl".to_string()),
+                (6, "healthz".to_string()),
+                (15, "http".to_string()),
+                (20, "502".to_string()),
+                (25, "straße".to_string()),
+                (33, "ä".to_string()),
+            ]
+        );
+        assert_eq!(search_words(" -- ").count(), 0);
+    }
+
+    #[test]
+    fn search_terms_are_capped_deduplicated_and_lower_cased() {
+        let plain = SearchTerms::parse("Roll BACK roll");
+        assert_eq!(plain.terms, vec!["roll", "back"]);
+        assert!(!plain.truncated);
+
+        let many = (0..5000)
+            .map(|n| format!("w{n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let capped = SearchTerms::parse(&many);
+        assert_eq!(capped.terms.len(), MAX_QUERY_TERMS as usize);
+        assert_eq!(capped.terms[0], "w0");
+        assert!(capped.truncated);
+
+        // Repeats do not count towards the cap, and do not truncate.
+        let repeated = "a ".repeat(90);
+        let same = SearchTerms::parse(&repeated);
+        assert_eq!(same.terms, vec!["a"]);
+        assert!(!same.truncated);
+
+        let long = "x".repeat(10_000);
+        let cut = SearchTerms::parse(&long);
+        assert_eq!(cut.terms, vec!["x".repeat(MAX_QUERY_CHARS as usize)]);
+        assert!(cut.truncated);
+        // Multi-byte characters are cut on a character boundary.
+        let cut = SearchTerms::parse(&"é".repeat(300));
+        assert_eq!(cut.terms[0].chars().count(), MAX_QUERY_CHARS as usize);
     }
 
     #[test]

@@ -110,6 +110,7 @@ pub fn filter_of(
     query: &HistoryQuery,
 ) -> Result<(DeploymentFilter, Option<HistoryCursor>), AppError> {
     let state = query.state_filter().map_err(AppError::BadRequest)?;
+    let author = query.author_filter().map_err(AppError::BadRequest)?;
     let (from, to) = query.time_range().map_err(AppError::BadRequest)?;
     let cursor = if query.after.is_empty() {
         None
@@ -132,7 +133,7 @@ pub fn filter_of(
             services: one(&query.service),
             environments: one(&query.environment),
             states: state.into_iter().collect(),
-            author: (!query.author.is_empty()).then(|| query.author.clone()),
+            author: author.map(str::to_string),
             from,
             to,
         },

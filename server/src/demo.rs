@@ -983,6 +983,7 @@ fn seed_basic(sims: &Simulators, now: DateTime<Utc>) {
             status: 200,
             body: serde_json::json!({"status": "degraded", "checks": {"database": "slow queries"}}),
             delay_ms: 0,
+            padding_bytes: 0,
         },
     );
 }

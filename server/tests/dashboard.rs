@@ -444,6 +444,15 @@ async fn the_history_api_filters_and_explains_bad_input() {
     let (code, body) = get(format!("{}/api/v1/deployments?from=yesterday", app.base)).await;
     assert_eq!(code, 400);
     assert!(body["error"].as_str().unwrap().contains("yesterday"));
+    // Security #15: the author filter is a substring scan in the store; its length is capped.
+    let (code, body) = get(format!(
+        "{}/api/v1/deployments?author={}",
+        app.base,
+        "a".repeat(5000)
+    ))
+    .await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("author filter"));
 }
 
 #[tokio::test]
@@ -553,4 +562,34 @@ async fn history_and_service_pages_render() {
     assert!(html.contains("Recent deployments"));
     let (_, html) = app.page("/services/nope").await;
     assert!(html.contains("no service named `nope` is configured"));
+}
+
+/// Security #15: a health endpoint streaming a body without end used to be read whole. Now
+/// the checker stops at 1 MiB and the row says its health is unknown, and why.
+#[tokio::test]
+async fn a_health_endpoint_streaming_without_end_shows_as_unknown() {
+    let app = spawn_app().await;
+    app.world.health.set_endpoint(
+        "db/production",
+        server::simulators::health::SimHealthEndpoint {
+            padding_bytes: 3 * 1024 * 1024,
+            ..server::simulators::health::SimHealthEndpoint::ok()
+        },
+    );
+    let mut health = serde_json::Value::Null;
+    for _ in 0..100 {
+        health = row(&app.status().await, "production", "db")["health"].clone();
+        if health["state"] == "unknown" && !health["detail"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health["state"], "unknown", "{health:#}");
+    assert!(health["detail"]
+        .as_str()
+        .unwrap()
+        .contains("larger than 1024 KiB"));
+    let (status, page) = app.page("/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("answer larger than 1024 KiB; not read"));
 }

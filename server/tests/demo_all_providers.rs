@@ -712,3 +712,66 @@ async fn the_home_page_shows_every_provider_with_its_live_version() {
         );
     }
 }
+
+/// Security #15: a deployer can post any `environment_url`/`log_url` on a GitHub deployment;
+/// they used to reach the row's "Open" and "GitHub" links as they were. A `javascript:` one
+/// must not appear anywhere in the page (nor in the data it hydrates from).
+#[tokio::test]
+async fn a_javascript_environment_url_from_github_never_reaches_the_page() {
+    use server::simulators::{SimDeploymentSpec, SimOutcome};
+    let app = spawn_app().await;
+    let sha = "5ec0ffee5ec0ffee5ec0ffee5ec0ffee5ec0ffee";
+    let spec = SimDeploymentSpec {
+        commit_sha: sha.into(),
+        commit_message: "Hostile links".into(),
+        author: "Mallory".into(),
+        branch: "develop".into(),
+        pr_number: None,
+        outcome: SimOutcome::Ready,
+        created_at: chrono::Utc::now(),
+    };
+    let github = &app.world.github;
+    let id = github.push_deployment("acme", "search", "staging", &spec);
+    assert!(github.set_status_urls(
+        "acme",
+        "search",
+        &id,
+        "javascript:alert(1)",
+        "javascript:alert(2)"
+    ));
+    let mut live = Value::Null;
+    for _ in 0..100 {
+        live = row(&app.status().await, "staging", "search")["live"].clone();
+        if live["commit_sha"] == sha {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        live["commit_sha"], sha,
+        "the new deployment never went live"
+    );
+    assert!(
+        live["url"].is_null() && live["dashboard_url"].is_null(),
+        "{live:#}"
+    );
+    for path in ["/", "/?environment=staging", "/services/search", "/history"] {
+        let page = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("5ec0ffe"),
+            "{path} does not show the deployment"
+        );
+        assert!(
+            !page.to_lowercase().contains("javascript:"),
+            "{path} carries the javascript: link"
+        );
+    }
+}

@@ -300,6 +300,56 @@ async fn live_is_the_newest_success_per_environment() {
     );
 }
 
+/// Security #15: `environment_url` and `log_url` are whatever the deployer posted; they land
+/// in `href`s, so only absolute http(s) URLs are kept.
+#[tokio::test]
+async fn a_javascript_environment_url_or_log_url_is_dropped() {
+    let harness = Harness::start().await;
+    let client = harness.client();
+    let hostile = [
+        ("javascript:alert(1)", "javascript:alert(2)"),
+        (
+            " JavaScript:alert(1)",
+            "data:text/html,<script>alert(2)</script>",
+        ),
+        ("java\tscript:alert(1)", "/relative/log"),
+        ("https://", "vbscript:msgbox(1)"),
+    ];
+    for (minute, (environment_url, log_url)) in hostile.iter().enumerate() {
+        let id = harness.deploy("production", minute as u32 + 1, SimOutcome::Ready);
+        assert!(harness
+            .sim
+            .set_status_urls(OWNER, REPO, &id, environment_url, log_url));
+        let deployment = client.deployment(&id).await.unwrap();
+        assert_eq!(deployment.url, None, "{environment_url:?} was kept");
+        assert_eq!(deployment.dashboard_url, None, "{log_url:?} was kept");
+        let live = client.live_deployments().await.unwrap();
+        assert_eq!(ids(&live), [id.as_str()]);
+        assert_eq!(
+            (live[0].url.as_ref(), live[0].dashboard_url.as_ref()),
+            (None, None)
+        );
+    }
+    // An ordinary one is kept as it was sent.
+    let id = harness.deploy("production", 9, SimOutcome::Ready);
+    assert!(harness.sim.set_status_urls(
+        OWNER,
+        REPO,
+        &id,
+        "HTTPS://shop.example.test/x?y=1",
+        "http://ci.example.test/log"
+    ));
+    let deployment = client.deployment(&id).await.unwrap();
+    assert_eq!(
+        deployment.url.as_deref(),
+        Some("HTTPS://shop.example.test/x?y=1")
+    );
+    assert_eq!(
+        deployment.dashboard_url.as_deref(),
+        Some("http://ci.example.test/log")
+    );
+}
+
 #[tokio::test]
 async fn production_successes_that_stay_success_still_give_one_live() {
     // GitHub does not mark older production deployments inactive: every one stays `success`,

@@ -162,6 +162,44 @@ async fn the_list_shows_every_runbook_and_searches_on_the_server() {
     assert_eq!(list["total"], 2);
 }
 
+/// Security #15: `q` used to be split into any number of words, each scanned over every
+/// runbook's text, so one anonymous request could burn minutes of CPU. Now a search uses at
+/// most 8 distinct words of its first 200 characters, looked up in an index, and says so.
+#[tokio::test]
+async fn a_search_of_thousands_of_words_is_cut_to_eight_and_says_so() {
+    let app = spawn_app(&[("api-down.md", API_DOWN), ("rollback.md", ROLLBACK)]).await;
+    let words: Vec<String> = (0..4000).map(|n| format!("w{n}")).collect();
+    let q = format!("curl healthz {}", words.join(" "));
+    let (status, json) = app
+        .get(&format!("/api/runbooks?query[q]={}", q.replace(' ', "+")))
+        .await;
+    assert_eq!(status, 200, "{json}");
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(list["query_truncated"], true);
+    let terms: Vec<&str> = list["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|term| term.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        terms,
+        ["curl", "healthz", "w0", "w1", "w2", "w3", "w4", "w5"]
+    );
+    assert!(list["runbooks"].as_array().unwrap().is_empty());
+
+    let (status, page) = app
+        .get(&format!("/runbooks?q={}", q.replace(' ', "+")))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-search-truncated"), "{page}");
+    assert!(page.contains("only the first 8 words"));
+    assert!(page.contains("maxlength=\"200\""));
+    // A search within the caps finds what it did before, without the note.
+    let (_, page) = app.get("/runbooks?q=curl+healthz").await;
+    assert!(page.contains(">API down<") && !page.contains("data-search-truncated"));
+}
+
 #[tokio::test]
 async fn a_runbook_page_has_its_contents_anchors_and_rewritten_links() {
     let app = spawn_app(&[("api-down.md", API_DOWN), ("rollback.md", ROLLBACK)]).await;

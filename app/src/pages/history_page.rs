@@ -5,7 +5,7 @@ use crate::api::list_history;
 use crate::components::history_list::HistoryList;
 use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
-use crate::history::{HistoryQuery, HistoryView};
+use crate::history::{HistoryQuery, HistoryView, MAX_AUTHOR_FILTER_CHARS};
 use crate::model::DeployState;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -170,7 +170,8 @@ fn FilterForm(
                 <select name="state"><option value="">"All"</option>{state_options}</select>
             </label>
             <label>"Author"
-                <input type="search" name="author" value=query.author.clone() placeholder="name or email"/>
+                <input type="search" name="author" value=query.author.clone() placeholder="name or email"
+                        maxlength=MAX_AUTHOR_FILTER_CHARS/>
             </label>
             <label>"From"
                 <input type="date" name="from" value=query.from.clone()/>

@@ -7,7 +7,7 @@ use crate::components::top_bar::{Section, TopBar};
 use crate::history::encode_component;
 use crate::runbooks::{
     list_runbooks, LibraryState, ReviewState, RunbookList, RunbookQuery, RunbookSummary,
-    REVIEW_MAX_AGE_DAYS,
+    MAX_QUERY_CHARS, MAX_QUERY_TERMS, REVIEW_MAX_AGE_DAYS,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -91,7 +91,7 @@ pub fn RunbooksPage() -> impl IntoView {
             <form class="filters runbook-filters" method="get" action="/runbooks" role="search"
                 aria-label="Search the runbooks" on:submit=on_submit>
                 <label class="grow">"Search"
-                    <input type="search" name="q" value=initial.q.clone()
+                    <input type="search" name="q" value=initial.q.clone() maxlength=MAX_QUERY_CHARS
                         placeholder="rollback, 502, database…" autocomplete="off" on:input=on_text/>
                 </label>
                 <Suspense fallback=|| ()>
@@ -166,6 +166,17 @@ fn RunbookListView(list: RunbookList, query: RunbookQuery) -> impl IntoView {
     } else {
         format!("{shown} of {total} runbooks match")
     };
+    let truncated = list.query_truncated.then(|| {
+        view! {
+            <p class="note warn-note" role="note" data-search-truncated="true">
+                <span aria-hidden="true">"⚠ "</span>
+                {format!(
+                    "The search was too long: only the first {MAX_QUERY_TERMS} words (of at most {MAX_QUERY_CHARS} characters) were used: {}.",
+                    list.terms.join(" "),
+                )}
+            </p>
+        }
+    });
     let items = list
         .runbooks
         .into_iter()
@@ -173,6 +184,7 @@ fn RunbookListView(list: RunbookList, query: RunbookQuery) -> impl IntoView {
         .collect_view();
     view! {
         {state}
+        {truncated}
         <p class="summary-meta" role="status">
             {summary}
             {(!query.is_empty()).then(|| view! { " · " <a href="/runbooks">"Clear filters"</a> })}

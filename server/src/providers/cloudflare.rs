@@ -586,7 +586,7 @@ impl WireDeployment {
             creator: None,
             created_at: parse_time(self.created_on.as_deref()),
             finished_at,
-            url: non_empty(self.url),
+            url: super::web_url(self.url, "url"),
             dashboard_url: None,
         })
     }

@@ -225,7 +225,7 @@ impl DeploymentProvider for DigitalOceanClient {
             .live_url
             .or(app.live_url_base)
             .or(app.default_ingress)
-            .filter(|url| !url.is_empty());
+            .and_then(|url| super::web_url(Some(url), "live_url"));
         // `active_deployment` is the documented live marker; an app that never deployed
         // successfully has none.
         Ok(app

@@ -872,7 +872,7 @@ impl FlyClient {
         let now = Utc::now();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(http::transport_error)?;
+        let body = http::read_body(response, http::MAX_PROVIDER_BODY).await?;
         decode_graphql(status, &headers, &body, now)
     }
 

@@ -161,7 +161,7 @@ impl GithubClient {
         if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
             // GitHub answers its rate limits with 403 as well as 429, so these two are read
             // here rather than by the shared mapping (which takes every 403 for a refusal).
-            let body = response.bytes().await.map_err(transport_error)?;
+            let body = super::http::read_body(response, super::http::MAX_PROVIDER_BODY).await?;
             return Err(refusal_error(status, &headers, &body, Utc::now()));
         }
         let (bytes, _rate_limit) = read_success(response, error_message).await?;
@@ -998,11 +998,12 @@ impl LatestStatus {
                 .and_then(|status| parse_time(status.created_at.as_deref()))
         };
         let log_url = statuses.iter().find_map(|status| {
-            non_empty(status.log_url.clone()).or_else(|| non_empty(status.target_url.clone()))
+            super::web_url(status.log_url.clone(), "log_url")
+                .or_else(|| super::web_url(status.target_url.clone(), "target_url"))
         });
         Some(Self {
             state: latest.state.clone(),
-            environment_url: non_empty(latest.environment_url.clone()),
+            environment_url: super::web_url(latest.environment_url.clone(), "environment_url"),
             log_url,
             finished_at,
         })
@@ -1229,7 +1230,7 @@ impl WireRun {
             finished_at,
             // A run has no URL of its own; what it deployed is the environment's business.
             url: None,
-            dashboard_url: non_empty(self.html_url),
+            dashboard_url: super::web_url(self.html_url, "html_url"),
         }
     }
 }

@@ -60,19 +60,37 @@ impl HealthChecker {
             }
         };
         let status = response.status().as_u16();
-        let body = response.bytes().await;
+        let redirect = response.status().is_redirection();
+        let body = super::http::read_body(response, super::http::MAX_HEALTH_BODY).await;
         let latency = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         let latency_ms = Some(latency);
+        if let Err(super::ProviderError::TooLarge { limit_bytes }) = body {
+            // Not an answer Lookout can judge; it says so rather than guessing up or down.
+            return HealthView {
+                state: HealthState::Unknown,
+                checked_at,
+                latency_ms,
+                detail: Some(format!(
+                    "answer larger than {} KiB; not read",
+                    limit_bytes / 1024
+                )),
+            };
+        }
         let status_ok = match spec.expect_status {
             Some(expected) => status == expected,
             None => (200..300).contains(&status),
         };
         if !status_ok {
+            let detail = if redirect {
+                format!("answered HTTP {status} (redirects are not followed; check the health URL)")
+            } else {
+                format!("answered HTTP {status}")
+            };
             return HealthView {
                 state: HealthState::Down,
                 checked_at,
                 latency_ms,
-                detail: Some(format!("answered HTTP {status}")),
+                detail: Some(detail),
             };
         }
         if let Some(expectation) = &spec.expect_json {

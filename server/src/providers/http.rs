@@ -1,5 +1,9 @@
 //! What every provider client shares: one configured `reqwest::Client`, the mapping of HTTP
-//! outcomes onto [`ProviderError`], and parsing of rate-limit headers.
+//! outcomes onto [`ProviderError`], capped body reads, and parsing of rate-limit headers.
+//!
+//! The client never follows redirects: a provider request carries its token (a bearer token,
+//! Railway's `Project-Access-Token`), and a redirect to another host would hand it over. A
+//! 3xx is [`ProviderError::Redirected`] instead, shown as a stale row.
 
 use super::ProviderError;
 use chrono::{DateTime, TimeZone, Utc};
@@ -13,15 +17,55 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Error bodies are read up to this size for the message; the rest is dropped.
 const MAX_ERROR_BODY: usize = 4096;
+/// The largest provider API answer read (one page of deployments is far smaller); past it
+/// the call fails with [`ProviderError::TooLarge`] instead of buffering without end.
+pub const MAX_PROVIDER_BODY: usize = 8 * 1024 * 1024;
+/// The largest health-check answer read (only its status and maybe a JSON field matter).
+pub const MAX_HEALTH_BODY: usize = 1024 * 1024;
 
-/// One HTTP client for all providers (connection pooling, timeouts, a clear User-Agent).
+/// One HTTP client for all providers and health checks (connection pooling, timeouts, a
+/// clear User-Agent, no redirects followed).
 pub fn build_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .unwrap_or_else(|error| {
+            // Only a broken TLS backend fails here; a default client would follow redirects.
+            tracing::error!(%error, "the provider HTTP client could not be built");
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default()
+        })
+}
+
+/// Reads a response body in chunks, failing with [`ProviderError::TooLarge`] as soon as it
+/// passes `limit` bytes (or says it will, in `Content-Length`), so a provider or a health
+/// endpoint streaming without end costs at most `limit` bytes of memory.
+pub async fn read_body(
+    mut response: Response,
+    limit: usize,
+) -> Result<bytes::Bytes, ProviderError> {
+    let too_large = || ProviderError::TooLarge {
+        limit_bytes: u64::try_from(limit).unwrap_or(u64::MAX),
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// What a provider told us about our request budget. Every field is optional: providers send
@@ -158,6 +202,9 @@ pub fn status_error(
             }
         }
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ProviderError::Timeout,
+        status if status.is_redirection() => ProviderError::Redirected {
+            status: status.as_u16(),
+        },
         status if status.is_server_error() => ProviderError::Unavailable {
             status: Some(status.as_u16()),
             message,
@@ -192,7 +239,7 @@ pub async fn read_success(
     let status = response.status();
     let headers = response.headers().clone();
     let rate_limit = parse_rate_limit(&headers, now);
-    let bytes = response.bytes().await.map_err(transport_error)?;
+    let bytes = read_body(response, MAX_PROVIDER_BODY).await?;
     if status.is_success() {
         return Ok((bytes, rate_limit));
     }
@@ -307,5 +354,9 @@ mod tests {
             status_error(StatusCode::UNPROCESSABLE_ENTITY, &h, String::new(), now()),
             ProviderError::Rejected { status: 422, .. }
         ));
+        assert_eq!(
+            status_error(StatusCode::FOUND, &h, String::new(), now()),
+            ProviderError::Redirected { status: 302 }
+        );
     }
 }

@@ -93,9 +93,31 @@ impl ProviderDeployment {
             pr_number: self.pr_number,
             created_at: self.created_at,
             ready_at: self.finished_at,
-            url: self.url.clone(),
-            dashboard_url: self.dashboard_url.clone(),
+            url: web_url(self.url.clone(), "url"),
+            dashboard_url: web_url(self.dashboard_url.clone(), "dashboard_url"),
             commit_url: None,
+        }
+    }
+}
+
+/// A link a provider's API handed us (a deployment's URL, its dashboard or log page), kept
+/// only when it is an absolute `http`/`https` URL with a host: the page puts these in `href`,
+/// so a `javascript:`, `data:` or relative value from a provider (or anyone who can set it
+/// there, like a GitHub deployment's `environment_url`) never reaches it. Dropped values are
+/// logged at debug with the field's name (not the value).
+pub fn web_url(value: Option<String>, field: &'static str) -> Option<String> {
+    let value = value?;
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    match url::Url::parse(trimmed) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Some(trimmed.to_string())
+        }
+        _ => {
+            tracing::debug!(field, "provider link dropped: not an absolute http(s) URL");
+            None
         }
     }
 }
@@ -140,6 +162,12 @@ pub enum ProviderError {
     Rejected { status: u16, message: String },
     #[error("could not reach the provider: {detail}")]
     Transport { detail: String },
+    /// A 3xx: provider clients never follow redirects (the request carries a token).
+    #[error("the provider answered with a redirect (HTTP {status}), which is not followed")]
+    Redirected { status: u16 },
+    /// The answer was larger than Lookout reads ([`http::MAX_PROVIDER_BODY`]).
+    #[error("the provider's answer is larger than {limit_bytes} bytes")]
+    TooLarge { limit_bytes: u64 },
 }
 
 impl ProviderError {
@@ -167,6 +195,13 @@ impl ProviderError {
                 format!("provider rejected the request (HTTP {status})")
             }
             Self::Transport { .. } => "provider unreachable".into(),
+            Self::Redirected { status } => {
+                format!("provider answered with a redirect (HTTP {status}); not followed")
+            }
+            Self::TooLarge { limit_bytes } => format!(
+                "provider answer larger than {} MiB; not read",
+                limit_bytes / (1024 * 1024)
+            ),
         }
     }
 

@@ -221,7 +221,8 @@ impl DeploymentProvider for NetlifyClient {
                 .unwrap_or(summary);
             deployment.environment = ProviderEnvironment::Named(PRODUCTION.into());
             if deployment.url.is_none() {
-                deployment.url = site.ssl_url.clone().or_else(|| site.url.clone());
+                deployment.url = super::web_url(site.ssl_url.clone(), "ssl_url")
+                    .or_else(|| super::web_url(site.url.clone(), "url"));
             }
             live.push(deployment);
         }
@@ -623,8 +624,8 @@ impl WireDeploy {
             parse_time(self.published_at.as_deref())
                 .or_else(|| parse_time(self.updated_at.as_deref()))
         };
-        let admin_url = non_empty(self.admin_url.clone())
-            .or_else(|| site_admin_url.map(str::to_string))
+        let admin_url = super::web_url(self.admin_url.clone(), "admin_url")
+            .or_else(|| super::web_url(site_admin_url.map(str::to_string), "admin_url"))
             .or_else(|| {
                 non_empty(self.name.clone()).map(|name| format!("{DASHBOARD_BASE}/sites/{name}"))
             });
@@ -641,7 +642,8 @@ impl WireDeploy {
             creator: None,
             created_at: parse_time(self.created_at.as_deref()),
             finished_at,
-            url: non_empty(self.deploy_ssl_url).or_else(|| non_empty(self.deploy_url)),
+            url: super::web_url(self.deploy_ssl_url, "deploy_ssl_url")
+                .or_else(|| super::web_url(self.deploy_url, "deploy_url")),
             dashboard_url,
             id,
         })

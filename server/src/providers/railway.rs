@@ -337,11 +337,12 @@ fn meta_string(meta: Option<&Value>, key: &str) -> Option<String> {
 /// the deployment, so the first present one gets a scheme if it has none.
 fn deployment_url(node: &DeploymentNode) -> Option<String> {
     let raw = non_empty(node.url.as_deref()).or_else(|| non_empty(node.static_url.as_deref()))?;
-    if raw.contains("://") {
-        Some(raw)
+    let url = if raw.contains("://") {
+        raw
     } else {
-        Some(format!("https://{raw}"))
-    }
+        format!("https://{raw}")
+    };
+    super::web_url(Some(url), "url")
 }
 
 /// PR environments carry the PR number in their name (`pr-42`, `web-pr-42`). That naming is a
@@ -583,7 +584,7 @@ impl RailwayClient {
         let now = Utc::now();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(http::transport_error)?;
+        let bytes = http::read_body(response, http::MAX_PROVIDER_BODY).await?;
         let rate_limit = http::parse_rate_limit(&headers, now);
         if rate_limit.remaining.is_some() {
             tracing::debug!(

@@ -537,11 +537,13 @@ impl WireDeployment {
             creator,
             created_at: millis_to_time(self.created_at.or(self.created)),
             finished_at,
-            url: self
-                .url
-                .filter(|host| !host.is_empty())
-                .map(|host| format!("https://{host}")),
-            dashboard_url: self.inspector_url,
+            url: super::web_url(
+                self.url
+                    .filter(|host| !host.is_empty())
+                    .map(|host| format!("https://{host}")),
+                "url",
+            ),
+            dashboard_url: super::web_url(self.inspector_url, "inspectorUrl"),
         })
     }
 }

@@ -180,64 +180,75 @@ fn key_line(block: &str, format: Format, key: &str) -> u32 {
 }
 
 fn yaml_fields(block: &str, problems: &mut Vec<Problem>) -> Vec<(String, Value)> {
+    use saphyr::{LoadableYamlNode, Yaml};
     if block.trim().is_empty() {
         return Vec::new();
     }
-    let value: serde_yaml::Value = match serde_yaml::from_str(block) {
-        Ok(value) => value,
+    // saphyr: YAML 1.2, pure Rust; duplicate keys are an error and alias expansion is capped
+    // (no "billion laughs"). Its marker lines are 1-based lines of the block.
+    let documents = match Yaml::load_from_str(block) {
+        Ok(documents) => documents,
         Err(error) => {
-            let line = error
-                .location()
-                .map_or(2, |location| file_line(location.line()));
-            let message = error.to_string();
-            // serde_yaml appends " at line X column Y" (in block lines): the prefix says it.
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
+            let line = file_line(error.marker().line().max(1));
             problems.push(Problem::fatal(
                 line,
                 "(syntax)",
-                format!("invalid YAML: {message}"),
+                format!("invalid YAML: {}", error.info().trim()),
             ));
             return Vec::new();
         }
     };
-    let serde_yaml::Value::Mapping(mapping) = value else {
-        problems.push(Problem::fatal(
-            2,
-            "(syntax)",
-            "the front matter must be a mapping of keys to values",
-        ));
-        return Vec::new();
+    let mut documents = documents.into_iter();
+    let mapping = match documents.next() {
+        // Only comments: nothing set.
+        None => return Vec::new(),
+        Some(Yaml::Mapping(mapping)) => mapping,
+        Some(_) => {
+            problems.push(Problem::fatal(
+                2,
+                "(syntax)",
+                "the front matter must be a mapping of keys to values",
+            ));
+            return Vec::new();
+        }
     };
     mapping
         .into_iter()
         .map(|(key, value)| {
             let key = match key {
-                serde_yaml::Value::String(key) => key,
-                other => serde_yaml::to_string(&other)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
+                Yaml::Value(scalar) => scalar_text(&scalar),
+                Yaml::Representation(text, _, _) => text.into_owned(),
+                _ => "(a complex key)".to_string(),
             };
             (key, from_yaml(value))
         })
         .collect()
 }
 
-fn from_yaml(value: serde_yaml::Value) -> Value {
+/// A scalar key as it was written (`true`, `12`, `name`).
+fn scalar_text(scalar: &saphyr::Scalar<'_>) -> String {
+    match scalar {
+        saphyr::Scalar::Null => "null".into(),
+        saphyr::Scalar::Boolean(value) => value.to_string(),
+        saphyr::Scalar::Integer(value) => value.to_string(),
+        saphyr::Scalar::FloatingPoint(value) => value.to_string(),
+        saphyr::Scalar::String(text) => text.to_string(),
+    }
+}
+
+fn from_yaml(value: saphyr::Yaml<'_>) -> Value {
+    use saphyr::{Scalar, Yaml};
     match value {
-        serde_yaml::Value::String(text) => Value::Text(text),
-        serde_yaml::Value::Sequence(items) => {
-            Value::List(items.into_iter().map(from_yaml).collect())
-        }
-        serde_yaml::Value::Null => Value::Other("empty"),
-        serde_yaml::Value::Bool(_) => Value::Other("a boolean"),
-        serde_yaml::Value::Number(_) => Value::Other("a number"),
-        serde_yaml::Value::Mapping(_) => Value::Other("a mapping"),
-        serde_yaml::Value::Tagged(_) => Value::Other("a tagged value"),
+        Yaml::Value(Scalar::String(text)) => Value::Text(text.into_owned()),
+        Yaml::Representation(text, _, _) => Value::Text(text.into_owned()),
+        Yaml::Value(Scalar::Null) => Value::Other("empty"),
+        Yaml::Value(Scalar::Boolean(_)) => Value::Other("a boolean"),
+        Yaml::Value(Scalar::Integer(_) | Scalar::FloatingPoint(_)) => Value::Other("a number"),
+        Yaml::Sequence(items) => Value::List(items.into_iter().map(from_yaml).collect()),
+        Yaml::Mapping(_) => Value::Other("a mapping"),
+        Yaml::Tagged(_, _) => Value::Other("a tagged value"),
+        Yaml::Alias(_) => Value::Other("an alias"),
+        Yaml::BadValue => Value::Other("an unreadable value"),
     }
 }
 
@@ -440,6 +451,57 @@ mod tests {
             problem.line
         );
         assert_eq!(parsed.body, "Body\n");
+    }
+
+    #[test]
+    fn yaml_errors_name_the_problem_and_its_file_line() {
+        // Duplicate keys are an error (YAML says keys are unique), on the second one's line.
+        let parsed = parse("---\ntitle: One\ntitle: Two\n---\n");
+        let problem = &parsed.problems[0];
+        assert!(problem.fatal, "{problem:?}");
+        assert!((2..=3).contains(&problem.line), "{problem:?}");
+        assert!(problem.message.starts_with("invalid YAML: "), "{problem:?}");
+        // A bad indentation further down the block is reported on its own line.
+        let parsed = parse("---\ntitle: ok\nservices:\n  - api\n - web\n---\n");
+        assert!(parsed.problems[0].fatal);
+        assert_eq!(parsed.problems[0].line, 5, "{:?}", parsed.problems);
+        // A scalar, not a mapping.
+        let parsed = parse("---\njust text\n---\n");
+        assert_eq!(
+            parsed.problems[0].message,
+            "the front matter must be a mapping of keys to values"
+        );
+    }
+
+    #[test]
+    fn yaml_values_of_the_wrong_kind_are_named() {
+        let parsed = parse(
+            "---\ntitle: 12\nservices: [api, true]\nowner: ~\ntags: {a: b}\nlast_reviewed: no\n---\n",
+        );
+        let found: Vec<_> = parsed
+            .problems
+            .iter()
+            .map(|problem| (problem.line, problem.key.as_str(), problem.message.as_str()))
+            .collect();
+        assert_eq!(
+            found[..4],
+            [
+                (2, "title", "must be a string, not a number"),
+                (3, "services", "every item must be a string, not a boolean"),
+                (4, "owner", "must be a string, not empty"),
+                (5, "tags", "must be a list of strings, not a mapping"),
+            ]
+        );
+        // YAML 1.2: `no` is a string, so it is read as a (wrong) date, not a boolean.
+        assert_eq!(
+            found[4],
+            (
+                6,
+                "last_reviewed",
+                "`no` is not a date; write it as YYYY-MM-DD"
+            )
+        );
+        assert_eq!(parsed.front.services, vec!["api"]);
     }
 
     #[test]

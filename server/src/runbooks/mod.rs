@@ -12,12 +12,13 @@
 pub mod front_matter;
 pub mod render;
 pub mod routes;
+pub mod search;
 
 use crate::config::ConfigError;
 use app::error::AppError;
 use app::runbooks::{
     LibraryState, ReviewState, Runbook, RunbookLink, RunbookLinks, RunbookList, RunbookQuery,
-    RunbookSummary, REVIEW_MAX_AGE_DAYS,
+    RunbookSummary, SearchTerms, REVIEW_MAX_AGE_DAYS,
 };
 use app::runbooks_port;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -53,9 +54,7 @@ struct Entry {
     toc: Vec<app::runbooks::TocEntry>,
     file: String,
     modified_at: Option<DateTime<Utc>>,
-    /// Lower-cased title, tags, services, owner and text, for search.
-    haystack: String,
-    /// The body as plain text (for snippets).
+    /// The body as plain text (indexed for search, and cut for snippets).
     text: String,
     /// Front-matter problems of the version shown.
     problems: Vec<front_matter::Problem>,
@@ -71,16 +70,57 @@ pub struct Index {
     state: LibraryState,
     /// Files whose latest version was not taken yet (still changing), by path.
     pending: HashMap<PathBuf, Signature>,
+    /// The words of `entries` (by position), built when the entries change, never per search.
+    search: Arc<search::SearchIndex>,
 }
 
 impl Index {
     fn empty(state: LibraryState) -> Self {
+        Self::new(Vec::new(), state, HashMap::new(), None)
+    }
+
+    /// An index of `entries`; the search index of `previous` is reused when it is of the same
+    /// files (the folder is checked every few seconds and is almost always unchanged).
+    fn new(
+        entries: Vec<Entry>,
+        state: LibraryState,
+        pending: HashMap<PathBuf, Signature>,
+        previous: Option<&Index>,
+    ) -> Self {
+        let reusable = previous.filter(|previous| same_entries(&previous.entries, &entries));
+        let search = match reusable {
+            Some(previous) => previous.search.clone(),
+            None => Arc::new(search::SearchIndex::build(entries.iter().map(document))),
+        };
         Self {
-            entries: Vec::new(),
+            entries,
             state,
-            pending: HashMap::new(),
+            pending,
+            search,
         }
     }
+}
+
+/// What the search index reads of an entry.
+fn document(entry: &Entry) -> search::Document<'_> {
+    let summary = &entry.summary;
+    let mut fields = vec![(search::Field::Title, summary.title.as_str())];
+    fields.extend(
+        summary
+            .tags
+            .iter()
+            .chain(&summary.services)
+            .map(|label| (search::Field::Label, label.as_str())),
+    );
+    fields.extend(
+        summary
+            .environments
+            .iter()
+            .chain(&summary.owner)
+            .map(|meta| (search::Field::Meta, meta.as_str())),
+    );
+    fields.push((search::Field::Body, entry.text.as_str()));
+    search::Document { fields }
 }
 
 /// The runbook library: the loaded index and the folder it comes from.
@@ -268,12 +308,15 @@ fn image_content_type(path: &str) -> Option<&'static str> {
 }
 
 fn same_versions(a: &Index, b: &Index) -> bool {
-    a.state == b.state
-        && a.entries.len() == b.entries.len()
-        && a.entries
-            .iter()
-            .zip(&b.entries)
-            .all(|(x, y)| x.file == y.file && x.signature == y.signature)
+    a.state == b.state && same_entries(&a.entries, &b.entries)
+}
+
+/// The same files in the same order, each the same version (so the same indexed text).
+fn same_entries(a: &[Entry], b: &[Entry]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.file == y.file && x.signature == y.signature && x.summary == y.summary)
 }
 
 /// The `*.md` files directly in `dir` with their signatures; `None` when `dir` is missing.
@@ -322,11 +365,12 @@ fn build_index(dir: &Path, previous: Option<&Index>, today: NaiveDate) -> Index 
             tracing::warn!(dir = %dir.display(), %error, "the runbooks folder cannot be read");
             let reason = format!("cannot read {}: {error}", dir.display());
             return match previous {
-                Some(previous) => Index {
-                    entries: previous.entries.clone(),
-                    state: LibraryState::Unreadable(reason),
-                    pending: HashMap::new(),
-                },
+                Some(previous) => Index::new(
+                    previous.entries.clone(),
+                    LibraryState::Unreadable(reason),
+                    HashMap::new(),
+                    Some(previous),
+                ),
                 None => Index::empty(LibraryState::Unreadable(reason)),
             };
         }
@@ -397,11 +441,7 @@ fn build_index(dir: &Path, previous: Option<&Index>, today: NaiveDate) -> Index 
                 .cmp(&b.summary.title.to_lowercase())
         })
     });
-    Index {
-        entries,
-        state: LibraryState::Loaded,
-        pending,
-    }
+    Index::new(entries, LibraryState::Loaded, pending, previous)
 }
 
 /// Two files with the same slug (`API.md`, `api.md`): the second gets a suffix.
@@ -482,23 +522,12 @@ fn load_entry(
         warnings,
         snippet: None,
     };
-    let haystack = [
-        summary.title.as_str(),
-        &summary.tags.join(" "),
-        &summary.services.join(" "),
-        &summary.environments.join(" "),
-        summary.owner.as_deref().unwrap_or_default(),
-        &rendered.text,
-    ]
-    .join("\n")
-    .to_lowercase();
     Ok(Entry {
         summary,
         html: rendered.html,
         toc: rendered.toc,
         file: file.to_string(),
         modified_at: signature.modified.map(DateTime::<Utc>::from),
-        haystack,
         text: rendered.text,
         problems: parsed.problems,
         signature,
@@ -506,43 +535,11 @@ fn load_entry(
     })
 }
 
-/// How well an entry matches the search words (None: not every word is present).
-fn score(entry: &Entry, terms: &[String]) -> Option<u32> {
-    let title = entry.summary.title.to_lowercase();
-    let labels = [
-        entry.summary.tags.join(" "),
-        entry.summary.services.join(" "),
-    ]
-    .join(" ")
-    .to_lowercase();
-    let mut total = 0_u32;
-    for term in terms {
-        if !entry.haystack.contains(term.as_str()) {
-            return None;
-        }
-        if title.contains(term.as_str()) {
-            total += 10;
-        }
-        if labels.contains(term.as_str()) {
-            total += 5;
-        }
-        let hits = u32::try_from(entry.haystack.matches(term.as_str()).count()).unwrap_or(u32::MAX);
-        total = total.saturating_add(hits.min(5));
-    }
-    Some(total)
-}
-
-/// A few words of `text` around the first of `terms` found.
-fn snippet(text: &str, terms: &[String]) -> Option<String> {
-    let lower = text.to_lowercase();
-    // Lower-casing can change byte lengths; only use positions when it did not.
-    if lower.len() != text.len() {
+/// A few words of `text` around byte offset `at` (where the first matched word starts).
+fn snippet(text: &str, at: usize) -> Option<String> {
+    if at >= text.len() || !text.is_char_boundary(at) {
         return None;
     }
-    let at = terms
-        .iter()
-        .filter_map(|term| lower.find(term.as_str()))
-        .min()?;
     let mut start = at.saturating_sub(60);
     while !text.is_char_boundary(start) {
         start -= 1;
@@ -571,26 +568,28 @@ fn matches_label(values: &[String], wanted: &str) -> bool {
 impl runbooks_port::RunbookLibrary for RunbookLibrary {
     fn list(&self, query: &RunbookQuery) -> RunbookList {
         let index = self.current();
-        let terms: Vec<String> = query.q.split_whitespace().map(str::to_lowercase).collect();
-        let mut found: Vec<(u32, usize, RunbookSummary)> = index
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, entry)| {
-                matches_label(&entry.summary.services, &query.service)
-                    && matches_label(&entry.summary.tags, &query.tag)
-            })
-            .filter_map(|(position, entry)| {
-                let score = score(entry, &terms)?;
-                let mut summary = entry.summary.clone();
-                if !terms.is_empty() {
-                    summary.snippet = snippet(&entry.text, &terms);
-                }
-                Some((score, position, summary))
+        let terms = SearchTerms::parse(&query.q);
+        if terms.truncated {
+            tracing::debug!(
+                chars = query.q.len(),
+                "runbook search cut to its first words"
+            );
+        }
+        // Best match first; the folder's order (severity, title) breaks ties.
+        let found: Vec<RunbookSummary> = index
+            .search
+            .search(&terms)
+            .into_iter()
+            .filter_map(|hit| {
+                let entry = index.entries.get(hit.entry)?;
+                let wanted = matches_label(&entry.summary.services, &query.service)
+                    && matches_label(&entry.summary.tags, &query.tag);
+                wanted.then(|| RunbookSummary {
+                    snippet: hit.first_in_body.and_then(|at| snippet(&entry.text, at)),
+                    ..entry.summary.clone()
+                })
             })
             .collect();
-        // Best match first; the folder's order (severity, title) breaks ties.
-        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let services: BTreeSet<String> = index
             .entries
             .iter()
@@ -602,11 +601,13 @@ impl runbooks_port::RunbookLibrary for RunbookLibrary {
             .flat_map(|entry| entry.summary.tags.iter().cloned())
             .collect();
         RunbookList {
-            runbooks: found.into_iter().map(|(_, _, summary)| summary).collect(),
+            runbooks: found,
             total: u32::try_from(index.entries.len()).unwrap_or(u32::MAX),
             services: services.into_iter().collect(),
             tags: tags.into_iter().collect(),
             state: index.state.clone(),
+            terms: terms.terms,
+            query_truncated: terms.truncated,
         }
     }
 
@@ -701,6 +702,64 @@ mod tests {
         assert_eq!(snippet.as_deref(), Some("Check replication lag."));
         let links = library.links();
         assert_eq!(links.for_service("db")[0].slug, "a");
+    }
+
+    #[test]
+    fn the_search_index_is_built_once_per_change_of_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "r.md", "---\ntitle: One\n---\nAlpha text.\n");
+        let library = RunbookLibrary::load(dir.path());
+        let first = library.current().search.clone();
+        library.reload();
+        library.reload();
+        assert!(
+            Arc::ptr_eq(&first, &library.current().search),
+            "an unchanged folder keeps its search index"
+        );
+        write(
+            dir.path(),
+            "r.md",
+            "---\ntitle: Two\n---\nBeta text, longer.\n",
+        );
+        library.reload();
+        library.reload();
+        assert!(!Arc::ptr_eq(&first, &library.current().search));
+        let query = |q: &str| RunbookQuery {
+            q: q.into(),
+            ..RunbookQuery::default()
+        };
+        assert_eq!(library.list(&query("beta")).runbooks.len(), 1);
+        assert!(library.list(&query("alpha")).runbooks.is_empty());
+    }
+
+    #[test]
+    fn a_search_of_thousands_of_words_uses_the_first_eight() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "r.md",
+            "---\ntitle: Restart\n---\nw0 w1 w2 w3 w4 w5 w6 w7 and more.\n",
+        );
+        let library = RunbookLibrary::load(dir.path());
+        let words = (0..5000).map(|n| format!("w{n}")).collect::<Vec<_>>();
+        let list = library.list(&RunbookQuery {
+            q: words.join(" "),
+            ..RunbookQuery::default()
+        });
+        assert!(list.query_truncated);
+        assert_eq!(list.terms, words[..8].to_vec());
+        // Only the eight words kept count, and the file has them all.
+        assert_eq!(list.runbooks.len(), 1);
+        assert!(list.runbooks[0]
+            .snippet
+            .as_deref()
+            .unwrap()
+            .starts_with("w0"));
+        let short = library.list(&RunbookQuery {
+            q: "restart".into(),
+            ..RunbookQuery::default()
+        });
+        assert!(!short.query_truncated);
     }
 
     #[test]

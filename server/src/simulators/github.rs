@@ -336,6 +336,34 @@ impl GithubSimulator {
         true
     }
 
+    /// Sets the `environment_url` and `log_url` (and `target_url`) of every status of a
+    /// deployment, as a deployer could post them: anything at all, `javascript:` included
+    /// (security #15 tests that such links never reach the page). Returns false for an unknown
+    /// repository or deployment.
+    pub fn set_status_urls(
+        &self,
+        owner: &str,
+        repo: &str,
+        deployment_id: &str,
+        environment_url: &str,
+        log_url: &str,
+    ) -> bool {
+        let mut guard = lock(&self.scenario);
+        let Some(deployment) = guard
+            .repo_mut(owner, repo)
+            .deployments
+            .iter_mut()
+            .find(|d| d.id.to_string() == deployment_id)
+        else {
+            return false;
+        };
+        for status in &mut deployment.statuses {
+            status.environment_url = Some(environment_url.to_string());
+            status.log_url = Some(log_url.to_string());
+        }
+        true
+    }
+
     /// Lists statuses oldest first instead of newest first. GitHub's order is UNCONFIRMED
     /// (newest first in practice); this lets tests run the client against the other one.
     pub fn set_statuses_oldest_first(&self, oldest_first: bool) {

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -20,6 +21,10 @@ pub struct SimHealthEndpoint {
     pub body: Value,
     #[serde(default)]
     pub delay_ms: u64,
+    /// Streams this many spaces after the JSON (chunked, no `Content-Length`): an endpoint
+    /// answering without end, for the checker's body cap.
+    #[serde(default)]
+    pub padding_bytes: u64,
 }
 
 impl SimHealthEndpoint {
@@ -29,6 +34,7 @@ impl SimHealthEndpoint {
             status,
             body: serde_json::json!({"status": "down"}),
             delay_ms: 0,
+            padding_bytes: 0,
         }
     }
 
@@ -37,6 +43,7 @@ impl SimHealthEndpoint {
             status: 200,
             body: serde_json::json!({"status": "ok"}),
             delay_ms: 0,
+            padding_bytes: 0,
         }
     }
 }
@@ -74,5 +81,21 @@ async fn answer(State(sim): State<Arc<HealthSimulator>>, Path(name): Path<String
         tokio::time::sleep(Duration::from_millis(endpoint.delay_ms)).await;
     }
     let status = StatusCode::from_u16(endpoint.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(endpoint.body)).into_response()
+    if endpoint.padding_bytes == 0 {
+        return (status, Json(endpoint.body)).into_response();
+    }
+    const CHUNK: u64 = 64 * 1024;
+    let json = bytes::Bytes::from(endpoint.body.to_string());
+    let chunks = endpoint.padding_bytes.div_ceil(CHUNK);
+    let padding = futures::stream::iter(0..chunks).map(move |index| {
+        let size = CHUNK.min(endpoint.padding_bytes - index * CHUNK);
+        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(vec![b' '; size as usize]))
+    });
+    let body = futures::stream::once(async move { Ok(json) }).chain(padding);
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }

@@ -187,8 +187,9 @@ impl StoredDeployment {
             pr_number: record.pr_number,
             created_at: Some(record.created_at),
             ready_at: record.finished_at,
-            url: record.url.clone(),
-            dashboard_url: record.dashboard_url.clone(),
+            // Rows stored before links were checked may still hold anything.
+            url: crate::providers::web_url(record.url.clone(), "url"),
+            dashboard_url: crate::providers::web_url(record.dashboard_url.clone(), "dashboard_url"),
             commit_url: None,
         }
     }
