@@ -13,6 +13,39 @@ fn repo_file(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|error| panic!("{}: {error}", full.display()))
 }
 
+/// A YAML file as JSON values (saphyr is the YAML parser the server already has).
+fn yaml_file(path: &str) -> serde_json::Value {
+    use saphyr::{LoadableYamlNode, Yaml};
+    fn to_json(value: &Yaml<'_>) -> serde_json::Value {
+        use saphyr::Scalar;
+        use serde_json::Value;
+        match value {
+            Yaml::Value(Scalar::String(text)) => Value::String(text.to_string()),
+            Yaml::Value(Scalar::Integer(number)) => Value::from(*number),
+            Yaml::Value(Scalar::FloatingPoint(number)) => Value::from(number.into_inner()),
+            Yaml::Value(Scalar::Boolean(flag)) => Value::Bool(*flag),
+            Yaml::Value(Scalar::Null) => Value::Null,
+            Yaml::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
+            Yaml::Mapping(mapping) => Value::Object(
+                mapping
+                    .iter()
+                    .map(|(key, value)| {
+                        let key = match to_json(key) {
+                            Value::String(text) => text,
+                            other => other.to_string(),
+                        };
+                        (key, to_json(value))
+                    })
+                    .collect(),
+            ),
+            other => panic!("unexpected YAML node {other:?}"),
+        }
+    }
+    let documents =
+        Yaml::load_from_str(&repo_file(path)).unwrap_or_else(|error| panic!("{path}: {error}"));
+    to_json(documents.first().expect("one YAML document"))
+}
+
 /// Where the image keeps its data: `ENV LOOKOUT_DATA_DIR=…` in the Dockerfile's runtime stage.
 fn image_data_dir() -> String {
     let dockerfile = repo_file("Dockerfile");
@@ -71,7 +104,7 @@ fn the_dockerfile_fetches_crates_in_a_layer_of_their_own_before_the_sources() {
 
 #[test]
 fn render_blueprint_builds_the_dockerfile_with_a_disk_for_the_data_dir() {
-    let blueprint: serde_yaml::Value = serde_yaml::from_str(&repo_file("render.yaml")).unwrap();
+    let blueprint = yaml_file("render.yaml");
     let service = &blueprint["services"][0];
     assert_eq!(service["type"].as_str(), Some("web"));
     assert_eq!(service["runtime"].as_str(), Some("docker"));
@@ -82,7 +115,7 @@ fn render_blueprint_builds_the_dockerfile_with_a_disk_for_the_data_dir() {
         service["disk"]["mountPath"].as_str(),
         Some(image_data_dir().as_str())
     );
-    let variables = service["envVars"].as_sequence().unwrap();
+    let variables = service["envVars"].as_array().unwrap();
     // Render sets PORT itself; a fixed one here would fight it.
     assert!(!variables.iter().any(|v| v["key"].as_str() == Some("PORT")));
     for name in TOKEN_VARIABLES
@@ -157,11 +190,11 @@ fn railway_config_builds_the_dockerfile_and_requires_a_volume_on_the_data_dir() 
 
 #[test]
 fn digitalocean_spec_builds_the_dockerfile_on_its_port_with_a_postgres_and_secret_tokens() {
-    let spec: serde_yaml::Value = serde_yaml::from_str(&repo_file(".do/app.yaml")).unwrap();
+    let spec = yaml_file(".do/app.yaml");
     let service = &spec["services"][0];
     assert_eq!(service["dockerfile_path"].as_str(), Some("Dockerfile"));
     assert!(HEALTH_PATHS.contains(&service["health_check"]["http_path"].as_str().unwrap()));
-    let envs = service["envs"].as_sequence().unwrap();
+    let envs = service["envs"].as_array().unwrap();
     let value_of = |key: &str| {
         envs.iter()
             .find(|e| e["key"].as_str() == Some(key))
