@@ -451,8 +451,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_full_verifier_refuses_instead_of_queueing_argon2_jobs() {
+    fn demo_config() -> Config {
         use crate::demo::{demo_config_text, DemoScenario, DEMO_TOKENS};
         let text = demo_config_text(
             DemoScenario::Basic,
@@ -465,9 +464,95 @@ mod tests {
                 .find(|(variable, _)| *variable == name)
                 .map(|(_, token)| token.to_string())
         };
-        let config = crate::config::parse(&text, "test", &lookup).unwrap();
+        crate::config::parse(&text, "test", &lookup).unwrap()
+    }
+
+    async fn demo_auth() -> AuthService {
         let store = crate::store::open("sqlite::memory:").await.unwrap();
-        let auth = AuthService::new(&config, store);
+        AuthService::new(&demo_config(), store)
+    }
+
+    fn session_cookie(auth: &AuthService, token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = format!("{}={token}", auth.session_cookie_name());
+        headers.insert(axum::http::header::COOKIE, value.parse().unwrap());
+        headers
+    }
+
+    #[tokio::test]
+    async fn an_idle_session_ends_and_a_used_one_slides_at_most_once_a_minute() {
+        let auth = demo_auth().await;
+        let token = auth.start_session("viewer").await.unwrap();
+        let hash = password::sha256_hex(&token);
+        let now = Utc::now();
+        let stored = auth.store.find_session(&hash, now).await.unwrap().unwrap();
+        let idle = chrono::Duration::hours(8);
+        assert!(
+            (stored.expires_at - (now + idle)).num_seconds().abs() < 5,
+            "a new session expires after the idle timeout, not the 12 h lifetime"
+        );
+        // Used again right away: no write (the expiry moved by less than a minute).
+        let (principal, _) = auth.principal(&session_cookie(&auth, &token), None).await;
+        assert!(matches!(principal, Principal::User(_)));
+        let again = auth.store.find_session(&hash, now).await.unwrap().unwrap();
+        assert_eq!(again.expires_at, stored.expires_at);
+        // Last used long ago (expiry near): use slides it to now + idle.
+        let soon = Utc::now() + chrono::Duration::minutes(5);
+        auth.store.touch_session(&hash, soon).await.unwrap();
+        let (principal, _) = auth.principal(&session_cookie(&auth, &token), None).await;
+        assert!(matches!(principal, Principal::User(_)));
+        let slid = auth
+            .store
+            .find_session(&hash, Utc::now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(slid.expires_at > soon + chrono::Duration::hours(7));
+        // Idle past its expiry: signed out.
+        let past = Utc::now() - chrono::Duration::seconds(1);
+        auth.store.touch_session(&hash, past).await.unwrap();
+        let (principal, _) = auth.principal(&session_cookie(&auth, &token), None).await;
+        assert!(matches!(principal, Principal::Anonymous));
+    }
+
+    #[tokio::test]
+    async fn a_session_without_its_tag_is_worthless() {
+        let auth = demo_auth().await;
+        let token = auth.start_session("admin").await.unwrap();
+        let (random, _) = token.rsplit_once('.').unwrap();
+        // A row for the bare random part (as an older Lookout stored) is not accepted.
+        auth.store
+            .create_session(
+                &password::sha256_hex(random),
+                &SessionRecord {
+                    user_name: "admin".into(),
+                    created_at: Utc::now(),
+                    expires_at: Utc::now() + chrono::Duration::hours(1),
+                },
+            )
+            .await
+            .unwrap();
+        let (principal, _) = auth.principal(&session_cookie(&auth, random), None).await;
+        assert!(matches!(principal, Principal::Anonymous));
+        let (principal, _) = auth.principal(&session_cookie(&auth, &token), None).await;
+        assert!(matches!(principal, Principal::User(_)));
+    }
+
+    #[tokio::test]
+    async fn password_mode_beyond_loopback_without_https_is_warned_about() {
+        let auth = demo_auth().await;
+        let exposed: std::net::SocketAddr = "0.0.0.0:3000".parse().unwrap();
+        let local: std::net::SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        assert!(auth
+            .startup_warnings(exposed)
+            .iter()
+            .any(|warning| warning.contains("without an https server.public_url")));
+        assert!(auth.startup_warnings(local).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_full_verifier_refuses_instead_of_queueing_argon2_jobs() {
+        let auth = demo_auth().await;
         let held: Vec<_> = (0..MAX_CONCURRENT_VERIFICATIONS)
             .map(|_| auth.verifications.clone().try_acquire_owned().unwrap())
             .collect();
