@@ -4,7 +4,9 @@
 // successful load; when the server cannot be reached the stored copy is served, marked
 // "Offline copy from <time>". The stylesheet, this site's small script and runbook images are
 // kept the same way. Nothing else is touched (server functions, the live stream, the wasm
-// bundle: an offline copy is a plain page).
+// bundle: an offline copy is a plain page). A response marked `Cache-Control: no-store` (what
+// the server sends to a signed-in user, for a private dashboard, the sign-in page, the audit
+// log and rollbacks) is never stored, and it replaces no stored copy either.
 'use strict';
 
 const CACHE = 'lookout-offline-v1';
@@ -36,8 +38,18 @@ function cacheKey(url) {
   return url.origin + url.pathname + url.search;
 }
 
+function mayStore(response) {
+  const cacheControl = (response.headers.get('cache-control') || '').toLowerCase();
+  return response.ok && response.type === 'basic' && !/(^|[\s,])(no-store|private)([\s,=]|$)/.test(cacheControl);
+}
+
 async function store(key, response) {
-  if (!response.ok || response.type !== 'basic') return;
+  if (!mayStore(response)) {
+    // What this browser was shown is not for later: forget an older public copy too, so
+    // an offline visit never shows a page from before someone signed in.
+    if (response.ok) await (await caches.open(CACHE)).delete(key);
+    return;
+  }
   const headers = new Headers(response.headers);
   headers.set(STORED_AT, new Date().toISOString());
   // The body is stored decoded: drop what described the encoded bytes.

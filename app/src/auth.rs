@@ -211,8 +211,66 @@ pub struct SessionInfo {
 /// The form field that carries the CSRF token in form posts.
 pub const CSRF_FIELD: &str = "csrf_token";
 
+/// The one check for every redirect built from user input (`?next=`, a form's `next`, the
+/// server functions' redirects): `Some` only for a path on this site, percent-encoded so it
+/// is a valid header value. Refused: anything not starting with one `/` (`https:`,
+/// `javascript:`, relative paths), `//host` and `/\host` (browsers read both as another
+/// host), and control characters (browsers drop tabs and newlines, so `/\t/host` is `//host`).
+pub fn local_redirect_path(path: &str) -> Option<String> {
+    let local = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control);
+    if !local {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_graphic() {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Some(out)
+}
+
+/// Where to go after signing in: a local path (never the login page itself), else `/`.
+pub fn safe_next(next: &str) -> String {
+    local_redirect_path(next)
+        .filter(|path| !path.starts_with("/login"))
+        .unwrap_or_else(|| "/".to_string())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn redirects_stay_on_this_site_and_are_valid_header_values() {
+        use super::{local_redirect_path, safe_next};
+        assert_eq!(safe_next("/history?service=api"), "/history?service=api");
+        for refused in [
+            "https://evil.example/",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "//evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "history",
+            "",
+            "/login?next=/",
+        ] {
+            assert_eq!(safe_next(refused), "/", "{refused:?}");
+        }
+        assert_eq!(safe_next("/services/café"), "/services/caf%C3%A9");
+        assert_eq!(safe_next("/a b"), "/a%20b");
+        assert_eq!(
+            local_redirect_path("/rollbacks/3?error=x"),
+            Some("/rollbacks/3?error=x".into())
+        );
+        assert_eq!(local_redirect_path("//evil.example"), None);
+    }
+
     use super::*;
 
     fn user(role: Role, environments: Option<&[&str]>) -> Principal {

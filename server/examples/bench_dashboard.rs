@@ -235,7 +235,9 @@ impl Providers {
     fn config_text(&self, services: usize, listen: SocketAddr, poll_secs: u64) -> String {
         let base = &self.base_url;
         let mut text = format!(
-            "[server]\nlisten = \"{listen}\"\n\n[monitor]\npoll_interval_secs = {poll_secs}\n\
+            "[server]\nlisten = \"{listen}\"\n\
+             # 1,000 viewers from one loopback address: above the per-address default.\n\
+             max_streams = 5000\nmax_streams_per_address = 5000\n\n[monitor]\npoll_interval_secs = {poll_secs}\n\
              health_interval_secs = {poll_secs}\nhistory_depth = 5\n\n\
              [auth]\nmode = \"none\"\n\n\
              [[environments]]\nname = \"production\"\nkind = \"production\"\n\n\

@@ -74,7 +74,12 @@ pub struct Config {
     /// Where this configuration came from (a path, or "demo").
     pub origin: String,
     pub listen: SocketAddr,
+    /// The address people open (`server.public_url`, `LOOKOUT_PUBLIC_URL` wins): the only
+    /// host name requests may carry besides loopback and IP literals, and the origin
+    /// mutating requests must come from.
     pub public_url: Option<String>,
+    /// Connection limits (`[server]`).
+    pub limits: ServerLimits,
     pub monitor: MonitorSettings,
     pub environments: Vec<EnvironmentConfig>,
     pub services: Vec<ServiceConfig>,
@@ -92,6 +97,31 @@ pub struct Config {
     pub runbooks_reload_interval: Duration,
     /// Webhooks told about rollbacks (`[[notifications]]`).
     pub notifications: Vec<NotificationTarget>,
+}
+
+/// What one client, and everyone together, may hold open (`[server]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Live streams (`/api/events`, rollback event streams) open at once; more get 503.
+    pub max_streams: u32,
+    /// Live streams one client address may hold; more get 429.
+    pub max_streams_per_address: u32,
+    /// A connection that has not sent a request's headers by then is closed (slowloris).
+    pub header_read_timeout: Duration,
+}
+
+pub const DEFAULT_MAX_STREAMS: u32 = 1_000;
+pub const DEFAULT_MAX_STREAMS_PER_ADDRESS: u32 = 20;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_streams: DEFAULT_MAX_STREAMS,
+            max_streams_per_address: DEFAULT_MAX_STREAMS_PER_ADDRESS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -314,6 +344,9 @@ struct RawStore {
 struct RawServer {
     listen: Option<Spanned<String>>,
     public_url: Option<Spanned<String>>,
+    max_streams: Option<Spanned<u32>>,
+    max_streams_per_address: Option<Spanned<u32>>,
+    header_read_timeout_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -491,6 +524,23 @@ pub fn load_source(source: &ConfigSource, env: EnvLookup<'_>) -> Result<Config, 
 
 /// Parses and validates config text. `origin` names the file in errors.
 pub fn parse(text: &str, origin: &str, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    parse_as(text, origin, env, false)
+}
+
+/// The demo's generated config: simulated data, so it may listen where `PORT` says without a
+/// `public_url` (`Config::demo` is set).
+pub fn parse_demo(text: &str, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    let mut config = parse_as(text, "demo", env, true)?;
+    config.demo = true;
+    Ok(config)
+}
+
+fn parse_as(
+    text: &str,
+    origin: &str,
+    env: EnvLookup<'_>,
+    demo: bool,
+) -> Result<Config, ConfigErrors> {
     let raw: RawConfig = toml::from_str(text).map_err(|error| {
         let line = error.span().map(|span| line_of(text, span.start));
         ConfigErrors(vec![ConfigError {
@@ -503,6 +553,7 @@ pub fn parse(text: &str, origin: &str, env: EnvLookup<'_>) -> Result<Config, Con
     let mut validator = Validator {
         text,
         origin,
+        demo,
         errors: Vec::new(),
     };
     let config = validator.config(raw, env);
@@ -526,6 +577,8 @@ fn line_of(text: &str, offset: usize) -> u32 {
 struct Validator<'a> {
     text: &'a str,
     origin: &'a str,
+    /// The demo's own config (see [`parse_demo`]).
+    demo: bool,
     errors: Vec<ConfigError>,
 }
 
@@ -551,6 +604,7 @@ impl Validator<'_> {
     fn config(&mut self, raw: RawConfig, env: EnvLookup<'_>) -> Config {
         let listen = self.listen(&raw.server, env);
         let public_url = self.public_url(&raw.server, env);
+        let limits = self.limits(&raw.server);
         let monitor = self.monitor(&raw.monitor);
         let environments = self.environments(&raw.environments);
         let providers = self.providers(&raw.providers, env);
@@ -561,6 +615,7 @@ impl Validator<'_> {
             .map(|environment| environment.name.clone())
             .collect();
         let auth = self.auth(raw.auth.as_ref(), &environment_names);
+        self.exposure(raw.auth.as_ref(), &auth, listen, public_url.is_some());
         let notifications = self.notifications(&raw.notifications, &environment_names, env);
         let runbooks_dir = match (env("LOOKOUT_RUNBOOKS_DIR"), &raw.runbooks_dir) {
             (Some(dir), _) => PathBuf::from(dir),
@@ -576,6 +631,7 @@ impl Validator<'_> {
             origin: self.origin.to_string(),
             listen,
             public_url,
+            limits,
             monitor,
             environments,
             services,
@@ -592,21 +648,7 @@ impl Validator<'_> {
     /// (`RENDER_EXTERNAL_URL`) or Railway (`RAILWAY_PUBLIC_DOMAIN`) gives the service.
     fn public_url(&mut self, raw: &RawServer, env: EnvLookup<'_>) -> Option<String> {
         let parsed = match env("LOOKOUT_PUBLIC_URL").filter(|url| !url.trim().is_empty()) {
-            Some(url) => match url::Url::parse(url.trim()) {
-                Ok(parsed)
-                    if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() =>
-                {
-                    Some(url.trim().to_string())
-                }
-                _ => {
-                    self.error_at(
-                        None,
-                        "LOOKOUT_PUBLIC_URL (environment)",
-                        format!("`{url}` is not an http(s) URL"),
-                    );
-                    None
-                }
-            },
+            Some(url) => self.env_url(&url, "LOOKOUT_PUBLIC_URL (environment)"),
             None => match &raw.public_url {
                 Some(url) => self.url(url, "server.public_url"),
                 // What the PaaS says the service's address is: Render's full URL, Railway's
@@ -1426,6 +1468,52 @@ impl Validator<'_> {
         })
     }
 
+    fn env_url(&mut self, value: &str, key: &str) -> Option<String> {
+        match url::Url::parse(value.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Some(value.trim().to_string())
+            }
+            _ => {
+                self.error_at(None, key, format!("`{value}` is not an http(s) URL"));
+                None
+            }
+        }
+    }
+
+    fn limits(&mut self, raw: &RawServer) -> ServerLimits {
+        let mut count = |value: &Option<Spanned<u32>>, key: &str, default: u32| match value {
+            Some(value) if *value.get_ref() == 0 => {
+                self.error(value, key, "must be at least 1");
+                default
+            }
+            Some(value) => *value.get_ref(),
+            None => default,
+        };
+        let max_streams = count(&raw.max_streams, "server.max_streams", DEFAULT_MAX_STREAMS);
+        let max_streams_per_address = count(
+            &raw.max_streams_per_address,
+            "server.max_streams_per_address",
+            DEFAULT_MAX_STREAMS_PER_ADDRESS,
+        );
+        let header_read_timeout = match &raw.header_read_timeout_secs {
+            Some(value) if !(1..=300).contains(value.get_ref()) => {
+                self.error(
+                    value,
+                    "server.header_read_timeout_secs",
+                    "must be between 1 and 300",
+                );
+                DEFAULT_HEADER_READ_TIMEOUT
+            }
+            Some(value) => Duration::from_secs(*value.get_ref()),
+            None => DEFAULT_HEADER_READ_TIMEOUT,
+        };
+        ServerLimits {
+            max_streams,
+            max_streams_per_address,
+            header_read_timeout,
+        }
+    }
+
     fn url(&mut self, value: &Spanned<String>, key: &str) -> Option<String> {
         match url::Url::parse(value.get_ref().trim()) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
@@ -1456,14 +1544,23 @@ fn default_repository_url(source: &ServiceSource) -> Option<String> {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`. A URL that does not
+/// parse (a password with `/` or `#` in it) loses everything before its last `@`.
 pub fn redact_url_password(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
+            if parsed.set_password(Some("***")).is_ok() {
+                parsed.to_string()
+            } else {
+                "<unprintable URL>".to_string()
+            }
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        Err(_) => match (url.split_once("://"), url.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://***@{host}"),
+            (None, Some((_, host))) => format!("***@{host}"),
+            _ => url.to_string(),
+        },
     }
 }
 
@@ -1607,6 +1704,27 @@ pub fn describe(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unparseable_store_urls_hide_their_password_too() {
+        for url in [
+            "postgres://lookout:pa/ss@db.internal/lookout",
+            "postgres://lookout:p#ss@db.internal/lookout",
+            "postgres://lookout:pass word@db.internal:5432/lookout",
+        ] {
+            let shown = redact_url_password(url);
+            assert!(
+                !shown.contains("ss@") && !shown.contains("pa"),
+                "{url} → {shown}"
+            );
+            assert!(shown.contains("db.internal"), "{shown}");
+            let shown = redact_url_secrets(url);
+            assert!(
+                !shown.contains("ss@") && !shown.contains("pa"),
+                "{url} → {shown}"
+            );
+        }
+    }
 
     #[test]
     fn printed_urls_hide_passwords_and_query_values() {

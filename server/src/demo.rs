@@ -344,8 +344,7 @@ impl DemoWorld {
                 other => env(other),
             }
         };
-        let mut config = config::parse(&self.config_text(poll_interval), "demo", &lookup)?;
-        config.demo = true;
+        let mut config = config::parse_demo(&self.config_text(poll_interval), &lookup)?;
         config.auth.demo_logins = DEMO_LOGINS
             .iter()
             .map(|(name, password, role)| DemoLogin {

@@ -18,3 +18,4 @@ pub mod secret;
 pub mod simulators;
 pub mod startup;
 pub mod store;
+pub mod stream_limits;

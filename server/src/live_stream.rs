@@ -1,7 +1,7 @@
 //! `GET /api/events`: the status board's live stream (Server-Sent Events). Each viewer gets
 //! the snapshot cut to its view of the board (`app::board`) at once and on every change, the
 //! history's change counter, and a heartbeat with the server's clock; the stream ends when the
-//! server shuts down.
+//! server shuts down. Each open stream holds a place in `StreamLimits` (503/429 beyond it).
 //!
 //! A snapshot event is serialized once per view and revision and the same bytes (reference
 //! counted) go to every viewer of that view: a thousand open pages cost one serialization and
@@ -81,6 +81,10 @@ pub async fn live_events(
     if let Some(refused) = read_refusal(&state, &request) {
         return refused;
     }
+    let permit = match state.stream_limits.open(request.remote_addr.as_deref()) {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal.into_response(),
+    };
     let frames = state.snapshot_frames.clone();
     let snapshots = WatchStream::new(state.monitor.subscribe()).filter_map(move |snapshot| {
         let frame = frames.frame(&snapshot, &board);
@@ -112,7 +116,11 @@ pub async fn live_events(
     };
     let stream =
         futures::stream::select(futures::stream::select(snapshots, heartbeats), deployments)
-            .map(Ok::<Bytes, Infallible>)
+            .map(move |frame| {
+                // The stream's place is held until the stream is dropped.
+                let _held = &permit;
+                Ok::<Bytes, Infallible>(frame)
+            })
             .take_until(Box::pin(stop));
     (
         [

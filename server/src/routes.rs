@@ -23,6 +23,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub rollbacks: Arc<crate::rollback::Rollbacks>,
     /// Serialized live-stream snapshots, shared by every viewer of a view.
     pub snapshot_frames: Arc<crate::live_stream::SnapshotFrames>,
+    /// Live streams open, in all and per client address (`[server] max_streams…`).
+    pub stream_limits: Arc<crate::stream_limits::StreamLimits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -98,9 +101,10 @@ fn request_context(
             }),
             remote_addr,
             redirect: Arc::new(|path: &str| {
-                // Only our own paths, percent-encoded: a header value cannot be invalid.
-                if path.starts_with('/') && path.bytes().all(|b| b.is_ascii_graphic()) {
-                    leptos_axum::redirect(path);
+                // Only our own paths, percent-encoded: the one check every redirect passes.
+                match app::auth::local_redirect_path(path) {
+                    Some(path) => leptos_axum::redirect(&path),
+                    None => tracing::warn!(path, "refused a redirect away from this site"),
                 }
             }),
         });
@@ -181,7 +185,22 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
+}
+
+/// A handler that panicked: 500 with no detail (the panic is logged, never sent).
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; the server logged it",
+    )
 }
 
 /// The process is up.
@@ -274,4 +293,37 @@ pub(crate) fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Re
             let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
             refuse(status, denial.reason())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_500_without_its_message() {
+        let app = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    let detail = String::from("panic detail with a secret");
+                    std::panic::panic_any(detail);
+                    #[allow(unreachable_code)]
+                    "unreachable"
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panic_response));
+        let request = axum::http::Request::builder()
+            .uri("/boom")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(!body.contains("secret"), "{body}");
+        assert!(body.contains("internal error"), "{body}");
+    }
 }

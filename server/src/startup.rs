@@ -6,7 +6,6 @@ use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::providers::http::build_client;
 use crate::routes::{router, AppState};
-use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::path::PathBuf;
@@ -72,6 +71,7 @@ pub async fn run(
         runbooks,
         rollbacks,
         snapshot_frames: Arc::default(),
+        stream_limits: crate::stream_limits::StreamLimits::new(&config.limits),
     };
     let app = router(state);
     if !site_root()
@@ -84,24 +84,72 @@ pub async fn run(
             "the client bundle is missing: pages render but will not hydrate (run `make build`)"
         );
     }
-    // No Nagle delay: a response whose headers and body go out in separate writes (every
-    // file the `/pkg` service streams) otherwise waits ~40 ms for the client's delayed ACK.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let header_read_timeout = config.limits.header_read_timeout;
+    serve(listener, app, header_read_timeout, async move {
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stopping.send(true);
     })
-    .await?;
+    .await;
     reloader.abort();
     drop(monitor);
     Ok(())
+}
+
+/// The accept loop (instead of `axum::serve`, which sets no header-read timeout): HTTP/1.1
+/// with `TCP_NODELAY` on every connection, each request told its peer (`ConnectInfo`), a
+/// connection that does not finish sending a request's headers within `header_read_timeout`
+/// closed (slowloris), and on `shutdown` no new connections while open ones finish.
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    header_read_timeout: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .keep_alive(true);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // No Nagle delay: a response whose headers and body go out in separate writes (every
+        // file the `/pkg` service streams) otherwise waits ~40 ms for the client's delayed ACK.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let service = app.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

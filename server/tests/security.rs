@@ -39,6 +39,11 @@ fn config_from(text: &str, data_dir: &Path) -> Config {
 
 /// The demo config with its `[auth]` section edited by `edit`, plus an API token.
 async fn spawn_with(edit: impl FnOnce(String) -> String) -> TestApp {
+    spawn_in(tempfile::tempdir().unwrap(), edit).await
+}
+
+/// As [`spawn_with`], keeping its store in `data_dir` (a restart keeps the sessions).
+async fn spawn_in(data_dir: tempfile::TempDir, edit: impl FnOnce(String) -> String) -> TestApp {
     let world = DemoWorld::start(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         DemoScenario::Basic,
@@ -53,7 +58,6 @@ async fn spawn_with(edit: impl FnOnce(String) -> String) -> TestApp {
         edit(text),
         sha256_hex(API_TOKEN)
     );
-    let data_dir = tempfile::tempdir().unwrap();
     let config = config_from(&text, data_dir.path());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -116,13 +120,16 @@ fn location(response: &reqwest::Response) -> String {
 struct Browser {
     csrf: String,
     session: Option<String>,
+    /// `__Host-` over https.
+    prefix: &'static str,
 }
 
 impl Browser {
     fn cookie_header(&self) -> String {
-        let mut cookie = format!("lookout_csrf={}", self.csrf);
+        let prefix = self.prefix;
+        let mut cookie = format!("{prefix}lookout_csrf={}", self.csrf);
         if let Some(session) = &self.session {
-            cookie.push_str(&format!("; lookout_session={session}"));
+            cookie.push_str(&format!("; {prefix}lookout_session={session}"));
         }
         cookie
     }
@@ -141,8 +148,14 @@ impl TestApp {
     async fn browser(&self) -> Browser {
         let response = self.get("/login", None).await;
         assert_eq!(response.status(), 200);
-        let csrf =
-            set_cookie(&response, "lookout_csrf").expect("the login page sets a CSRF cookie");
+        let (prefix, csrf) = match set_cookie(&response, "lookout_csrf") {
+            Some(csrf) => ("", csrf),
+            None => (
+                "__Host-",
+                set_cookie(&response, "__Host-lookout_csrf")
+                    .expect("the login page sets a CSRF cookie"),
+            ),
+        };
         let html = response.text().await.unwrap();
         assert!(
             html.contains(&format!("value=\"{csrf}\"")),
@@ -151,6 +164,7 @@ impl TestApp {
         Browser {
             csrf,
             session: None,
+            prefix,
         }
     }
 
@@ -166,6 +180,51 @@ impl TestApp {
             .unwrap()
     }
 
+    async fn post_form_with(
+        &self,
+        path: &str,
+        browser: &Browser,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .header("cookie", browser.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The audit log as the admin reads it: (actor, action, outcome, remote_addr).
+    async fn audit_rows(&self) -> Vec<(String, String, String, String)> {
+        let admin = self.signed_in("admin").await;
+        let audit: serde_json::Value = self
+            .get("/api/audit", Some(&admin))
+            .await
+            .json()
+            .await
+            .unwrap();
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let field = |name: &str| row[name].as_str().unwrap_or_default().to_string();
+                (
+                    field("actor"),
+                    field("action"),
+                    field("outcome"),
+                    field("remote_addr"),
+                )
+            })
+            .collect()
+    }
+
     async fn log_in(&self, user: &str, password: &str) -> (reqwest::Response, Browser) {
         let mut browser = self.browser().await;
         let body = format!(
@@ -173,7 +232,7 @@ impl TestApp {
             browser.csrf
         );
         let response = self.post_form("/login", &browser, &body).await;
-        browser.session = set_cookie(&response, "lookout_session");
+        browser.session = set_cookie(&response, &format!("{}lookout_session", browser.prefix));
         (response, browser)
     }
 
@@ -632,6 +691,10 @@ async fn https_public_url_gets_hsts_and_secure_host_cookies() {
         .unwrap()
         .to_string();
     assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(
+        cookie.starts_with("__Host-lookout_csrf=") && cookie.contains("SameSite=Strict"),
+        "the CSRF cookie is like the session cookie: {cookie}"
+    );
     // Same-origin now means the public URL, not the Host header.
     let browser = app.browser().await;
     let by_host = app
@@ -737,4 +800,582 @@ async fn config_errors_in_auth_name_the_key_and_line() {
         errors.contains("lookout.toml:2: auth.trusted_proxies"),
         "{errors}"
     );
+}
+
+fn with_trusted_proxy(text: String) -> String {
+    text.replacen(
+        "public_status = true",
+        "public_status = true\ntrusted_proxies = [\"127.0.0.1/32\"]",
+        1,
+    )
+}
+
+#[tokio::test]
+async fn spoofed_forwarded_for_entries_neither_escape_the_address_limit_nor_forge_the_audit() {
+    let app = spawn_with(with_trusted_proxy).await;
+    let browser = app.browser().await;
+    // The client wrote "6.6.6.6, …"; the trusted proxy (the test, on loopback) appended the
+    // address it saw, 203.0.113.7.
+    for index in 0..20 {
+        let forwarded = format!("6.6.6.{index}, 203.0.113.7");
+        let body = format!(
+            "csrf_token={}&username=nobody{index}&password=guess",
+            browser.csrf
+        );
+        let response = app
+            .post_form_with(
+                "/login",
+                &browser,
+                &body,
+                &[("x-forwarded-for", &forwarded)],
+            )
+            .await;
+        assert!(
+            location(&response).starts_with("/login?error=invalid"),
+            "attempt {index}: {}",
+            location(&response)
+        );
+    }
+    let body = format!(
+        "csrf_token={}&username=someone-else&password=guess",
+        browser.csrf
+    );
+    let limited = app
+        .post_form_with(
+            "/login",
+            &browser,
+            &body,
+            &[("x-forwarded-for", "1.1.1.1, 203.0.113.7")],
+        )
+        .await;
+    assert!(
+        location(&limited).starts_with("/login?error=rate_limited"),
+        "a fresh leftmost entry is not a fresh address: {}",
+        location(&limited)
+    );
+    let rows = app.audit_rows().await;
+    let failures: Vec<_> = rows
+        .iter()
+        .filter(|(actor, _, outcome, _)| actor.starts_with("nobody") && outcome == "failed")
+        .collect();
+    assert_eq!(failures.len(), 20);
+    assert!(
+        failures
+            .iter()
+            .all(|(_, _, _, address)| address == "203.0.113.7"),
+        "{failures:?}"
+    );
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_guesses_than_the_limit() {
+    let app = spawn_public().await;
+    let browser = app.browser().await;
+    let body = format!("csrf_token={}&username=viewer&password=guess", browser.csrf);
+    let posts = (0..12).map(|_| app.post_form("/login", &browser, &body));
+    let responses = futures::future::join_all(posts).await;
+    let mut verified = 0;
+    for response in &responses {
+        let target = location(response);
+        if target.starts_with("/login?error=invalid") {
+            verified += 1;
+        } else {
+            assert!(
+                target.starts_with("/login?error=rate_limited") || response.status() == 429,
+                "{} {target}",
+                response.status()
+            );
+        }
+    }
+    assert!(
+        verified <= 5,
+        "{verified} guesses were checked, the limit is 5"
+    );
+    assert!(verified >= 1);
+}
+
+#[tokio::test]
+async fn rate_limited_attempts_are_audited_once_with_the_name_cut_short() {
+    let app = spawn_public().await;
+    let browser = app.browser().await;
+    let long_name = "x".repeat(20_000);
+    let body = format!(
+        "csrf_token={}&username={long_name}&password=guess",
+        browser.csrf
+    );
+    for _ in 0..15 {
+        let response = app.post_form("/login", &browser, &body).await;
+        assert_eq!(response.status(), 303);
+    }
+    let rows = app.audit_rows().await;
+    let flood: Vec<_> = rows
+        .iter()
+        .filter(|(actor, ..)| actor.starts_with("xxx"))
+        .collect();
+    assert!(
+        flood.iter().all(|(actor, ..)| actor.chars().count() <= 201),
+        "actor fields are cut"
+    );
+    let limited = flood
+        .iter()
+        .filter(|(_, _, outcome, _)| outcome == "rate_limited")
+        .count();
+    assert_eq!(limited, 1, "one rate_limited row per key and window");
+    assert_eq!(flood.len(), 6, "five failures and one refusal");
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_elsewhere_do_not_lock_out_the_real_user() {
+    let app = spawn_with(with_trusted_proxy).await;
+    let browser = app.browser().await;
+    let body = format!("csrf_token={}&username=viewer&password=guess", browser.csrf);
+    for _ in 0..6 {
+        app.post_form_with(
+            "/login",
+            &browser,
+            &body,
+            &[("x-forwarded-for", "198.51.100.66")],
+        )
+        .await;
+    }
+    let attacker = app
+        .post_form_with(
+            "/login",
+            &browser,
+            &body,
+            &[("x-forwarded-for", "198.51.100.66")],
+        )
+        .await;
+    assert!(location(&attacker).starts_with("/login?error=rate_limited"));
+    // The real user, from their own address, still signs in.
+    let (response, _) = app.log_in("viewer", "viewer-demo").await;
+    assert_eq!(location(&response), "/history");
+}
+
+fn with_server_section(lines: &'static str) -> impl FnOnce(String) -> String {
+    move |text: String| text.replacen("[monitor]", &format!("[server]\n{lines}\n\n[monitor]"), 1)
+}
+
+#[tokio::test]
+async fn a_rebound_host_name_is_refused_and_probes_still_answer() {
+    let app = spawn_public().await;
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    let rebound = format!("rebind.attacker.example:{port}");
+    let page = app
+        .http
+        .get(format!("{}/", app.base))
+        .header("host", &rebound)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 421);
+    let reason: serde_json::Value = page.json().await.unwrap();
+    assert!(
+        reason["error"]
+            .as_str()
+            .unwrap()
+            .contains("server.public_url"),
+        "{reason}"
+    );
+    // The rebinding page's own origin passes the Origin == Host check, but not this one.
+    let browser = app.browser().await;
+    let login = app
+        .http
+        .post(format!("{}/login", app.base))
+        .header("host", &rebound)
+        .header("origin", format!("http://{rebound}"))
+        .header("cookie", browser.cookie_header())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf_token={}&username=admin&password=admin-demo",
+            browser.csrf
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 421);
+    let probe = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .header("host", "internal-probe.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 200);
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("10.0.0.5:{port}"),
+    ] {
+        let response = app
+            .http
+            .get(format!("{}/", app.base))
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{host}");
+    }
+
+    let public = spawn_with(with_server_section(
+        "public_url = \"https://status.example.com\"",
+    ))
+    .await;
+    let named = public
+        .http
+        .get(format!("{}/", public.base))
+        .header("host", "status.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), 200);
+    let other = public
+        .http
+        .get(format!("{}/", public.base))
+        .header("host", "lookout.internal")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 421);
+}
+
+#[test]
+fn signing_in_beyond_loopback_needs_a_public_url() {
+    let text = demo_config_text(
+        DemoScenario::Basic,
+        "http://127.0.0.1:9",
+        Duration::from_secs(1),
+    );
+    let exposed = text.replacen(
+        "[monitor]",
+        "[server]\nlisten = \"0.0.0.0:3000\"\n\n[monitor]",
+        1,
+    );
+    let lookup = |name: &str| {
+        DEMO_TOKENS
+            .iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, token)| token.to_string())
+    };
+    let errors = config::parse(&exposed, "lookout.toml", &lookup)
+        .unwrap_err()
+        .to_string();
+    let mode_line = exposed
+        .lines()
+        .position(|line| line.starts_with("mode = \"password\""))
+        .unwrap()
+        + 1;
+    assert!(
+        errors.contains(&format!("lookout.toml:{mode_line}: server.public_url")),
+        "{errors}"
+    );
+    // PORT (a PaaS) binds 0.0.0.0 too; LOOKOUT_PUBLIC_URL answers it.
+    let paas = |name: &str| match name {
+        "PORT" => Some("8080".to_string()),
+        "LOOKOUT_PUBLIC_URL" => Some("https://lookout.example.com".to_string()),
+        other => lookup(other),
+    };
+    let config = config::parse(&text, "lookout.toml", &paas).unwrap();
+    assert_eq!(
+        config.public_url.as_deref(),
+        Some("https://lookout.example.com")
+    );
+    // Loopback, and an open read-only dashboard, need none.
+    assert!(config::parse(&text, "lookout.toml", &lookup).is_ok());
+    let environment = "[[environments]]\nname = \"production\"\nkind = \"production\"\n";
+    let open =
+        format!("[server]\nlisten = \"0.0.0.0:3000\"\n[auth]\nmode = \"none\"\n{environment}");
+    if let Err(errors) = config::parse(&open, "lookout.toml", &|_| None) {
+        panic!("an open read-only dashboard needs no public_url: {errors}");
+    }
+    let acting = format!(
+        "[server]\nlisten = \"0.0.0.0:3000\"\n[auth]\nmode = \"none\"\nopen_role = \"deployer\"\n{environment}"
+    );
+    let errors = config::parse(&acting, "lookout.toml", &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("lookout.toml:5: server.public_url"),
+        "{errors}"
+    );
+}
+
+#[tokio::test]
+async fn live_streams_are_capped_per_address_and_in_all() {
+    let app = spawn_with(|text| {
+        with_server_section("max_streams = 3\nmax_streams_per_address = 2")(with_trusted_proxy(
+            text,
+        ))
+    })
+    .await;
+    let open = |address: &'static str| {
+        app.http
+            .get(format!("{}/api/events", app.base))
+            .header("x-forwarded-for", address)
+            .send()
+    };
+    let a1 = open("203.0.113.1").await.unwrap();
+    let a2 = open("203.0.113.1").await.unwrap();
+    assert_eq!((a1.status().as_u16(), a2.status().as_u16()), (200, 200));
+    let a3 = open("203.0.113.1").await.unwrap();
+    assert_eq!(a3.status(), 429);
+    let reason: serde_json::Value = a3.json().await.unwrap();
+    assert!(reason["error"].as_str().unwrap().contains("this address"));
+    let b1 = open("203.0.113.2").await.unwrap();
+    assert_eq!(b1.status(), 200);
+    let c1 = open("203.0.113.3").await.unwrap();
+    assert_eq!(c1.status(), 503, "three streams are open in all");
+    // Closing a stream frees its place.
+    drop(a1);
+    let mut reopened = None;
+    for _ in 0..50 {
+        let response = open("203.0.113.3").await.unwrap();
+        if response.status() == 200 {
+            reopened = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the closed stream's place was not freed"
+    );
+    drop((a2, b1));
+}
+
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_with(with_server_section("header_read_timeout_secs = 1")).await;
+    let address = app.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut buffer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buffer)).await;
+    assert!(
+        closed.is_ok(),
+        "the server still holds the half-sent request after 5 s"
+    );
+    // A normal request on a new connection is unaffected.
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_finished_rollbacks_stream_ends_at_once() {
+    use app::rollback::{DeploymentRef, RollbackState};
+    use server::store::RollbackRecord;
+    let app = spawn_public().await;
+    let store = server::store::open(&format!(
+        "sqlite://{}",
+        app.data_dir.path().join("lookout.db").display()
+    ))
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    let deployment = |id: &str| DeploymentRef {
+        id: id.into(),
+        commit_sha: None,
+        summary: None,
+    };
+    let record = RollbackRecord {
+        id: 0,
+        idempotency_key: "finished-stream-test".into(),
+        service: "web".into(),
+        environment: "production".into(),
+        provider: app::model::ProviderKind::Vercel,
+        actor: "deployer".into(),
+        remote_addr: None,
+        reason: "test".into(),
+        from: deployment("dpl_new"),
+        to: deployment("dpl_old"),
+        place_hold: false,
+        state: RollbackState::Succeeded,
+        detail: None,
+        new_deployment_id: None,
+        provider_reference: None,
+        hold: None,
+        hold_release: None,
+        requested_at: now,
+        started_at: Some(now),
+        finished_at: Some(now),
+    };
+    let id = store
+        .insert_rollback(&record)
+        .await
+        .unwrap()
+        .expect("inserted");
+    let response = app
+        .get(&format!("/api/v1/rollbacks/{id}/events"), None)
+        .await;
+    assert_eq!(response.status(), 200);
+    let body = tokio::time::timeout(Duration::from_secs(5), response.text())
+        .await
+        .expect("the stream of a finished rollback stays open")
+        .unwrap();
+    assert_eq!(body.matches("event: ").count(), 1, "{body}");
+    assert!(body.contains("succeeded"), "{body}");
+}
+
+#[tokio::test]
+async fn a_non_ascii_next_redirects_percent_encoded_instead_of_panicking() {
+    let app = spawn_public().await;
+    let browser = app.browser().await;
+    let body = format!(
+        "csrf_token={}&username=viewer&password=viewer-demo&next=%2Fservices%2Fcaf%C3%A9",
+        browser.csrf
+    );
+    let response = app.post_form("/login", &browser, &body).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/services/caf%C3%A9");
+    assert!(set_cookie(&response, "lookout_session").is_some());
+    for evil in [
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "javascript%3Aalert(1)",
+        "%2F%09%2Fevil.example",
+    ] {
+        let body = format!(
+            "csrf_token={}&username=viewer&password=viewer-demo&next={evil}",
+            browser.csrf
+        );
+        let response = app.post_form("/login", &browser, &body).await;
+        assert_eq!(location(&response), "/", "{evil}");
+    }
+}
+
+#[tokio::test]
+async fn the_continue_link_passes_the_same_redirect_check() {
+    let app = spawn_public().await;
+    let viewer = app.signed_in("viewer").await;
+    for (next, evil) in [
+        ("%2F%2Fevil.example%2F", "//evil.example"),
+        ("javascript%3Aalert(1)", "javascript:"),
+        ("%2F%5Cevil.example", "/\\evil.example"),
+    ] {
+        let html = app
+            .get(&format!("/login?next={next}"), Some(&viewer))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("You are signed in as"), "signed in");
+        assert!(
+            !html.contains(&format!("href=\"{evil}")),
+            "{evil} in {html}"
+        );
+        assert!(html.contains("<a href=\"/\">Continue</a>"), "{next}");
+    }
+    let html = app
+        .get("/login?next=%2Fhistory", Some(&viewer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<a href=\"/history\">Continue</a>"));
+}
+
+#[tokio::test]
+async fn private_responses_are_marked_no_store_and_public_pages_are_not() {
+    let app = spawn_public().await;
+    let cache_control = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let public = app.get("/", None).await;
+    assert_eq!(public.status(), 200);
+    assert!(
+        !cache_control(&public).contains("no-store"),
+        "the public page may be kept offline"
+    );
+    assert!(cache_control(&app.get("/login", None).await).contains("no-store"));
+    let admin = app.signed_in("admin").await;
+    for path in ["/", "/history", "/audit", "/api/session", "/runbooks"] {
+        let response = app.get(path, Some(&admin)).await;
+        assert!(
+            cache_control(&response).contains("no-store"),
+            "{path} for a signed-in user: {:?}",
+            response.headers().get("cache-control")
+        );
+    }
+    // The bundle keeps its own caching.
+    let private = spawn_private().await;
+    let redirect = private.get("/history", None).await;
+    assert!(cache_control(&redirect).contains("no-store"));
+    assert!(cache_control(&private.get("/api/v1/status", None).await).contains("no-store"));
+}
+
+#[tokio::test]
+async fn the_csrf_cookie_is_strict() {
+    let app = spawn_public().await;
+    let response = app.get("/login", None).await;
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("lookout_csrf="))
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("SameSite=Strict") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_password_hash_ends_existing_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().to_path_buf();
+    let first = spawn_in(dir, |text| text).await;
+    let viewer = first.signed_in("viewer").await;
+    let admin = first.signed_in("admin").await;
+    assert_eq!(first.session(&viewer).await["user"]["name"], "viewer");
+    // Restart on the same store with viewer's hash changed (admin's unchanged).
+    let TestApp {
+        data_dir, _stop, ..
+    } = first;
+    drop(_stop);
+    assert_eq!(data_dir.path(), kept);
+    let second = spawn_in(data_dir, |text| {
+        text.replacen(
+            "j2p9u+HrM0/SSbWSO764Aw$O/zntDjI6a4c0JZgAXLdCgyAPB/mjJobEqJipk7a6vw",
+            "xIK4KI1CFIc998TwnIIpVQ$5R5AcfkxoUbycoNZJ/3PmggK7T6lKMDsrPDywZsIqR0",
+            1,
+        )
+    })
+    .await;
+    assert!(
+        second.session(&viewer).await["user"].is_null(),
+        "the old session is over"
+    );
+    assert_eq!(
+        second.session(&admin).await["user"]["name"],
+        "admin",
+        "others keep theirs"
+    );
+}
+
+#[tokio::test]
+async fn the_store_urls_password_is_not_in_the_startup_error() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let text = demo_config_text(
+        DemoScenario::Basic,
+        "http://127.0.0.1:9",
+        Duration::from_secs(1),
+    );
+    let mut config = config_from(&text, data_dir.path());
+    config.store_url = "postgres://lookout:s3cr/et@127.0.0.1:1/lookout".into();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let error = server::startup::run(config, listener, std::future::pending())
+        .await
+        .unwrap_err();
+    let shown = format!("{error:#} {error:?}");
+    assert!(!shown.contains("s3cr"), "{shown}");
+    assert!(shown.contains("cannot open the store"), "{shown}");
 }

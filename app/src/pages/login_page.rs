@@ -2,7 +2,7 @@
 //! reason a previous attempt failed, and in demo mode the demo accounts.
 
 use crate::api::get_session;
-use crate::auth::{AuthMode, SessionInfo, CSRF_FIELD};
+use crate::auth::{safe_next, AuthMode, SessionInfo, CSRF_FIELD};
 use crate::components::top_bar::{Section, TopBar};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -37,7 +37,8 @@ pub fn LoginPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let (next, error, retry) = params.with_untracked(|params| (
-                        params.get("next").unwrap_or_else(|| "/".into()),
+                        // The same check as the server's redirect: never `//host` or `javascript:`.
+                        safe_next(&params.get("next").unwrap_or_default()),
                         params.get("error").unwrap_or_default(),
                         params.get("retry"),
                     ));

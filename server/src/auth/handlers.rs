@@ -1,10 +1,11 @@
 //! `POST /login` and `POST /logout`: plain form posts (they work without JavaScript), both
 //! behind the CSRF rules of the auth layer, both audited.
 
+use super::middleware::refuse;
 use super::{AuthService, RequestAuth};
 use app::auth::AuthMode;
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
@@ -28,7 +29,8 @@ pub async fn log_in(
     Extension(request): Extension<RequestAuth>,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let next = safe_next(&form.next);
+    // Checked and percent-encoded (`app::auth::safe_next`): a valid Location, never `//host`.
+    let next = app::auth::safe_next(&form.next);
     let back = |error: &str, extra: String| {
         Redirect::to(&format!(
             "/login?error={error}{extra}&next={}",
@@ -47,20 +49,38 @@ pub async fn log_in(
     if name.is_empty() || form.password.is_empty() {
         return back("missing", String::new());
     }
-    if let Some(wait) = auth.limiter.check(&name, &address, Instant::now()) {
-        let seconds = wait.as_secs().max(1);
-        auth.audit(
-            &name,
-            "login",
-            "rate_limited",
-            Some(format!("too many failed attempts; retry in {seconds} s")),
-            request.remote_addr.clone(),
-        )
-        .await;
-        return back("rate_limited", format!("&retry={seconds}"));
-    }
-    let Some(identity) = auth.verify_login(&name, &form.password).await else {
-        auth.limiter.record_failure(&name, &address, Instant::now());
+    // The attempt is counted before the password is checked, so parallel posts cannot all
+    // pass the limit; a refusal is audited once per key and window, not once per post.
+    let reservation = match auth.limiter.reserve(&name, &address, Instant::now()) {
+        Ok(reservation) => reservation,
+        Err(limited) => {
+            let seconds = limited.wait.as_secs().max(1);
+            if limited.report {
+                auth.audit(
+                    &name,
+                    "login",
+                    "rate_limited",
+                    Some(format!("too many failed attempts; retry in {seconds} s")),
+                    request.remote_addr.clone(),
+                )
+                .await;
+            }
+            return back("rate_limited", format!("&retry={seconds}"));
+        }
+    };
+    let identity = match auth.verify_login(&name, &form.password).await {
+        Ok(identity) => identity,
+        Err(busy) => {
+            // Not a guess: the password was never checked.
+            auth.limiter.release(reservation, false);
+            let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, &busy.to_string());
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+    };
+    let Some(identity) = identity else {
         auth.audit(
             &name,
             "login",
@@ -71,7 +91,7 @@ pub async fn log_in(
         .await;
         return back("invalid", String::new());
     };
-    auth.limiter.record_success(&identity.name);
+    auth.limiter.release(reservation, true);
     let token = match auth.start_session(&identity.name).await {
         Ok(token) => token,
         Err(error) => {
@@ -131,34 +151,4 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// Only local paths: `next=https://evil.example` or `//evil.example` would be an open
-/// redirect.
-pub fn safe_next(next: &str) -> String {
-    let local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.starts_with("/login")
-        && !next.chars().any(|c| c.is_control());
-    if local {
-        next.to_string()
-    } else {
-        "/".to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_is_a_local_path_or_home() {
-        assert_eq!(safe_next("/history?service=api"), "/history?service=api");
-        assert_eq!(safe_next("https://evil.example/"), "/");
-        assert_eq!(safe_next("//evil.example/"), "/");
-        assert_eq!(safe_next("/\\evil.example"), "/");
-        assert_eq!(safe_next(""), "/");
-        assert_eq!(safe_next("/login?next=/"), "/");
-    }
 }

@@ -5,8 +5,8 @@
 
 use super::csrf::{self, BodyRule};
 use super::endpoints;
-use super::{cookie, password, AuthService, RequestAuth, CSRF_COOKIE};
-use app::auth::{decide, Access, Principal};
+use super::{cookie, password, AuthService, RequestAuth};
+use app::auth::{decide, Access, AuthMode, Principal};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde_json::json;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Form bodies are small (a login, a rollback confirmation).
@@ -29,14 +29,35 @@ pub async fn auth_layer(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
-    let remote_addr = client_address(&auth, request.headers(), peer);
-    let cookie_csrf = cookie(request.headers(), CSRF_COOKIE).filter(|token| valid_token(token));
+    let remote_addr = super::client_addr::client_address(
+        &auth.config.trusted_proxies,
+        auth.config.client_ip_header.as_deref(),
+        request.headers(),
+        peer,
+    )
+    .map(|address| address.to_string());
+    let cookie_csrf =
+        cookie(request.headers(), auth.csrf_cookie_name()).filter(|token| valid_token(token));
     let (csrf_token, new_csrf) = match &cookie_csrf {
         Some(token) => (token.clone(), false),
         None => (password::random_token(), true),
     };
     let path = request.uri().path().to_string();
     let method = request.method().clone();
+
+    // DNS rebinding: refuse a Host that is not ours before anything else happens.
+    let probe = path == "/healthz" || path == "/readyz";
+    let any_host = auth.demo && auth.public_host.is_none();
+    if !probe && !any_host {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .map(|value| value.to_str().unwrap_or("\u{fffd}"));
+        if let Err(refusal) = super::host::check_host(host, auth.public_host.as_deref()) {
+            tracing::warn!(%path, %refusal, "refused a request for another host");
+            return refuse(StatusCode::MISDIRECTED_REQUEST, &refusal.to_string());
+        }
+    }
 
     let (principal, session_sha256) = match bearer_token(request.headers()) {
         Some(token) => {
@@ -108,9 +129,16 @@ pub async fn auth_layer(
             "/login?next={}",
             url::form_urlencoded::byte_serialize(next_path.as_bytes()).collect::<String>()
         );
-        return Redirect::to(&location).into_response();
+        let location = app::auth::local_redirect_path(&location).unwrap_or_else(|| "/login".into());
+        return no_store(Redirect::to(&location).into_response());
     }
 
+    // Responses that depend on who is asking, or that nobody else should see, are never
+    // stored by the browser, a proxy or the service worker.
+    let private = !auth.policy().public_status
+        || (auth.config.mode != AuthMode::Open && !matches!(principal, Principal::Anonymous))
+        || is_private_path(&path);
+    let private = private && !is_static_path(&path);
     request.extensions_mut().insert(RequestAuth {
         principal,
         csrf_token: csrf_token.clone(),
@@ -118,9 +146,14 @@ pub async fn auth_layer(
         session_sha256,
     });
     let mut response = next.run(request).await;
+    if private {
+        response = no_store(response);
+    }
     if new_csrf {
+        // Like the session cookie: Strict, and `__Host-` + Secure over https.
         let cookie = format!(
-            "{CSRF_COOKIE}={csrf_token}; Path=/; HttpOnly; SameSite=Lax{}",
+            "{}={csrf_token}; Path=/; HttpOnly; SameSite=Strict{}",
+            auth.csrf_cookie_name(),
             if auth.https { "; Secure" } else { "" }
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -133,6 +166,40 @@ pub async fn auth_layer(
             .insert(header::STRICT_TRANSPORT_SECURITY, super::headers::HSTS);
     }
     response
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Pages and APIs that are never public, whoever asks: sign-in, the audit log, rollbacks,
+/// the session.
+fn is_private_path(path: &str) -> bool {
+    [
+        "/login",
+        "/logout",
+        "/audit",
+        "/rollback",
+        "/api/session",
+        "/api/audit",
+        "/api/v1/audit",
+    ]
+    .iter()
+    .any(|prefix| {
+        path == *prefix
+            || path.starts_with(&format!("{prefix}/"))
+            || path.starts_with(&format!("{prefix}s"))
+    })
+}
+
+/// The client bundle and site files: the same for everyone, cached as `/pkg` says.
+fn is_static_path(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path.starts_with("/runbooks/assets/")
+        || (!path.starts_with("/api/") && !is_page_path(path) && !is_private_path(path))
 }
 
 fn is_mutating(method: &Method) -> bool {
@@ -169,22 +236,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-/// The peer's address, or the first `X-Forwarded-For` hop when the peer is a trusted proxy.
-fn client_address(auth: &AuthService, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<String> {
-    if auth.is_trusted_proxy(peer) {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .map(str::trim)
-            .and_then(|value| value.parse::<IpAddr>().ok());
-        if let Some(client) = forwarded {
-            return Some(client.to_string());
-        }
-    }
-    peer.map(|peer| peer.to_string())
-}
-
 pub fn refuse(status: StatusCode, reason: &str) -> Response {
     (status, Json(json!({ "error": reason }))).into_response()
 }
@@ -192,6 +243,29 @@ pub fn refuse(status: StatusCode, reason: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::is_page_path;
+
+    #[test]
+    fn private_paths_are_never_stored_and_static_files_keep_their_caching() {
+        use super::{is_private_path, is_static_path};
+        for private in [
+            "/login",
+            "/audit",
+            "/rollback",
+            "/rollbacks/3",
+            "/api/session",
+            "/api/audit",
+            "/api/v1/audit",
+        ] {
+            assert!(is_private_path(private), "{private}");
+            assert!(!is_static_path(private), "{private}");
+        }
+        assert!(!is_private_path("/"));
+        assert!(!is_private_path("/runbooks"));
+        assert!(is_static_path("/pkg/app_bg.wasm"));
+        assert!(is_static_path("/sw.js"));
+        assert!(!is_static_path("/history"));
+        assert!(!is_static_path("/api/v1/status"));
+    }
 
     #[test]
     fn pages_are_guarded_and_assets_are_not() {

@@ -20,9 +20,14 @@ pub struct AuthConfig {
     /// Whether `[auth]` was written at all (an absent section means open, read-only).
     pub explicit: bool,
     pub session_ttl: Duration,
+    /// A session unused this long ends (`session_idle_minutes`), within `session_ttl`.
+    pub session_idle: Duration,
     pub users: Vec<UserConfig>,
     /// Addresses whose `X-Forwarded-For` (and, in proxy mode, user header) is believed.
     pub trusted_proxies: Vec<IpNetwork>,
+    /// A header the platform's edge sets to the client's address (`fly-client-ip`), believed
+    /// only from a trusted proxy and before `X-Forwarded-For` (lower-cased).
+    pub client_ip_header: Option<String>,
     pub proxy: Option<ProxyConfig>,
     pub api_tokens: Vec<ApiTokenConfig>,
     /// Demo mode only: accounts listed on the login page.
@@ -37,8 +42,10 @@ impl Default for AuthConfig {
             open_role: Role::Viewer,
             explicit: false,
             session_ttl: DEFAULT_SESSION_TTL,
+            session_idle: DEFAULT_SESSION_IDLE,
             users: Vec::new(),
             trusted_proxies: Vec::new(),
+            client_ip_header: None,
             proxy: None,
             api_tokens: Vec::new(),
             demo_logins: Vec::new(),
@@ -47,6 +54,8 @@ impl Default for AuthConfig {
 }
 
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// A working day: a session left unused overnight ends.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct UserConfig {
@@ -82,8 +91,10 @@ pub(super) struct RawAuth {
     public_status: Option<Spanned<bool>>,
     open_role: Option<Spanned<String>>,
     session_hours: Option<Spanned<u64>>,
+    session_idle_minutes: Option<Spanned<u64>>,
     proxy_user_header: Option<Spanned<String>>,
     trusted_proxies: Option<Spanned<Vec<String>>>,
+    client_ip_header: Option<Spanned<String>>,
     proxy_default_role: Option<Spanned<String>>,
     logout_url: Option<Spanned<String>>,
     #[serde(default)]
@@ -144,6 +155,18 @@ impl Validator<'_> {
             Some(hours) => Duration::from_secs(hours.get_ref() * 3600),
             None => DEFAULT_SESSION_TTL,
         };
+        let session_idle = match &raw.session_idle_minutes {
+            Some(minutes) if !(5..=24 * 30 * 60).contains(minutes.get_ref()) => {
+                self.error(
+                    minutes,
+                    "auth.session_idle_minutes",
+                    "must be between 5 and 43200",
+                );
+                DEFAULT_SESSION_IDLE
+            }
+            Some(minutes) => Duration::from_secs(minutes.get_ref() * 60),
+            None => DEFAULT_SESSION_IDLE,
+        };
         let mut users: Vec<UserConfig> = Vec::new();
         for user in &raw.users {
             let Some(parsed) = self.user(user.get_ref(), mode, environments) else {
@@ -171,6 +194,25 @@ impl Validator<'_> {
             );
         }
         let trusted_proxies = self.trusted_proxies(raw, mode);
+        let client_ip_header = raw.client_ip_header.as_ref().and_then(|header| {
+            let name = header.get_ref().trim().to_ascii_lowercase();
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                self.error(header, "auth.client_ip_header", "must be a header name like fly-client-ip");
+                return None;
+            }
+            if trusted_proxies.is_empty() {
+                self.error(
+                    header,
+                    "auth.client_ip_header",
+                    "is believed only from trusted_proxies; list the platform's proxy addresses there",
+                );
+            }
+            Some(name)
+        });
         let proxy = (mode == AuthMode::Proxy).then(|| self.proxy(raw));
         let mut api_tokens: Vec<ApiTokenConfig> = Vec::new();
         for token in &raw.api_tokens {
@@ -199,12 +241,56 @@ impl Validator<'_> {
             open_role,
             explicit: true,
             session_ttl,
+            session_idle,
             users,
             trusted_proxies,
+            client_ip_header,
             proxy,
             api_tokens,
             demo_logins: Vec::new(),
         }
+    }
+
+    /// `server.public_url` is required when Lookout listens beyond loopback and anyone can
+    /// sign in or act there (password or proxy mode, or `none` with `open_role` deployer or
+    /// admin): the Host check and the origin check then have one name to hold requests to.
+    /// An open, read-only dashboard may go without (it answers to IP literals and loopback
+    /// names only); demo mode binds what `PORT` says and shows simulated data.
+    pub(super) fn exposure(
+        &mut self,
+        raw: Option<&RawAuth>,
+        auth: &AuthConfig,
+        listen: std::net::SocketAddr,
+        has_public_url: bool,
+    ) {
+        let acts = match auth.mode {
+            AuthMode::Password | AuthMode::Proxy => true,
+            AuthMode::Open => auth.open_role >= Role::Deployer,
+        };
+        if has_public_url || listen.ip().is_loopback() || !acts || self.demo {
+            return;
+        }
+        let at = raw.and_then(|raw| {
+            let offset = match auth.mode {
+                AuthMode::Open => raw.open_role.as_ref()?.span().start,
+                _ => raw.mode.as_ref()?.span().start,
+            };
+            Some(super::line_of(self.text, offset))
+        });
+        let why = match auth.mode {
+            AuthMode::Password => "auth.mode = \"password\"",
+            AuthMode::Proxy => "auth.mode = \"proxy\"",
+            AuthMode::Open => "auth.open_role lets anyone act",
+        };
+        self.error_at(
+            at,
+            "server.public_url",
+            format!(
+                "must be set when Lookout listens beyond loopback ({listen}) and {why}: set it \
+                 (or LOOKOUT_PUBLIC_URL) to the address people open, e.g. \
+                 https://status.example.com; requests naming any other host are refused"
+            ),
+        );
     }
 
     fn role(&mut self, value: &Spanned<String>, key: &str) -> Option<Role> {

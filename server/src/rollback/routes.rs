@@ -48,7 +48,8 @@ async fn rollback_json(
     }
 }
 
-/// The operation at once, then after every change, until it is finished.
+/// The operation at once, then after every change; the stream ends right after the finished
+/// state is sent (or at once for an unknown id), not when the next change comes.
 async fn rollback_events(
     State(state): State<AppState>,
     Extension(request): Extension<RequestAuth>,
@@ -57,6 +58,10 @@ async fn rollback_events(
     if let Some(refused) = read_refusal(&state, &request) {
         return refused;
     }
+    let permit = match state.stream_limits.open(request.remote_addr.as_deref()) {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal.into_response(),
+    };
     let rollbacks = state.rollbacks.clone();
     let mut shutting_down = state.shutting_down.clone();
     let stop = async move {
@@ -67,22 +72,23 @@ async fn rollback_events(
             let rollbacks = rollbacks.clone();
             async move { rollbacks.view(id, |_| false).await.ok() }
         })
-        .take_while(|view| {
-            // Stop after the unknown id or right after the finished state was sent.
-            std::future::ready(view.is_some())
+        // After a finished view, an end marker the stream stops at without waiting.
+        .flat_map(|view| {
+            let finished = view.as_ref().is_none_or(|view| view.state.is_finished());
+            let end = finished.then_some(None);
+            futures::stream::iter(view.map(Some).into_iter().chain(end))
         })
-        .filter_map(|view| async move { view })
-        .scan(false, |finished, view| {
-            let done_before = *finished;
-            *finished = view.state.is_finished();
-            std::future::ready((!done_before).then_some(view))
-        })
+        .take_while(|item| std::future::ready(item.is_some()))
         .filter_map(|view| async move {
+            let view = view?;
             serde_json::to_string(&view)
                 .ok()
                 .map(|data| Event::default().event(ROLLBACK_EVENT).data(data))
         })
-        .map(Ok::<Event, Infallible>)
+        .map(move |event| {
+            let _held = &permit;
+            Ok::<Event, Infallible>(event)
+        })
         .take_until(Box::pin(stop));
     Sse::new(updates).into_response()
 }

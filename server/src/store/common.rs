@@ -731,6 +731,9 @@ pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions \
 pub(crate) const FIND_SESSION: &str = "SELECT user_name, created_at, expires_at FROM sessions \
      WHERE token_sha256 = ? AND expires_at > ?";
 
+/// Binds: expires_at, token_sha256 (only ever moves the expiry, never the owner).
+pub(crate) const TOUCH_SESSION: &str = "UPDATE sessions SET expires_at = ? WHERE token_sha256 = ?";
+
 /// Binds: token_sha256.
 pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_sha256 = ?";
 

@@ -551,6 +551,14 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError>;
 
+    /// Moves a session's expiry (the idle timeout slides on use). A session that does not
+    /// exist is not an error.
+    async fn touch_session(
+        &self,
+        token_sha256: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// Ends a session (logout). Ending one that does not exist is not an error.
     async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError>;
 

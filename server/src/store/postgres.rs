@@ -467,6 +467,21 @@ impl Store for PostgresStore {
         row.map(common::SessionRow::into_session).transpose()
     }
 
+    async fn touch_session(
+        &self,
+        token_sha256: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let binds = vec![
+            int(common::millis(expires_at)),
+            text(token_sha256.to_string()),
+        ];
+        sqlx::query_with(&DIALECT.sql(common::TOUCH_SESSION), arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
         let binds = vec![text(token_sha256.to_string())];
         sqlx::query_with(&DIALECT.sql(common::DELETE_SESSION), arguments(binds)?)

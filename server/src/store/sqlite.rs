@@ -495,6 +495,21 @@ impl Store for SqliteStore {
         row.map(common::SessionRow::into_session).transpose()
     }
 
+    async fn touch_session(
+        &self,
+        token_sha256: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let binds = vec![
+            int(common::millis(expires_at)),
+            text(token_sha256.to_string()),
+        ];
+        sqlx::query_with(common::TOUCH_SESSION, arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
         let binds = vec![text(token_sha256.to_string())];
         sqlx::query_with(common::DELETE_SESSION, arguments(binds)?)
