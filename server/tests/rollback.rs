@@ -890,3 +890,201 @@ fn notification_config_errors_name_the_key_and_line() {
         "a webhook URL is never printed"
     );
 }
+
+fn service_row<'a>(status: &'a Value, environment: &str, service: &str) -> &'a Value {
+    status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|candidate| candidate["name"] == environment)
+        .and_then(|environment| {
+            environment["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["service"] == service)
+        })
+        .unwrap_or(&Value::Null)
+}
+
+/// The confirmation form for `service` in `environment`, filled by hand (the way a crafted
+/// post would be): `target` need not be anything the page offered.
+fn crafted_form(
+    service: &str,
+    environment: &str,
+    target: &str,
+    expected_live: &str,
+    key: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("form[service]", service.into()),
+        ("form[environment]", environment.into()),
+        ("form[target]", target.into()),
+        ("form[expected_live]", expected_live.into()),
+        ("form[idempotency_key]", key.into()),
+        ("form[reason]", "crafted".into()),
+        ("form[typed_name]", service.into()),
+    ]
+}
+
+/// Issue #15 (high): Railway has one client per service across its environments, so a
+/// deployer granted only `staging` could name an older *production* deployment as the target
+/// of a staging rollback and Railway rolled back production (audited as staging). The target
+/// must belong to the environment being rolled back: refused, audited, no provider call.
+#[tokio::test]
+async fn a_staging_deployer_cannot_roll_back_production_by_naming_a_production_target() {
+    let app = spawn(30).await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
+    let mut production_target = None;
+    let mut staging_live = None;
+    for _ in 0..100 {
+        let status = app.get_json("/api/v1/status", &staging_only).await;
+        production_target = service_row(&status, "production", "worker")["rollback_offer"]
+            ["target"]["id"]
+            .as_str()
+            .map(str::to_string);
+        staging_live = service_row(&status, "staging", "worker")["live"]["id"]
+            .as_str()
+            .map(str::to_string);
+        if production_target.is_some() && staging_live.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let production_target = production_target.expect("worker has a production target");
+    let staging_live = staging_live.expect("worker has something live in staging");
+
+    // A crafted post is refused: no provider call, and an audit row that says why.
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &staging_only,
+            &crafted_form(
+                "worker",
+                "staging",
+                &production_target,
+                &staging_live,
+                "issue-15-cross-environment-target",
+            ),
+        )
+        .await;
+    let back = location(&response);
+    assert!(
+        back.starts_with("/rollback?service=worker"),
+        "expected a refusal, got {back:?}"
+    );
+    assert!(
+        back.contains("not%20a%20deployment%20of%20worker"),
+        "{back}"
+    );
+    assert_eq!(app.world.railway.rollbacks.calls.get(), 0);
+    // The confirmation page refuses it too.
+    let plan = app
+        .get(
+            &format!(
+                "/api/rollback_plan?service=worker&environment=staging&target={}",
+                encode(&production_target)
+            ),
+            &staging_only,
+        )
+        .await;
+    let plan_status = plan.status();
+    let plan_body = plan.text().await.unwrap();
+    let plan_refused = if plan_status.is_success() {
+        let plan: Value = serde_json::from_str(&plan_body).unwrap();
+        plan["refusal"]
+            .as_str()
+            .is_some_and(|refusal| refusal.contains("not a deployment of worker in staging"))
+    } else {
+        plan_body.contains("not a deployment of worker in staging")
+    };
+    assert!(plan_refused, "{plan_status}: {plan_body}");
+
+    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["actor"], "staging-deployer");
+    assert_eq!(rows[0]["target"], "worker/staging");
+    assert!(
+        rows[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a deployment of worker in staging"),
+        "{}",
+        rows[0]["detail"]
+    );
+}
+
+/// Issue #15 (high), GitHub: a production deployer could name any deployment of the
+/// repository (a PR preview's, another environment's) and Lookout created a production
+/// deployment of its sha with status checks skipped. Only production's own are targets.
+#[tokio::test]
+async fn a_github_preview_deployment_is_not_a_production_target() {
+    use server::simulators::{SimDeploymentSpec, SimOutcome};
+    let app = spawn_scenario(DemoScenario::AllProviders, 30).await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let preview = app.world.github.push_deployment(
+        "acme",
+        "search",
+        "pr-12",
+        &SimDeploymentSpec {
+            commit_sha: "0badc0de0badc0de0badc0de0badc0de0badc0de".into(),
+            commit_message: "Unreviewed experiment".into(),
+            author: "Mallory".into(),
+            branch: "experiment".into(),
+            pr_number: Some(12),
+            outcome: SimOutcome::Ready,
+            created_at: chrono::Utc::now() - chrono::Duration::minutes(30),
+        },
+    );
+    let mut live = None;
+    for _ in 0..100 {
+        let status = app.get_json("/api/v1/status", &deployer).await;
+        live = service_row(&status, "production", "search")["live"]["id"]
+            .as_str()
+            .map(str::to_string);
+        if live.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let live = live.expect("search has something live in production");
+    let plan = app
+        .get_json(
+            &format!(
+                "/api/rollback_plan?service=search&environment=production&target={}",
+                encode(&preview)
+            ),
+            &deployer,
+        )
+        .await;
+    assert!(
+        plan["refusal"]
+            .as_str()
+            .is_some_and(|refusal| refusal.contains("not a deployment of search in production")),
+        "{plan}"
+    );
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &crafted_form(
+                "search",
+                "production",
+                &preview,
+                &live,
+                "issue-15-github-preview-target",
+            ),
+        )
+        .await;
+    let back = location(&response);
+    assert!(
+        back.starts_with("/rollback?service=search"),
+        "expected a refusal, got {back:?}"
+    );
+    assert_eq!(app.world.github.rollbacks.calls.get(), 0);
+    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["target"], "search/production");
+}

@@ -3,8 +3,10 @@
 //! API: that is `crate::providers` behind `DeploymentProvider`'s rollback calls.
 //!
 //! What keeps a rollback from misfiring:
-//! - preflight refuses when the live deployment is not the one the user saw, or the target
-//!   cannot be one (`eligibility`);
+//! - preflight refuses when the live deployment is not the one the user saw, when the target
+//!   is not this service's deployment in this environment (`eligibility::scope_refusal`: a
+//!   grant for one environment must not reach another through a target id), or when the
+//!   target cannot be one (`eligibility`);
 //! - one operation per service and environment: an in-process set, and the store's partial
 //!   unique index for replicas sharing PostgreSQL;
 //! - an idempotency key per confirmation page, so a double click or a retried post finds the
@@ -33,7 +35,7 @@ use app::rollback::{
     RollbackNote, RollbackPlan, RollbackState, RollbackView,
 };
 use chrono::Utc;
-use eligibility::{eligibility, Candidate};
+use eligibility::{eligibility, scope_refusal, Candidate, Destination};
 use rand::RngCore;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -199,6 +201,26 @@ impl Rollbacks {
         self.changed.subscribe()
     }
 
+    /// Why `wanted` is not a deployment of `service` in `environment`, if it is not.
+    fn out_of_scope(
+        target: &ProviderTarget,
+        service: &str,
+        environment: &str,
+        wanted: &ProviderDeployment,
+    ) -> Option<String> {
+        let rules = target.client.target_scope(&target.environment);
+        scope_refusal(
+            &Destination {
+                provider: target.client.kind(),
+                service,
+                environment,
+                provider_environment: &target.environment,
+                rules: rules.as_deref(),
+            },
+            wanted,
+        )
+    }
+
     fn target(&self, service: &str, environment: &str) -> Result<ProviderTarget, RollbackError> {
         self.monitor
             .provider_for(service, environment)
@@ -272,18 +294,23 @@ impl Rollbacks {
                 .collect(),
             _ => Vec::new(),
         };
-        let mut refusal = match eligibility(&Candidate {
-            provider,
-            state: wanted.state,
-            environment_kind: target.environment_kind,
-            is_live: wanted.id == live.id,
-            newer_successful,
-            provider_refusal: wanted.rollback_refusal.as_deref(),
-        }) {
-            RollbackEligibility::Eligible => None,
-            RollbackEligibility::Live => Some(format!("{} is what is live now", describe(&wanted))),
-            RollbackEligibility::Ineligible(reason) => Some(reason),
-        };
+        let scope = Self::out_of_scope(&target, service, environment, &wanted);
+        let mut refusal = scope.or_else(|| {
+            match eligibility(&Candidate {
+                provider,
+                state: wanted.state,
+                environment_kind: target.environment_kind,
+                is_live: wanted.id == live.id,
+                newer_successful,
+                provider_refusal: wanted.rollback_refusal.as_deref(),
+            }) {
+                RollbackEligibility::Eligible => None,
+                RollbackEligibility::Live => {
+                    Some(format!("{} is what is live now", describe(&wanted)))
+                }
+                RollbackEligibility::Ineligible(reason) => Some(reason),
+            }
+        });
         if refusal.is_none() {
             let running = self
                 .store
@@ -447,6 +474,12 @@ impl Rollbacks {
             }
             Err(error) => return Err(provider_error(&target, &error)),
         };
+        // Before anything else about the target: a grant for this environment must not reach
+        // another one (or another service) through the id of one of its deployments.
+        if let Some(reason) = Self::out_of_scope(&target, &form.service, &form.environment, &wanted)
+        {
+            return Err(self.refuse(&requester, &form, reason).await);
+        }
         let judged = eligibility(&Candidate {
             provider,
             state: wanted.state,
