@@ -531,8 +531,13 @@ async fn provider_refusals_and_rollbacks_that_never_go_live_end_failed_with_the_
     let done = app.wait_finished(&deployer, operation_id(&response)).await;
     assert_eq!(done["state"], "failed");
     let detail = done["detail"].as_str().unwrap();
+    // Issue #15: readers get the error's summary; Render's own text stays in the log.
     assert!(
-        detail.contains("Render refused") && detail.contains("in progress"),
+        detail.contains("Render refused: provider rejected the request (HTTP"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("another deploy is in progress"),
         "{detail}"
     );
 
@@ -1087,4 +1092,65 @@ async fn a_github_preview_deployment_is_not_a_production_target() {
     let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["target"], "search/production");
+}
+
+/// Issue #15 (low): a request dropped between the `pending` row and the task that follows it
+/// left the row `pending`, and the service could not be rolled back until a restart. The
+/// operation now runs in its own task from the `pending` row on, and a sweep settles an
+/// operation nobody follows once it is past its timeout, as the restart reconciliation does
+/// (re-reading the provider, never calling it).
+#[tokio::test]
+async fn a_pending_rollback_nobody_follows_is_swept_and_frees_the_service() {
+    use server::store::{BeginRollback, RollbackRecord};
+    let app = spawn(2).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    // What a dropped request used to leave behind: a `pending` row with no task.
+    let store_url = format!(
+        "sqlite://{}",
+        app._data_dir.path().join("lookout.db").display()
+    );
+    let store = server::store::open(&store_url).await.unwrap();
+    let requested_at = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let reference = |side: &str| app::rollback::DeploymentRef {
+        id: plan[side]["id"].as_str().unwrap().to_string(),
+        commit_sha: plan[side]["commit_sha"].as_str().map(str::to_string),
+        summary: None,
+    };
+    let abandoned = RollbackRecord {
+        id: 0,
+        idempotency_key: "abandoned-by-a-dropped-request".into(),
+        service: "api".into(),
+        environment: "production".into(),
+        provider: app::model::ProviderKind::Render,
+        actor: "deployer".into(),
+        remote_addr: None,
+        reason: "dropped".into(),
+        from: reference("from"),
+        to: reference("to"),
+        place_hold: false,
+        state: app::rollback::RollbackState::Pending,
+        detail: Some("asking Render to roll back".into()),
+        new_deployment_id: None,
+        provider_reference: None,
+        hold: None,
+        hold_release: None,
+        requested_at,
+        started_at: None,
+        finished_at: None,
+    };
+    let BeginRollback::Started(id) = store.begin_rollback(&abandoned).await.unwrap() else {
+        panic!("the service was free");
+    };
+    let done = app.wait_finished(&deployer, id).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(
+        app.world.render.rollbacks.calls.get(),
+        0,
+        "a swept operation never calls the provider"
+    );
+    // The service is free again.
+    let plan = app.plan(&deployer, &target).await;
+    assert_eq!(plan["refusal"], Value::Null, "{plan}");
 }
