@@ -86,9 +86,16 @@ pub async fn get_rollback_plan(
 pub async fn roll_back_service(
     form: crate::rollback::RollbackRequestForm,
 ) -> Result<i64, AppError> {
-    let principal = crate::access::authorize(crate::auth::Access::RollBack {
+    let principal = match crate::access::authorize(crate::auth::Access::RollBack {
         environment: form.environment.clone(),
-    })?;
+    }) {
+        Ok(principal) => principal,
+        Err(error) => {
+            crate::dashboard::audit_rollback_refusal(&form.service, &form.environment, &error)
+                .await;
+            return Err(error);
+        }
+    };
     let access = crate::access::use_access()?;
     let dashboard = crate::dashboard::use_dashboard()?;
     match dashboard
@@ -139,9 +146,20 @@ pub async fn release_rollback_hold(
     }
     let dashboard = crate::dashboard::use_dashboard()?;
     let operation = dashboard.rollback(id).await.map_err(crate::access::fail)?;
-    let principal = crate::access::authorize(crate::auth::Access::RollBack {
+    let principal = match crate::access::authorize(crate::auth::Access::RollBack {
         environment: operation.environment.clone(),
-    })?;
+    }) {
+        Ok(principal) => principal,
+        Err(error) => {
+            crate::dashboard::audit_rollback_refusal(
+                &operation.service,
+                &operation.environment,
+                &error,
+            )
+            .await;
+            return Err(error);
+        }
+    };
     let access = crate::access::use_access()?;
     let outcome = dashboard
         .release_rollback_hold(&principal, access.remote_addr.clone(), id, release)

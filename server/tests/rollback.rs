@@ -1154,3 +1154,65 @@ async fn a_pending_rollback_nobody_follows_is_swept_and_frees_the_service() {
     let plan = app.plan(&deployer, &target).await;
     assert_eq!(plan["refusal"], Value::Null, "{plan}");
 }
+
+/// Issue #15 (low): a rollback refused by authorization (401/403) left no trace. A signed-in
+/// caller's refusal is audited (actor, service/environment, outcome refused, the reason, cut
+/// to 200 characters); an anonymous one is not, so a flood of anonymous posts writes nothing.
+#[tokio::test]
+async fn rollbacks_refused_by_authorization_are_audited_for_signed_in_callers_only() {
+    let app = spawn(30).await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
+    let mut form = TestApp::form(&plan, "not mine to roll back");
+    let response = app
+        .post_form("/api/roll_back_service", &staging_only, &form)
+        .await;
+    assert!(
+        location(&response).is_empty() || !location(&response).starts_with("/rollbacks/"),
+        "{}",
+        location(&response)
+    );
+    // An anonymous caller (a browser with only the form token): refused, not audited.
+    let page = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let anonymous = Browser {
+        csrf: cookie(&page, "lookout_csrf").unwrap(),
+        session: String::new(),
+    };
+    for field in form.iter_mut() {
+        if field.0 == "form[service]" {
+            field.1 = "x".repeat(5000);
+        }
+    }
+    for _ in 0..3 {
+        let response = app
+            .post_form("/api/roll_back_service", &anonymous, &form)
+            .await;
+        assert!(!location(&response).starts_with("/rollbacks/"));
+    }
+    // A signed-in caller's oversized fields are cut.
+    let response = app
+        .post_form("/api/roll_back_service", &staging_only, &form)
+        .await;
+    assert!(!location(&response).starts_with("/rollbacks/"));
+    assert_eq!(app.world.render.rollbacks.calls.get(), 0);
+    // Newest first.
+    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1]["actor"], "staging-deployer");
+    assert_eq!(rows[1]["target"], "api/production");
+    let detail = rows[1]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("not authorized: "), "{detail}");
+    assert!(detail.contains("production"), "{detail}");
+    assert_eq!(
+        rows[0]["target"].as_str().unwrap(),
+        format!("{}/production", "x".repeat(200))
+    );
+}

@@ -46,6 +46,9 @@ use tokio::sync::watch;
 const UNDONE_DEPTH: u32 = 30;
 /// The longest reason kept.
 const MAX_REASON: usize = 500;
+/// The longest field of an audited authorization refusal (what the caller sent is not
+/// trusted to be short).
+const MAX_REFUSAL_FIELD: usize = 200;
 /// How long past its timeout an unfinished operation may go unfollowed before the sweep
 /// settles it (the last poll and the verification take a moment).
 const STALE_MARGIN: Duration = Duration::from_secs(30);
@@ -394,6 +397,35 @@ impl Rollbacks {
         }
     }
 
+    /// Audits a rollback request that authorization refused (401/403), for signed-in callers
+    /// only (an anonymous flood must not grow the audit log), every field cut to
+    /// [`MAX_REFUSAL_FIELD`] characters.
+    pub async fn audit_refused_request(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        service: &str,
+        environment: &str,
+        reason: &str,
+    ) {
+        if principal.identity().is_none() {
+            return;
+        }
+        let cut = |text: &str| -> String { text.chars().take(MAX_REFUSAL_FIELD).collect() };
+        let requester = Requester {
+            name: cut(&principal.actor()),
+            remote_addr: remote_addr.as_deref().map(cut),
+        };
+        self.audit(
+            &requester,
+            "rollback",
+            format!("{}/{}", cut(service), cut(environment)),
+            "refused",
+            format!("not authorized: {}", cut(reason)),
+        )
+        .await;
+    }
+
     /// Refuses in preflight: audited, then returned.
     async fn refuse(
         &self,
@@ -406,7 +438,13 @@ impl Rollbacks {
             "rollback",
             format!("{}/{}", form.service, form.environment),
             "refused",
-            format!("to {}: {reason}", form.target),
+            format!(
+                "to {}: {reason}",
+                form.target
+                    .chars()
+                    .take(MAX_REFUSAL_FIELD)
+                    .collect::<String>()
+            ),
         )
         .await;
         RollbackError::Refused(reason)
