@@ -1216,3 +1216,114 @@ async fn rollbacks_refused_by_authorization_are_audited_for_signed_in_callers_on
         format!("{}/production", "x".repeat(200))
     );
 }
+
+/// Issue #15 (low): with `public_status = true` anonymous readers saw who rolled back and
+/// why (the result page, its API, the status board and its stream). They now see that a
+/// rollback happened; who and why only signed-in users (viewer and up) see.
+#[tokio::test]
+async fn anonymous_readers_see_a_rollback_happened_but_not_who_or_why() {
+    let app = spawn(30).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let viewer = app.sign_in("viewer", "viewer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    let reason = "secret-incident-4711";
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, reason),
+        )
+        .await;
+    let id = operation_id(&response);
+    let done = app.wait_finished(&deployer, id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    let anonymous = |path: String| {
+        let http = app.http.clone();
+        let base = app.base.clone();
+        async move {
+            http.get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let view: Value =
+        serde_json::from_str(&anonymous(format!("/api/v1/rollbacks/{id}")).await).unwrap();
+    assert_eq!(view["state"], "succeeded");
+    assert_eq!(view["actor"], Value::Null, "{view}");
+    assert_eq!(view["reason"], Value::Null, "{view}");
+    let seen = app
+        .get_json(&format!("/api/v1/rollbacks/{id}"), &viewer)
+        .await;
+    assert_eq!(seen["actor"], "deployer");
+    assert_eq!(seen["reason"], reason);
+
+    let page = anonymous(format!("/rollbacks/{id}")).await;
+    assert!(page.contains("Rollback"), "{page}");
+    assert!(
+        !page.contains(reason),
+        "the reason is on the anonymous page"
+    );
+    let signed_in_page = app
+        .get(&format!("/rollbacks/{id}"), &viewer)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(signed_in_page.contains(reason));
+
+    // The board: the note says a rollback happened, not by whom.
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = serde_json::from_str(&anonymous("/api/v1/status".into()).await).unwrap();
+        if api_row(&status, "production")["last_rollback"]["state"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let note = &api_row(&status, "production")["last_rollback"];
+    assert_eq!(note["state"], "succeeded", "{note}");
+    assert_eq!(note["actor"], Value::Null, "{note}");
+    let status = app.get_json("/api/v1/status", &viewer).await;
+    assert_eq!(
+        api_row(&status, "production")["last_rollback"]["actor"],
+        "deployer"
+    );
+    let home = anonymous("/".into()).await;
+    assert!(
+        home.contains("Rolled back to"),
+        "the home page shows the note"
+    );
+    assert!(
+        !home.contains("by deployer"),
+        "the home page names the actor"
+    );
+    // The live stream's first snapshot, read anonymously and signed in.
+    let first_frame = |cookies: Option<String>| {
+        let http = app.http.clone();
+        let base = app.base.clone();
+        async move {
+            let mut request = http.get(format!("{base}/api/events"));
+            if let Some(cookies) = cookies {
+                request = request.header("cookie", cookies);
+            }
+            let mut response = request.send().await.unwrap();
+            let mut text = String::new();
+            while !text.contains("\n\n") {
+                let chunk = response.chunk().await.unwrap().expect("a snapshot frame");
+                text.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            text
+        }
+    };
+    let frame = first_frame(None).await;
+    assert!(frame.contains("\"last_rollback\":{"), "{frame}");
+    assert!(!frame.contains("\"actor\":\"deployer\""), "{frame}");
+    let frame = first_frame(Some(viewer.cookies())).await;
+    assert!(frame.contains("\"actor\":\"deployer\""), "{frame}");
+}

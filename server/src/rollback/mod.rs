@@ -1109,7 +1109,7 @@ fn note(record: &RollbackRecord) -> RollbackNote {
         id: record.id,
         state: record.state,
         to: record.to.clone(),
-        actor: record.actor.clone(),
+        actor: Some(record.actor.clone()),
         at: record.finished_at.unwrap_or(record.requested_at),
         hold: match (&record.hold, &record.hold_release) {
             (Some(hold), None) => ProviderHold::from_name(hold).map(hold_view_kind),
@@ -1132,7 +1132,7 @@ fn view_of(record: RollbackRecord, may_release_hold: bool) -> RollbackView {
                     "revert" => HoldRelease::Revert,
                     _ => return None,
                 };
-                Some((release, by.clone(), *at))
+                Some((release, Some(by.clone()), *at))
             }),
         });
     RollbackView {
@@ -1140,8 +1140,8 @@ fn view_of(record: RollbackRecord, may_release_hold: bool) -> RollbackView {
         service: record.service,
         environment: record.environment,
         provider: record.provider,
-        actor: record.actor,
-        reason: record.reason,
+        actor: Some(record.actor),
+        reason: Some(record.reason),
         from: record.from,
         to: record.to,
         state: record.state,
