@@ -395,18 +395,33 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
     assert!(result_page.contains("Rolled back, verified"));
     assert!(result_page.contains("Resume auto-deploy"));
 
-    let response = app
-        .post_form(
-            "/api/release_rollback_hold",
-            &deployer,
-            &[("id", id.to_string()), ("release", "resume".into())],
-        )
-        .await;
-    assert_eq!(response.status(), 302);
-    assert_eq!(location(&response), format!("/rollbacks/{id}"));
+    // Issue #15: five simultaneous releases (two tabs, impatient clicks) reach Render once:
+    // the release is claimed in the store by one conditional update first.
+    let fields = [("id", id.to_string()), ("release", "resume".into())];
+    let responses = futures::future::join_all(
+        (0..5).map(|_| app.post_form("/api/release_rollback_hold", &deployer, &fields)),
+    )
+    .await;
+    let locations: Vec<String> = responses.iter().map(location).collect();
+    assert!(responses.iter().all(|response| response.status() == 302));
+    assert_eq!(
+        locations
+            .iter()
+            .filter(|to| **to == format!("/rollbacks/{id}"))
+            .count(),
+        1,
+        "{locations:?}"
+    );
+    assert!(
+        locations
+            .iter()
+            .filter(|to| to.contains("?error="))
+            .all(|to| to.contains("already%20released")),
+        "{locations:?}"
+    );
     assert_eq!(app.world.render.auto_deploy(API_PRODUCTION), Some("yes"));
     let rows = app.audit(&admin, "action=rollback_hold").await;
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["outcome"], "succeeded");
 }
 
