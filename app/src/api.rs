@@ -18,9 +18,14 @@ pub async fn get_status(
     // (`crate::board`); the complete snapshot is `GET /api/v1/status`.
     #[server(default)] board: crate::board::BoardQuery,
 ) -> Result<StatusSnapshot, AppError> {
-    crate::access::authorize(crate::auth::Access::Read)?;
+    let principal = crate::access::authorize(crate::auth::Access::Read)?;
+    let audience = crate::auth::Audience::of(&principal);
     let dashboard = crate::dashboard::use_dashboard()?;
-    dashboard.status().board(&board).ok_or_else(|| {
+    let view = dashboard
+        .status()
+        .board(&board)
+        .map(|view| view.for_audience(audience));
+    view.ok_or_else(|| {
         crate::access::fail(AppError::NotFound(format!(
             "no environment is named `{}`",
             board.environment.unwrap_or_default()
@@ -86,9 +91,16 @@ pub async fn get_rollback_plan(
 pub async fn roll_back_service(
     form: crate::rollback::RollbackRequestForm,
 ) -> Result<i64, AppError> {
-    let principal = crate::access::authorize(crate::auth::Access::RollBack {
+    let principal = match crate::access::authorize(crate::auth::Access::RollBack {
         environment: form.environment.clone(),
-    })?;
+    }) {
+        Ok(principal) => principal,
+        Err(error) => {
+            crate::dashboard::audit_rollback_refusal(&form.service, &form.environment, &error)
+                .await;
+            return Err(error);
+        }
+    };
     let access = crate::access::use_access()?;
     let dashboard = crate::dashboard::use_dashboard()?;
     match dashboard
@@ -110,9 +122,13 @@ pub async fn roll_back_service(
 /// One rollback operation: the result page (GET, read access).
 #[server(endpoint = "rollback", input = GetUrl)]
 pub async fn get_rollback(id: i64) -> Result<crate::rollback::RollbackView, AppError> {
-    crate::access::authorize(crate::auth::Access::Read)?;
+    let principal = crate::access::authorize(crate::auth::Access::Read)?;
     let dashboard = crate::dashboard::use_dashboard()?;
-    let mut view = dashboard.rollback(id).await.map_err(crate::access::fail)?;
+    let mut view = dashboard
+        .rollback(id)
+        .await
+        .map_err(crate::access::fail)?
+        .for_audience(crate::auth::Audience::of(&principal));
     view.may_release_hold = crate::access::allows(crate::auth::Access::RollBack {
         environment: view.environment.clone(),
     });
@@ -139,9 +155,20 @@ pub async fn release_rollback_hold(
     }
     let dashboard = crate::dashboard::use_dashboard()?;
     let operation = dashboard.rollback(id).await.map_err(crate::access::fail)?;
-    let principal = crate::access::authorize(crate::auth::Access::RollBack {
+    let principal = match crate::access::authorize(crate::auth::Access::RollBack {
         environment: operation.environment.clone(),
-    })?;
+    }) {
+        Ok(principal) => principal,
+        Err(error) => {
+            crate::dashboard::audit_rollback_refusal(
+                &operation.service,
+                &operation.environment,
+                &error,
+            )
+            .await;
+            return Err(error);
+        }
+    };
     let access = crate::access::use_access()?;
     let outcome = dashboard
         .release_rollback_hold(&principal, access.remote_addr.clone(), id, release)

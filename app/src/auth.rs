@@ -356,3 +356,21 @@ mod tests {
         );
     }
 }
+
+/// Who a page's rollback details are shown to: signed-in users (viewer and up, API tokens)
+/// see who rolled back and why; anonymous readers of a public dashboard see only that a
+/// rollback happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Audience {
+    SignedIn,
+    Anonymous,
+}
+
+impl Audience {
+    pub fn of(principal: &Principal) -> Self {
+        match principal {
+            Principal::Anonymous => Self::Anonymous,
+            Principal::User(_) | Principal::ApiToken { .. } => Self::SignedIn,
+        }
+    }
+}

@@ -41,6 +41,18 @@ pub trait Dashboard: Send + Sync + 'static {
         form: RollbackRequestForm,
     ) -> Result<i64, AppError>;
 
+    /// Records that `principal` was refused (401/403) a rollback or hold release of `service`
+    /// in `environment`. The server audits it for signed-in callers only, with bounded
+    /// fields, so an anonymous flood writes nothing.
+    async fn rollback_refused(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        service: &str,
+        environment: &str,
+        reason: &str,
+    );
+
     /// One rollback operation (`may_release_hold` is left false; the caller decides it).
     async fn rollback(&self, id: i64) -> Result<RollbackView, AppError>;
 
@@ -63,4 +75,22 @@ pub fn use_dashboard() -> Result<Arc<dyn Dashboard>, AppError> {
     leptos::prelude::use_context::<DashboardHandle>()
         .map(|handle| handle.0)
         .ok_or_else(|| AppError::Unavailable("the dashboard is not wired into this request".into()))
+}
+
+/// Tells the server that the current request was refused a rollback (or a hold release) of
+/// `service` in `environment` with `error`, for the audit log; for POST server functions only
+/// (a GET never writes).
+pub async fn audit_rollback_refusal(service: &str, environment: &str, error: &AppError) {
+    let (Ok(access), Ok(dashboard)) = (crate::access::use_access(), use_dashboard()) else {
+        return;
+    };
+    dashboard
+        .rollback_refused(
+            &access.principal,
+            access.remote_addr.clone(),
+            service,
+            environment,
+            &error.to_string(),
+        )
+        .await;
 }

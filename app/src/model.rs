@@ -441,6 +441,23 @@ pub struct StatusSnapshot {
 }
 
 impl StatusSnapshot {
+    /// The snapshot as `audience` may see it: anonymous readers are not told who started a
+    /// service's latest rollback.
+    pub fn for_audience(mut self, audience: crate::auth::Audience) -> Self {
+        if audience == crate::auth::Audience::Anonymous {
+            for service in self
+                .environments
+                .iter_mut()
+                .flat_map(|environment| environment.services.iter_mut())
+            {
+                if let Some(note) = service.last_rollback.as_mut() {
+                    note.actor = None;
+                }
+            }
+        }
+        self
+    }
+
     pub fn empty(generated_at: DateTime<Utc>) -> Self {
         Self {
             generated_at,

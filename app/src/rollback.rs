@@ -218,8 +218,8 @@ impl DeploymentRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldView {
     pub kind: HoldKind,
-    /// `None` while it is in place.
-    pub released: Option<(HoldRelease, String, DateTime<Utc>)>,
+    /// `None` while it is in place; who ended it is `None` for anonymous readers.
+    pub released: Option<(HoldRelease, Option<String>, DateTime<Utc>)>,
 }
 
 /// One rollback operation: the result page, and the note on the service row.
@@ -229,8 +229,10 @@ pub struct RollbackView {
     pub service: String,
     pub environment: String,
     pub provider: ProviderKind,
-    pub actor: String,
-    pub reason: String,
+    /// Who asked and why: `None` for anonymous readers of a public dashboard, who see that a
+    /// rollback happened but not who or why ([`RollbackView::for_anonymous`]).
+    pub actor: Option<String>,
+    pub reason: Option<String>,
     pub from: DeploymentRef,
     pub to: DeploymentRef,
     pub state: RollbackState,
@@ -251,6 +253,27 @@ impl RollbackView {
     pub fn path(&self) -> String {
         rollback_path(self.id)
     }
+
+    /// The operation as `audience` may see it.
+    pub fn for_audience(self, audience: crate::auth::Audience) -> Self {
+        match audience {
+            crate::auth::Audience::SignedIn => self,
+            crate::auth::Audience::Anonymous => self.for_anonymous(),
+        }
+    }
+
+    /// What an anonymous reader may see: the operation without who asked, why, or who
+    /// ended its hold.
+    pub fn for_anonymous(mut self) -> Self {
+        self.actor = None;
+        self.reason = None;
+        if let Some(hold) = self.hold.as_mut() {
+            if let Some((_, by, _)) = hold.released.as_mut() {
+                *by = None;
+            }
+        }
+        self
+    }
 }
 
 /// The SSE event name of `/api/v1/rollbacks/{id}/events`.
@@ -267,7 +290,8 @@ pub struct RollbackNote {
     pub id: i64,
     pub state: RollbackState,
     pub to: DeploymentRef,
-    pub actor: String,
+    /// Who started it; `None` for anonymous readers.
+    pub actor: Option<String>,
     pub at: DateTime<Utc>,
     /// A hold still in place.
     pub hold: Option<HoldKind>,

@@ -283,6 +283,19 @@ impl Dashboard for ServerDashboard {
             .map_err(rollback_error)
     }
 
+    async fn rollback_refused(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        service: &str,
+        environment: &str,
+        reason: &str,
+    ) {
+        self.rollbacks
+            .audit_refused_request(principal, remote_addr, service, environment, reason)
+            .await;
+    }
+
     async fn rollback(&self, id: i64) -> Result<RollbackView, AppError> {
         self.rollbacks
             .view(id, |_| false)

@@ -10,6 +10,7 @@
 
 use crate::auth::RequestAuth;
 use crate::routes::{read_refusal, AppState, HEARTBEAT_INTERVAL};
+use app::auth::Audience;
 use app::board::BoardQuery;
 use app::model::{live_event_names, LiveEvent, StatusSnapshot};
 use axum::body::{Body, Bytes};
@@ -26,26 +27,33 @@ use tokio_stream::wrappers::{IntervalStream, WatchStream};
 /// Views kept at most; a new revision replaces them all anyway.
 const MAX_CACHED_VIEWS: usize = 256;
 
-/// The last serialized `snapshot` event of each view of the board, by snapshot revision.
+/// The last serialized `snapshot` event of each view of the board and audience (anonymous
+/// readers are not told who rolled back), by snapshot revision.
 #[derive(Default)]
 pub struct SnapshotFrames {
-    frames: Mutex<HashMap<BoardQuery, (u64, Bytes)>>,
+    frames: Mutex<HashMap<(BoardQuery, Audience), (u64, Bytes)>>,
 }
 
 impl SnapshotFrames {
-    /// The `snapshot` event of `board`'s view of `snapshot`; `None` when the view does not
-    /// exist (an environment that has gone).
-    pub fn frame(&self, snapshot: &StatusSnapshot, board: &BoardQuery) -> Option<Bytes> {
+    /// The `snapshot` event of `board`'s view of `snapshot` for `audience`; `None` when the
+    /// view does not exist (an environment that has gone).
+    pub fn frame(
+        &self,
+        snapshot: &StatusSnapshot,
+        board: &BoardQuery,
+        audience: Audience,
+    ) -> Option<Bytes> {
         let mut frames = self
             .frames
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((revision, frame)) = frames.get(board) {
+        let key = (board.clone(), audience);
+        if let Some((revision, frame)) = frames.get(&key) {
             if *revision == snapshot.revision {
                 return Some(frame.clone());
             }
         }
-        let view = snapshot.board(board)?;
+        let view = snapshot.board(board)?.for_audience(audience);
         let frame = encode(
             live_event_names::SNAPSHOT,
             &LiveEvent::Snapshot { snapshot: view },
@@ -56,7 +64,7 @@ impl SnapshotFrames {
                 frames.clear();
             }
         }
-        frames.insert(board.clone(), (snapshot.revision, frame.clone()));
+        frames.insert(key, (snapshot.revision, frame.clone()));
         Some(frame)
     }
 }
@@ -86,8 +94,9 @@ pub async fn live_events(
         Err(refusal) => return refusal.into_response(),
     };
     let frames = state.snapshot_frames.clone();
+    let audience = Audience::of(&request.principal);
     let snapshots = WatchStream::new(state.monitor.subscribe()).filter_map(move |snapshot| {
-        let frame = frames.frame(&snapshot, &board);
+        let frame = frames.frame(&snapshot, &board, audience);
         async move { frame }
     });
     let heartbeats = IntervalStream::new(tokio::time::interval_at(
@@ -146,20 +155,30 @@ mod tests {
         let mut snapshot = StatusSnapshot::empty(Utc::now());
         snapshot.revision = 3;
         let overview = BoardQuery::default();
-        let first = frames.frame(&snapshot, &overview).unwrap();
-        let again = frames.frame(&snapshot, &overview).unwrap();
+        let first = frames
+            .frame(&snapshot, &overview, Audience::SignedIn)
+            .unwrap();
+        let again = frames
+            .frame(&snapshot, &overview, Audience::SignedIn)
+            .unwrap();
         assert_eq!(first.as_ptr(), again.as_ptr(), "the same bytes are shared");
         assert!(first.starts_with(b"event: snapshot\ndata: {\"type\":\"snapshot\""));
         assert!(first.ends_with(b"}\n\n"));
         snapshot.revision = 4;
-        let next = frames.frame(&snapshot, &overview).unwrap();
+        let next = frames
+            .frame(&snapshot, &overview, Audience::SignedIn)
+            .unwrap();
         assert_ne!(
             first.as_ptr(),
             next.as_ptr(),
             "a new revision is serialized again"
         );
         assert!(frames
-            .frame(&snapshot, &BoardQuery::environment_page("gone", 1))
+            .frame(
+                &snapshot,
+                &BoardQuery::environment_page("gone", 1),
+                Audience::SignedIn
+            )
             .is_none());
     }
 }

@@ -6,7 +6,7 @@ use crate::auth::{AuthService, RequestAuth};
 use crate::dashboard::ServerDashboard;
 use crate::monitor::Monitor;
 use app::access::RequestAccess;
-use app::auth::{decide, Access, Principal};
+use app::auth::{decide, Access, Audience, Principal};
 use app::dashboard::{Dashboard, DashboardHandle};
 use app::error::AppError;
 use app::history::HistoryQuery;
@@ -268,7 +268,14 @@ async fn api_status(
         return refused;
     }
     let snapshot = state.monitor.current();
-    match serde_json::to_vec(snapshot.as_ref()) {
+    // Anonymous readers get a copy without who rolled back (the shared snapshot is kept).
+    let body = match Audience::of(&request.principal) {
+        Audience::SignedIn => serde_json::to_vec(snapshot.as_ref()),
+        Audience::Anonymous => {
+            serde_json::to_vec(&snapshot.as_ref().clone().for_audience(Audience::Anonymous))
+        }
+    };
+    match body {
         Ok(body) => (
             [
                 (header::CONTENT_TYPE, "application/json"),

@@ -59,6 +59,8 @@ pub async fn run(
     let rollbacks = crate::rollback::Rollbacks::new(monitor.clone());
     // Operations a previous run left unfinished are settled by re-reading the providers.
     rollbacks.reconcile().await;
+    // And later ones nobody follows any more are swept (the task ends with the server).
+    let sweeper = rollbacks.spawn_sweeper();
     let runbooks = crate::runbooks::RunbookLibrary::load(&config.runbooks_dir);
     tracing::info!(dir = %config.runbooks_dir.display(), runbooks = runbooks.len(), "runbooks loaded");
     let reloader = runbooks.spawn_reloader(config.runbooks_reload_interval);
@@ -92,6 +94,7 @@ pub async fn run(
     })
     .await;
     reloader.abort();
+    sweeper.abort();
     drop(monitor);
     Ok(())
 }

@@ -395,18 +395,33 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
     assert!(result_page.contains("Rolled back, verified"));
     assert!(result_page.contains("Resume auto-deploy"));
 
-    let response = app
-        .post_form(
-            "/api/release_rollback_hold",
-            &deployer,
-            &[("id", id.to_string()), ("release", "resume".into())],
-        )
-        .await;
-    assert_eq!(response.status(), 302);
-    assert_eq!(location(&response), format!("/rollbacks/{id}"));
+    // Issue #15: five simultaneous releases (two tabs, impatient clicks) reach Render once:
+    // the release is claimed in the store by one conditional update first.
+    let fields = [("id", id.to_string()), ("release", "resume".into())];
+    let responses = futures::future::join_all(
+        (0..5).map(|_| app.post_form("/api/release_rollback_hold", &deployer, &fields)),
+    )
+    .await;
+    let locations: Vec<String> = responses.iter().map(location).collect();
+    assert!(responses.iter().all(|response| response.status() == 302));
+    assert_eq!(
+        locations
+            .iter()
+            .filter(|to| **to == format!("/rollbacks/{id}"))
+            .count(),
+        1,
+        "{locations:?}"
+    );
+    assert!(
+        locations
+            .iter()
+            .filter(|to| to.contains("?error="))
+            .all(|to| to.contains("already%20released")),
+        "{locations:?}"
+    );
     assert_eq!(app.world.render.auto_deploy(API_PRODUCTION), Some("yes"));
     let rows = app.audit(&admin, "action=rollback_hold").await;
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["outcome"], "succeeded");
 }
 
@@ -531,8 +546,13 @@ async fn provider_refusals_and_rollbacks_that_never_go_live_end_failed_with_the_
     let done = app.wait_finished(&deployer, operation_id(&response)).await;
     assert_eq!(done["state"], "failed");
     let detail = done["detail"].as_str().unwrap();
+    // Issue #15: readers get the error's summary; Render's own text stays in the log.
     assert!(
-        detail.contains("Render refused") && detail.contains("in progress"),
+        detail.contains("Render refused: provider rejected the request (HTTP"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("another deploy is in progress"),
         "{detail}"
     );
 
@@ -889,4 +909,436 @@ fn notification_config_errors_name_the_key_and_line() {
         !errors.contains("hooks.example.test"),
         "a webhook URL is never printed"
     );
+}
+
+fn service_row<'a>(status: &'a Value, environment: &str, service: &str) -> &'a Value {
+    status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|candidate| candidate["name"] == environment)
+        .and_then(|environment| {
+            environment["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["service"] == service)
+        })
+        .unwrap_or(&Value::Null)
+}
+
+/// The confirmation form for `service` in `environment`, filled by hand (the way a crafted
+/// post would be): `target` need not be anything the page offered.
+fn crafted_form(
+    service: &str,
+    environment: &str,
+    target: &str,
+    expected_live: &str,
+    key: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("form[service]", service.into()),
+        ("form[environment]", environment.into()),
+        ("form[target]", target.into()),
+        ("form[expected_live]", expected_live.into()),
+        ("form[idempotency_key]", key.into()),
+        ("form[reason]", "crafted".into()),
+        ("form[typed_name]", service.into()),
+    ]
+}
+
+/// Issue #15 (high): Railway has one client per service across its environments, so a
+/// deployer granted only `staging` could name an older *production* deployment as the target
+/// of a staging rollback and Railway rolled back production (audited as staging). The target
+/// must belong to the environment being rolled back: refused, audited, no provider call.
+#[tokio::test]
+async fn a_staging_deployer_cannot_roll_back_production_by_naming_a_production_target() {
+    let app = spawn(30).await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
+    let mut production_target = None;
+    let mut staging_live = None;
+    for _ in 0..100 {
+        let status = app.get_json("/api/v1/status", &staging_only).await;
+        production_target = service_row(&status, "production", "worker")["rollback_offer"]
+            ["target"]["id"]
+            .as_str()
+            .map(str::to_string);
+        staging_live = service_row(&status, "staging", "worker")["live"]["id"]
+            .as_str()
+            .map(str::to_string);
+        if production_target.is_some() && staging_live.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let production_target = production_target.expect("worker has a production target");
+    let staging_live = staging_live.expect("worker has something live in staging");
+
+    // A crafted post is refused: no provider call, and an audit row that says why.
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &staging_only,
+            &crafted_form(
+                "worker",
+                "staging",
+                &production_target,
+                &staging_live,
+                "issue-15-cross-environment-target",
+            ),
+        )
+        .await;
+    let back = location(&response);
+    assert!(
+        back.starts_with("/rollback?service=worker"),
+        "expected a refusal, got {back:?}"
+    );
+    assert!(
+        back.contains("not%20a%20deployment%20of%20worker"),
+        "{back}"
+    );
+    assert_eq!(app.world.railway.rollbacks.calls.get(), 0);
+    // The confirmation page refuses it too.
+    let plan = app
+        .get(
+            &format!(
+                "/api/rollback_plan?service=worker&environment=staging&target={}",
+                encode(&production_target)
+            ),
+            &staging_only,
+        )
+        .await;
+    let plan_status = plan.status();
+    let plan_body = plan.text().await.unwrap();
+    let plan_refused = if plan_status.is_success() {
+        let plan: Value = serde_json::from_str(&plan_body).unwrap();
+        plan["refusal"]
+            .as_str()
+            .is_some_and(|refusal| refusal.contains("not a deployment of worker in staging"))
+    } else {
+        plan_body.contains("not a deployment of worker in staging")
+    };
+    assert!(plan_refused, "{plan_status}: {plan_body}");
+
+    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["actor"], "staging-deployer");
+    assert_eq!(rows[0]["target"], "worker/staging");
+    assert!(
+        rows[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a deployment of worker in staging"),
+        "{}",
+        rows[0]["detail"]
+    );
+}
+
+/// Issue #15 (high), GitHub: a production deployer could name any deployment of the
+/// repository (a PR preview's, another environment's) and Lookout created a production
+/// deployment of its sha with status checks skipped. Only production's own are targets.
+#[tokio::test]
+async fn a_github_preview_deployment_is_not_a_production_target() {
+    use server::simulators::{SimDeploymentSpec, SimOutcome};
+    let app = spawn_scenario(DemoScenario::AllProviders, 30).await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let preview = app.world.github.push_deployment(
+        "acme",
+        "search",
+        "pr-12",
+        &SimDeploymentSpec {
+            commit_sha: "0badc0de0badc0de0badc0de0badc0de0badc0de".into(),
+            commit_message: "Unreviewed experiment".into(),
+            author: "Mallory".into(),
+            branch: "experiment".into(),
+            pr_number: Some(12),
+            outcome: SimOutcome::Ready,
+            created_at: chrono::Utc::now() - chrono::Duration::minutes(30),
+        },
+    );
+    let mut live = None;
+    for _ in 0..100 {
+        let status = app.get_json("/api/v1/status", &deployer).await;
+        live = service_row(&status, "production", "search")["live"]["id"]
+            .as_str()
+            .map(str::to_string);
+        if live.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let live = live.expect("search has something live in production");
+    let plan = app
+        .get_json(
+            &format!(
+                "/api/rollback_plan?service=search&environment=production&target={}",
+                encode(&preview)
+            ),
+            &deployer,
+        )
+        .await;
+    assert!(
+        plan["refusal"]
+            .as_str()
+            .is_some_and(|refusal| refusal.contains("not a deployment of search in production")),
+        "{plan}"
+    );
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &crafted_form(
+                "search",
+                "production",
+                &preview,
+                &live,
+                "issue-15-github-preview-target",
+            ),
+        )
+        .await;
+    let back = location(&response);
+    assert!(
+        back.starts_with("/rollback?service=search"),
+        "expected a refusal, got {back:?}"
+    );
+    assert_eq!(app.world.github.rollbacks.calls.get(), 0);
+    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["target"], "search/production");
+}
+
+/// Issue #15 (low): a request dropped between the `pending` row and the task that follows it
+/// left the row `pending`, and the service could not be rolled back until a restart. The
+/// operation now runs in its own task from the `pending` row on, and a sweep settles an
+/// operation nobody follows once it is past its timeout, as the restart reconciliation does
+/// (re-reading the provider, never calling it).
+#[tokio::test]
+async fn a_pending_rollback_nobody_follows_is_swept_and_frees_the_service() {
+    use server::store::{BeginRollback, RollbackRecord};
+    let app = spawn(2).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    // What a dropped request used to leave behind: a `pending` row with no task.
+    let store_url = format!(
+        "sqlite://{}",
+        app._data_dir.path().join("lookout.db").display()
+    );
+    let store = server::store::open(&store_url).await.unwrap();
+    let requested_at = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let reference = |side: &str| app::rollback::DeploymentRef {
+        id: plan[side]["id"].as_str().unwrap().to_string(),
+        commit_sha: plan[side]["commit_sha"].as_str().map(str::to_string),
+        summary: None,
+    };
+    let abandoned = RollbackRecord {
+        id: 0,
+        idempotency_key: "abandoned-by-a-dropped-request".into(),
+        service: "api".into(),
+        environment: "production".into(),
+        provider: app::model::ProviderKind::Render,
+        actor: "deployer".into(),
+        remote_addr: None,
+        reason: "dropped".into(),
+        from: reference("from"),
+        to: reference("to"),
+        place_hold: false,
+        state: app::rollback::RollbackState::Pending,
+        detail: Some("asking Render to roll back".into()),
+        new_deployment_id: None,
+        provider_reference: None,
+        hold: None,
+        hold_release: None,
+        requested_at,
+        started_at: None,
+        finished_at: None,
+    };
+    let BeginRollback::Started(id) = store.begin_rollback(&abandoned).await.unwrap() else {
+        panic!("the service was free");
+    };
+    let done = app.wait_finished(&deployer, id).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(
+        app.world.render.rollbacks.calls.get(),
+        0,
+        "a swept operation never calls the provider"
+    );
+    // The service is free again.
+    let plan = app.plan(&deployer, &target).await;
+    assert_eq!(plan["refusal"], Value::Null, "{plan}");
+}
+
+/// Issue #15 (low): a rollback refused by authorization (401/403) left no trace. A signed-in
+/// caller's refusal is audited (actor, service/environment, outcome refused, the reason, cut
+/// to 200 characters); an anonymous one is not, so a flood of anonymous posts writes nothing.
+#[tokio::test]
+async fn rollbacks_refused_by_authorization_are_audited_for_signed_in_callers_only() {
+    let app = spawn(30).await;
+    let admin = app.sign_in("admin", "admin-demo").await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
+    let mut form = TestApp::form(&plan, "not mine to roll back");
+    let response = app
+        .post_form("/api/roll_back_service", &staging_only, &form)
+        .await;
+    assert!(
+        location(&response).is_empty() || !location(&response).starts_with("/rollbacks/"),
+        "{}",
+        location(&response)
+    );
+    // An anonymous caller (a browser with only the form token): refused, not audited.
+    let page = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let anonymous = Browser {
+        csrf: cookie(&page, "lookout_csrf").unwrap(),
+        session: String::new(),
+    };
+    for field in form.iter_mut() {
+        if field.0 == "form[service]" {
+            field.1 = "x".repeat(5000);
+        }
+    }
+    for _ in 0..3 {
+        let response = app
+            .post_form("/api/roll_back_service", &anonymous, &form)
+            .await;
+        assert!(!location(&response).starts_with("/rollbacks/"));
+    }
+    // A signed-in caller's oversized fields are cut.
+    let response = app
+        .post_form("/api/roll_back_service", &staging_only, &form)
+        .await;
+    assert!(!location(&response).starts_with("/rollbacks/"));
+    assert_eq!(app.world.render.rollbacks.calls.get(), 0);
+    // Newest first.
+    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1]["actor"], "staging-deployer");
+    assert_eq!(rows[1]["target"], "api/production");
+    let detail = rows[1]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("not authorized: "), "{detail}");
+    assert!(detail.contains("production"), "{detail}");
+    assert_eq!(
+        rows[0]["target"].as_str().unwrap(),
+        format!("{}/production", "x".repeat(200))
+    );
+}
+
+/// Issue #15 (low): with `public_status = true` anonymous readers saw who rolled back and
+/// why (the result page, its API, the status board and its stream). They now see that a
+/// rollback happened; who and why only signed-in users (viewer and up) see.
+#[tokio::test]
+async fn anonymous_readers_see_a_rollback_happened_but_not_who_or_why() {
+    let app = spawn(30).await;
+    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let viewer = app.sign_in("viewer", "viewer-demo").await;
+    let target = app.previous_target(&deployer).await;
+    let plan = app.plan(&deployer, &target).await;
+    let reason = "secret-incident-4711";
+    let response = app
+        .post_form(
+            "/api/roll_back_service",
+            &deployer,
+            &TestApp::form(&plan, reason),
+        )
+        .await;
+    let id = operation_id(&response);
+    let done = app.wait_finished(&deployer, id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    let anonymous = |path: String| {
+        let http = app.http.clone();
+        let base = app.base.clone();
+        async move {
+            http.get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let view: Value =
+        serde_json::from_str(&anonymous(format!("/api/v1/rollbacks/{id}")).await).unwrap();
+    assert_eq!(view["state"], "succeeded");
+    assert_eq!(view["actor"], Value::Null, "{view}");
+    assert_eq!(view["reason"], Value::Null, "{view}");
+    let seen = app
+        .get_json(&format!("/api/v1/rollbacks/{id}"), &viewer)
+        .await;
+    assert_eq!(seen["actor"], "deployer");
+    assert_eq!(seen["reason"], reason);
+
+    let page = anonymous(format!("/rollbacks/{id}")).await;
+    assert!(page.contains("Rollback"), "{page}");
+    assert!(
+        !page.contains(reason),
+        "the reason is on the anonymous page"
+    );
+    let signed_in_page = app
+        .get(&format!("/rollbacks/{id}"), &viewer)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(signed_in_page.contains(reason));
+
+    // The board: the note says a rollback happened, not by whom.
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = serde_json::from_str(&anonymous("/api/v1/status".into()).await).unwrap();
+        if api_row(&status, "production")["last_rollback"]["state"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let note = &api_row(&status, "production")["last_rollback"];
+    assert_eq!(note["state"], "succeeded", "{note}");
+    assert_eq!(note["actor"], Value::Null, "{note}");
+    let status = app.get_json("/api/v1/status", &viewer).await;
+    assert_eq!(
+        api_row(&status, "production")["last_rollback"]["actor"],
+        "deployer"
+    );
+    let home = anonymous("/".into()).await;
+    assert!(
+        home.contains("Rolled back to"),
+        "the home page shows the note"
+    );
+    assert!(
+        !home.contains("by deployer"),
+        "the home page names the actor"
+    );
+    // The live stream's first snapshot, read anonymously and signed in.
+    let first_frame = |cookies: Option<String>| {
+        let http = app.http.clone();
+        let base = app.base.clone();
+        async move {
+            let mut request = http.get(format!("{base}/api/events"));
+            if let Some(cookies) = cookies {
+                request = request.header("cookie", cookies);
+            }
+            let mut response = request.send().await.unwrap();
+            let mut text = String::new();
+            while !text.contains("\n\n") {
+                let chunk = response.chunk().await.unwrap().expect("a snapshot frame");
+                text.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            text
+        }
+    };
+    let frame = first_frame(None).await;
+    assert!(frame.contains("\"last_rollback\":{"), "{frame}");
+    assert!(!frame.contains("\"actor\":\"deployer\""), "{frame}");
+    let frame = first_frame(Some(viewer.cookies())).await;
+    assert!(frame.contains("\"actor\":\"deployer\""), "{frame}");
 }

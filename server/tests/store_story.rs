@@ -1114,10 +1114,25 @@ async fn rollback_chapter(store: &dyn Store) {
     done.state = app::rollback::RollbackState::Succeeded;
     done.new_deployment_id = Some("dep-rollback".into());
     done.hold = Some("auto_deploy_paused".into());
-    done.hold_release = Some(("resume".into(), "ada".into(), now()));
     done.started_at = Some(now());
     done.finished_at = Some(now() + minutes(1));
     store.update_rollback(&done).await.unwrap();
+    // Issue #15: releasing the hold is one conditional update; a second release finds it
+    // taken, and progress saved from a copy without the release cannot undo it.
+    let released_at = now();
+    assert!(store
+        .claim_hold_release(id, "resume", "ada", released_at)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .claim_hold_release(id, "resume", "bob", released_at)
+            .await
+            .unwrap(),
+        "a hold is released once"
+    );
+    store.update_rollback(&done).await.unwrap();
+    done.hold_release = Some(("resume".into(), "ada".into(), released_at));
     assert_eq!(
         store.find_rollbacks(RollbackQuery::Id(id)).await.unwrap(),
         vec![done.clone()]

@@ -27,18 +27,30 @@ pub fn RowRollback(
 ) -> impl IntoView {
     let allowed = may_roll_back(user.as_ref(), &environment);
     let note = service.last_rollback.clone().map(|note| {
+        // Anonymous readers are not told who.
+        let by = note
+            .actor
+            .as_ref()
+            .map(|actor| format!(" by {actor}"))
+            .unwrap_or_default();
         let (icon, text) = match note.state {
             RollbackState::Pending | RollbackState::Running => (
                 "↻ ",
-                format!("Rolling back to {} (started by {})", note.to.describe(), note.actor),
+                match &note.actor {
+                    Some(actor) => format!(
+                        "Rolling back to {} (started by {actor})",
+                        note.to.describe()
+                    ),
+                    None => format!("Rolling back to {}", note.to.describe()),
+                },
             ),
             RollbackState::Succeeded => (
                 "↶ ",
-                format!("Rolled back to {} by {}", note.to.describe(), note.actor),
+                format!("Rolled back to {}{by}", note.to.describe()),
             ),
             RollbackState::Failed => (
                 "✖ ",
-                format!("Rollback to {} by {} failed", note.to.describe(), note.actor),
+                format!("Rollback to {}{by} failed", note.to.describe()),
             ),
         };
         let hold = note.hold.map(|hold| {

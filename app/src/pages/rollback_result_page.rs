@@ -109,12 +109,14 @@ fn Outcome(
                     <div><dt>"New deployment"</dt><dd><code>{id}</code></dd></div>
                 })}
                 <div><dt>"Provider"</dt><dd>{view.provider.display_name()}</dd></div>
-                <div><dt>"Requested by"</dt><dd>
-                    {view.actor.clone()} " · "
+                <div><dt>{if view.actor.is_some() { "Requested by" } else { "Requested" }}</dt><dd>
+                    {view.actor.clone().map(|actor| format!("{actor} · "))}
                     <time datetime=view.requested_at.to_rfc3339() title=absolute(view.requested_at)>{relative(view.requested_at, now)}</time>
                     {took.map(|took| format!(" · took {took}"))}
                 </dd></div>
-                <div><dt>"Reason"</dt><dd>{view.reason.clone()}</dd></div>
+                {view.reason.clone().map(|reason| view! {
+                    <div><dt>"Reason"</dt><dd>{reason}</dd></div>
+                })}
             </dl>
             {hold}
             <p><a href=service_href>{format!("{} across environments", view.service)}</a> " · " <a href="/">"Status page"</a></p>
@@ -127,7 +129,13 @@ fn Hold(hold: HoldView, id: i64, may_release: bool, csrf: String) -> impl IntoVi
     let kind = hold.kind;
     match hold.released {
         Some((release, by, at)) => view! {
-            <p class="note">{format!("{}: ended ({}) by {by} at {}", kind.label(), release.name(), absolute(at))}</p>
+            <p class="note">{format!(
+                "{}: ended ({}){} at {}",
+                kind.label(),
+                release.name(),
+                by.map(|by| format!(" by {by}")).unwrap_or_default(),
+                absolute(at)
+            )}</p>
         }
         .into_any(),
         None => {

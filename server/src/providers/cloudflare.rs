@@ -13,8 +13,8 @@
 use super::http::{read_success, transport_error};
 use super::rollback::{RollbackMethod, RollbackRequest, RollbackStarted};
 use super::{
-    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError, ScopePresence, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -270,6 +270,24 @@ impl DeploymentProvider for CloudflarePagesClient {
         self.to_deployment(wire)
     }
 
+    /// One project serves production and its previews: a target must be a production
+    /// deployment of this project.
+    fn target_scope(&self, environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        let ProviderEnvironment::Named(name) = environment else {
+            return None;
+        };
+        Some(vec![
+            // The deployment is read under `/pages/projects/{project_name}/`; whether every
+            // answer carries `project_name` is UNCONFIRMED, so one that names none is taken as
+            // this project's, and one that names another project is refused.
+            ScopeRule {
+                presence: ScopePresence::IfReported,
+                ..ScopeRule::required("project", [self.config.project_name.clone()])
+            },
+            ScopeRule::required("environment", [name.clone()]),
+        ])
+    }
+
     fn rollback_method(&self) -> Option<RollbackMethod> {
         Some(RollbackMethod {
             action: "Cloudflare Pages switches production to the target deployment at once; \
@@ -484,6 +502,11 @@ struct WireProject {
 struct WireDeployment {
     #[serde(default)]
     id: Option<String>,
+    /// The project it belongs to, by id and by name.
+    #[serde(default)]
+    project_id: Option<String>,
+    #[serde(default)]
+    project_name: Option<String>,
     /// `production | preview`.
     #[serde(default)]
     environment: Option<String>,
@@ -546,6 +569,14 @@ impl WireDeployment {
             .and_then(|trigger| trigger.metadata)
             .unwrap_or_default();
         let branch = non_empty(metadata.branch);
+        let mut origin = OriginFact::all(
+            "project",
+            [self.project_id.as_deref(), self.project_name.as_deref()],
+        );
+        origin.extend(OriginFact::all(
+            "environment",
+            [self.environment.as_deref()],
+        ));
         let environment = match self.environment.as_deref() {
             Some(PRODUCTION) => ProviderEnvironment::Named(PRODUCTION.into()),
             Some(PREVIEW) => ProviderEnvironment::Preview {
@@ -569,6 +600,7 @@ impl WireDeployment {
                 .or_else(|| parse_time(self.modified_on.as_deref()))
         };
         Ok(ProviderDeployment {
+            origin,
             rollback_refusal: None,
             id,
             state,

@@ -16,7 +16,7 @@ use super::rollback::{
 };
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    ProviderEnvironment, ProviderError, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, HealthState, HealthView, ProviderKind};
@@ -124,6 +124,7 @@ impl DigitalOceanClient {
             self.config.app_id, deployment.id
         );
         ProviderDeployment {
+            origin: Vec::new(),
             rollback_refusal: None,
             state,
             provider_state: phase,
@@ -242,6 +243,13 @@ impl DeploymentProvider for DigitalOceanClient {
         // The app's URL belongs to the active deployment only; finding out whether this is
         // that one would cost a second request, so a single deployment carries no URL.
         Ok(self.to_deployment(envelope.deployment, None))
+    }
+
+    /// One App Platform app per environment, and every read is addressed to it
+    /// (`/v2/apps/{app_id}/deployments/{id}`; a deployment does not name its app): nothing
+    /// more to compare.
+    fn target_scope(&self, _environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        Some(Vec::new())
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {

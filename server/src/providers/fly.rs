@@ -21,7 +21,7 @@ use super::http;
 use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    ProviderEnvironment, ProviderError, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -931,6 +931,7 @@ impl FlyClient {
             non_empty(user.name.as_deref()).or_else(|| non_empty(user.email.as_deref()))
         });
         ProviderDeployment {
+            origin: Vec::new(),
             // A rollback redeploys the release's image; without one there is nothing to run.
             rollback_refusal: non_empty(release.image_ref.as_deref()).is_none().then(|| {
                 "Fly records no image for this release, so it cannot be redeployed".to_string()
@@ -1027,6 +1028,12 @@ impl DeploymentProvider for FlyClient {
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
         let (release, live_version) = self.find_release(id).await?;
         Ok(self.to_deployment(&release, live_version))
+    }
+
+    /// One Fly app per environment; a target is looked up in that app's own release history
+    /// (`app(name:) { releases }`), so it cannot be another app's: nothing more to compare.
+    fn target_scope(&self, _environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        Some(Vec::new())
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {

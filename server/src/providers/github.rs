@@ -22,8 +22,8 @@
 use super::http::{parse_rate_limit, read_success, status_error, transport_error};
 use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
-    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError, ScopeCompare, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -610,6 +610,31 @@ impl DeploymentProvider for GithubClient {
         }
     }
 
+    /// Every deployment of the repository (PR previews, other environments) is readable by
+    /// id: a target must have been deployed to this environment (GitHub compares environment
+    /// names case-insensitively). The repository itself is in every request's path.
+    fn target_scope(&self, environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        let ProviderEnvironment::Named(name) = environment else {
+            return None;
+        };
+        Some(match &self.config.source {
+            GithubSource::Deployments => vec![ScopeRule {
+                compare: ScopeCompare::IgnoreAsciiCase,
+                ..ScopeRule::required("environment", [name.clone()])
+            }],
+            GithubSource::WorkflowRuns {
+                branch_environments,
+                ..
+            } => vec![ScopeRule::required(
+                "head_branch",
+                branch_environments
+                    .iter()
+                    .filter(|(_, mapped)| mapped == name)
+                    .map(|(branch, _)| branch.clone()),
+            )],
+        })
+    }
+
     fn rollback_method(&self) -> Option<RollbackMethod> {
         // Workflow runs have no rollback Lookout can make.
         self.deployments_source().ok()?;
@@ -1047,7 +1072,10 @@ impl WireDeployment {
             None => (DeployState::Queued, String::new()),
         };
         let environment = ProviderEnvironment::Named(self.environment_name());
+        // Only the field itself vouches for the environment in a rollback, not the default.
+        let origin = OriginFact::all("environment", [self.environment.as_deref()]);
         ProviderDeployment {
+            origin,
             rollback_refusal: None,
             id: self.id.to_string(),
             state,
@@ -1208,7 +1236,9 @@ impl WireRun {
         } else {
             None
         };
+        let origin = OriginFact::all("head_branch", [branch.as_deref()]);
         ProviderDeployment {
+            origin,
             rollback_refusal: None,
             id: self.id.to_string(),
             state,

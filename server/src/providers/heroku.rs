@@ -13,8 +13,8 @@
 use super::http::{read_success, transport_error};
 use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
-    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError, ScopePresence, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -286,7 +286,13 @@ impl HerokuClient {
             _ => parse_time(release.updated_at.as_deref()),
         };
         let rollback_refusal = rollback_refusal(&release, &status);
+        let origin = release
+            .app
+            .as_ref()
+            .map(|app| OriginFact::all("app", [app.id.as_deref(), app.name.as_deref()]))
+            .unwrap_or_default();
         ProviderDeployment {
+            origin,
             rollback_refusal,
             state,
             provider_state: status,
@@ -385,6 +391,16 @@ impl DeploymentProvider for HerokuClient {
         deployments.pop().ok_or_else(|| ProviderError::Malformed {
             detail: "a Heroku release vanished while being read".into(),
         })
+    }
+
+    /// One app per environment, addressed in every path; the release names its app too
+    /// (`app: {id, name}`, documented), so a target must be this app's, by id or name.
+    fn target_scope(&self, _environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        Some(vec![ScopeRule {
+            // Every release read goes through `/apps/{app}/`; the `app` field double-checks.
+            presence: ScopePresence::IfReported,
+            ..ScopeRule::required("app", [self.config.app.clone()])
+        }])
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {
@@ -652,6 +668,8 @@ struct WireUser {
 
 #[derive(Debug, Deserialize)]
 struct WireAppRef {
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     name: Option<String>,
 }

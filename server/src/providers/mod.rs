@@ -77,6 +77,78 @@ pub struct ProviderDeployment {
     /// `isRollbackCandidate: false`, Railway `canRollback: false`); `None` where it has no
     /// such flag or allows it. Preflight refuses with this text.
     pub rollback_refusal: Option<String>,
+    /// Where the provider says this deployment belongs, in its own fields (Railway
+    /// `serviceId`/`environmentId`, Vercel `projectId`/`target`, …); empty where the client's
+    /// requests are addressed to one resource and the payload names nothing more. Rollback
+    /// checks these against [`DeploymentProvider::target_scope`] before acting on a target.
+    pub origin: Vec<OriginFact>,
+}
+
+/// One thing the provider's payload says about where a deployment belongs: the field's name
+/// in the provider's API and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginFact {
+    pub field: &'static str,
+    pub value: String,
+}
+
+impl OriginFact {
+    pub fn new(field: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            field,
+            value: value.into(),
+        }
+    }
+
+    /// The facts for `field` among the values a payload may carry (absent ones skipped).
+    pub fn all<'a>(
+        field: &'static str,
+        values: impl IntoIterator<Item = Option<&'a str>>,
+    ) -> Vec<Self> {
+        values
+            .into_iter()
+            .flatten()
+            .filter(|value| !value.is_empty())
+            .map(|value| Self::new(field, value))
+            .collect()
+    }
+}
+
+/// What a rollback target in one configured environment must carry: for `field`, one of
+/// the `accepted` values (the configured ids for this service and environment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeRule {
+    pub field: &'static str,
+    pub accepted: Vec<String>,
+    pub compare: ScopeCompare,
+    pub presence: ScopePresence,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeCompare {
+    Exact,
+    /// Names the provider itself treats case-insensitively (GitHub environments).
+    IgnoreAsciiCase,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopePresence {
+    /// A target whose payload lacks the field is refused: Lookout cannot tell.
+    Required,
+    /// Checked when the payload carries it; another field already pins the resource.
+    IfReported,
+}
+
+impl ScopeRule {
+    /// The usual rule: exactly one of these values, and the payload must say.
+    pub fn required(field: &'static str, accepted: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            field,
+            accepted: accepted.into_iter().collect(),
+            compare: ScopeCompare::Exact,
+            presence: ScopePresence::Required,
+        }
+    }
 }
 
 impl ProviderDeployment {
@@ -243,6 +315,15 @@ pub trait DeploymentProvider: Send + Sync {
 
     /// One deployment by id.
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError>;
+
+    /// What a deployment must say about itself (its [`ProviderDeployment::origin`]) to be a
+    /// rollback target in `environment`: the configured resource and environment ids. `None`
+    /// when the client cannot say, which refuses every target. An empty list: the client's
+    /// every request is addressed to the one resource that is this environment (Render,
+    /// DigitalOcean, Fly), so a deployment it returns cannot be another's.
+    fn target_scope(&self, _environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        None
+    }
 
     /// How this provider rolls back; `None` when it has no rollback (the dialog says so).
     fn rollback_method(&self) -> Option<RollbackMethod> {

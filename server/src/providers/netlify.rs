@@ -14,8 +14,8 @@ use super::rollback::{
     RollbackStarted,
 };
 use super::{
-    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError, ScopePresence, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -250,6 +250,24 @@ impl DeploymentProvider for NetlifyClient {
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
         let url = self.site_url(&["deploys", id])?;
         self.get::<WireDeploy>(url).await?.value.into_provider(None)
+    }
+
+    /// One site serves production and its previews: a target must be a production-context
+    /// deploy of this site.
+    fn target_scope(&self, environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        let ProviderEnvironment::Named(name) = environment else {
+            return None;
+        };
+        Some(vec![
+            // `site_id` and `name` are optional in the spec (UNCONFIRMED that a deploy always
+            // carries them). The deploy is read under `/sites/{site_id}/`, so one that names
+            // no site is taken as this site's; one that names another site is refused.
+            ScopeRule {
+                presence: ScopePresence::IfReported,
+                ..ScopeRule::required("site", [self.config.site_id.clone()])
+            },
+            ScopeRule::required("context", [name.clone()]),
+        ])
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {
@@ -543,6 +561,9 @@ struct WireDeploy {
     /// The site's name.
     #[serde(default)]
     name: Option<String>,
+    /// The site it belongs to (a UUID).
+    #[serde(default)]
+    site_id: Option<String>,
 }
 
 /// A string from an undocumented key, or nothing when it is absent or not a string.
@@ -631,7 +652,23 @@ impl WireDeploy {
             });
         let dashboard_url =
             admin_url.map(|admin| format!("{}/deploys/{id}", admin.trim_end_matches('/')));
+        // The site by its id, its name and its Netlify domain (config accepts either id or
+        // domain), and the deploy context.
+        let domain = self
+            .name
+            .as_deref()
+            .map(|name| format!("{name}.netlify.app"));
+        let mut origin = OriginFact::all(
+            "site",
+            [
+                self.site_id.as_deref(),
+                self.name.as_deref(),
+                domain.as_deref(),
+            ],
+        );
+        origin.extend(OriginFact::all("context", [self.context.as_deref()]));
         Ok(ProviderDeployment {
+            origin,
             rollback_refusal: None,
             state,
             provider_state,

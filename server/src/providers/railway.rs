@@ -14,8 +14,8 @@ use super::rollback::{
     live_in, RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted,
 };
 use super::{
-    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError, ScopePresence, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -83,7 +83,7 @@ pub struct RailwayClient {
 macro_rules! deployment_fragment {
     () => {
         "fragment LookoutDeployment on Deployment { id status createdAt updatedAt \
-         statusUpdatedAt url staticUrl canRollback meta serviceId creator { name email } \
+         statusUpdatedAt url staticUrl canRollback meta projectId serviceId creator { name email } \
          environmentId environment { id name isEphemeral } }"
     };
 }
@@ -187,6 +187,8 @@ struct DeploymentNode {
     /// Scalar JSON; only `commitHash` is confirmed to be in it.
     #[serde(default)]
     meta: Option<Value>,
+    #[serde(default)]
+    project_id: Option<String>,
     #[serde(default)]
     service_id: Option<String>,
     #[serde(default)]
@@ -456,6 +458,12 @@ fn map_deployment(config: &RailwayClientConfig, node: &DeploymentNode) -> Provid
         finished_at,
         url: deployment_url(node),
         dashboard_url: Some(dashboard_url(config, environment_id.as_deref(), &node.id)),
+        origin: [
+            OriginFact::all("serviceId", [node.service_id.as_deref()]),
+            OriginFact::all("projectId", [node.project_id.as_deref()]),
+            OriginFact::all("environmentId", [environment_id.as_deref()]),
+        ]
+        .concat(),
     }
 }
 
@@ -819,6 +827,28 @@ impl DeploymentProvider for RailwayClient {
         sort_newest_first(&mut previews);
         live.extend(previews);
         Ok(live)
+    }
+
+    /// One client serves every environment of the service (and a token may reach other
+    /// services and projects): a target must be this service's, in this environment's id.
+    fn target_scope(&self, environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        let ProviderEnvironment::Named(name) = environment else {
+            return None;
+        };
+        let configured = self
+            .config
+            .environments
+            .iter()
+            .find(|candidate| &candidate.name == name)?;
+        Some(vec![
+            ScopeRule::required("serviceId", [self.config.service_id.clone()]),
+            // A service id is unique across projects, so the project only double-checks.
+            ScopeRule {
+                presence: ScopePresence::IfReported,
+                ..ScopeRule::required("projectId", [self.config.project_id.clone()])
+            },
+            ScopeRule::required("environmentId", [configured.environment_id.clone()]),
+        ])
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {

@@ -12,7 +12,7 @@ use super::rollback::{
 };
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    ProviderEnvironment, ProviderError, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -121,6 +121,7 @@ impl RenderClient {
             self.config.service_id, deploy.id
         );
         ProviderDeployment {
+            origin: Vec::new(),
             rollback_refusal: None,
             state,
             provider_state: deploy.status,
@@ -226,6 +227,13 @@ impl DeploymentProvider for RenderClient {
         let url = self.deploys_url(Some(id))?;
         let (deploy, _rate_limit) = send_json::<RenderDeploy>(self.get(url), error_message).await?;
         Ok(self.to_deployment(deploy))
+    }
+
+    /// One Render service per environment, and every read is addressed to it
+    /// (`/services/{serviceId}/deploys/{deployId}`; a deploy names no service or
+    /// environment): nothing more to compare.
+    fn target_scope(&self, _environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        Some(Vec::new())
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {

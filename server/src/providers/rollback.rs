@@ -201,6 +201,7 @@ mod tests {
 
     fn deployment(id: &str, sha: Option<&str>) -> ProviderDeployment {
         ProviderDeployment {
+            origin: Vec::new(),
             rollback_refusal: None,
             id: id.into(),
             state: DeployState::Ready,

@@ -10,8 +10,8 @@
 use super::http::{read_success, send_json, transport_error};
 use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
 use super::{
-    CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
+    ProviderEnvironment, ProviderError, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -184,6 +184,18 @@ impl DeploymentProvider for VercelClient {
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
         let url = self.endpoint(&["v13", "deployments", id])?;
         self.get::<WireDeployment>(url).await?.into_provider()
+    }
+
+    /// The token sees every project of the team: a target must be this project's (by id or
+    /// name, as configured) and built for this environment's target.
+    fn target_scope(&self, environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
+        let ProviderEnvironment::Named(target) = environment else {
+            return None;
+        };
+        Some(vec![
+            ScopeRule::required("project", [self.config.project.clone()]),
+            ScopeRule::required("target", [target.clone()]),
+        ])
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {
@@ -427,6 +439,11 @@ struct WireDeployment {
     /// Whether Vercel allows rolling back to it (list and detail endpoints).
     #[serde(default)]
     is_rollback_candidate: Option<bool>,
+    /// The project it belongs to (`prj_…`), and the project's name.
+    #[serde(default)]
+    project_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -502,6 +519,12 @@ impl WireDeployment {
             branch: self.commit_meta("Ref"),
         };
         let pr_number = self.pr_number();
+        // `GET /v13/deployments/{id}` answers for any deployment the token can see, of any
+        // project: rollback checks these against the configured project.
+        let mut origin = OriginFact::all(
+            "project",
+            [self.project_id.as_deref(), self.name.as_deref()],
+        );
         let environment = match (&self.target, self.custom_environment_name()) {
             (Some(target), _) if !target.is_empty() => ProviderEnvironment::Named(target.clone()),
             (_, Some(custom)) => ProviderEnvironment::Named(custom),
@@ -510,6 +533,10 @@ impl WireDeployment {
                 pr_number,
             },
         };
+        // The target (or custom environment) it was built for, as the environment above.
+        if let ProviderEnvironment::Named(name) = &environment {
+            origin.push(OriginFact::new("target", name.clone()));
+        }
         let creator = self.creator.as_ref().and_then(|creator| {
             creator
                 .username
@@ -544,6 +571,7 @@ impl WireDeployment {
                 "url",
             ),
             dashboard_url: super::web_url(self.inspector_url, "inspectorUrl"),
+            origin,
         })
     }
 }

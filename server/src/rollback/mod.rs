@@ -3,8 +3,10 @@
 //! API: that is `crate::providers` behind `DeploymentProvider`'s rollback calls.
 //!
 //! What keeps a rollback from misfiring:
-//! - preflight refuses when the live deployment is not the one the user saw, or the target
-//!   cannot be one (`eligibility`);
+//! - preflight refuses when the live deployment is not the one the user saw, when the target
+//!   is not this service's deployment in this environment (`eligibility::scope_refusal`: a
+//!   grant for one environment must not reach another through a target id), or when the
+//!   target cannot be one (`eligibility`);
 //! - one operation per service and environment: an in-process set, and the store's partial
 //!   unique index for replicas sharing PostgreSQL;
 //! - an idempotency key per confirmation page, so a double click or a retried post finds the
@@ -33,7 +35,7 @@ use app::rollback::{
     RollbackNote, RollbackPlan, RollbackState, RollbackView,
 };
 use chrono::Utc;
-use eligibility::{eligibility, Candidate};
+use eligibility::{eligibility, scope_refusal, Candidate, Destination};
 use rand::RngCore;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -44,6 +46,12 @@ use tokio::sync::watch;
 const UNDONE_DEPTH: u32 = 30;
 /// The longest reason kept.
 const MAX_REASON: usize = 500;
+/// The longest field of an audited authorization refusal (what the caller sent is not
+/// trusted to be short).
+const MAX_REFUSAL_FIELD: usize = 200;
+/// How long past its timeout an unfinished operation may go unfollowed before the sweep
+/// settles it (the last poll and the verification take a moment).
+const STALE_MARGIN: Duration = Duration::from_secs(30);
 
 /// What a user asked for on the confirmation page.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,10 +109,24 @@ pub struct Rollbacks {
     poll_every: Duration,
     /// (service, environment) with an operation running in this process.
     running: Mutex<HashSet<(String, String)>>,
+    /// Operation ids with a task following them in this process (the sweep leaves them).
+    tasks: Mutex<HashSet<i64>>,
     /// Moves on every change of any operation; result pages' streams wait on it.
     changed: watch::Sender<u64>,
     /// The `[[notifications]]` webhooks.
     notifier: notify::Notifier,
+}
+
+/// Forgets an operation's task when it ends.
+struct TaskGuard {
+    rollbacks: Arc<Rollbacks>,
+    id: i64,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        lock(&self.rollbacks.tasks).remove(&self.id);
+    }
 }
 
 /// Releases the in-process lock when the operation ends (or preflight gives up).
@@ -190,6 +212,7 @@ impl Rollbacks {
             timeout: settings.rollback_timeout,
             poll_every: settings.rollback_poll,
             running: Mutex::new(HashSet::new()),
+            tasks: Mutex::new(HashSet::new()),
             changed: watch::channel(0).0,
         })
     }
@@ -197,6 +220,26 @@ impl Rollbacks {
     /// Moves whenever an operation changed.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+
+    /// Why `wanted` is not a deployment of `service` in `environment`, if it is not.
+    fn out_of_scope(
+        target: &ProviderTarget,
+        service: &str,
+        environment: &str,
+        wanted: &ProviderDeployment,
+    ) -> Option<String> {
+        let rules = target.client.target_scope(&target.environment);
+        scope_refusal(
+            &Destination {
+                provider: target.client.kind(),
+                service,
+                environment,
+                provider_environment: &target.environment,
+                rules: rules.as_deref(),
+            },
+            wanted,
+        )
     }
 
     fn target(&self, service: &str, environment: &str) -> Result<ProviderTarget, RollbackError> {
@@ -272,18 +315,23 @@ impl Rollbacks {
                 .collect(),
             _ => Vec::new(),
         };
-        let mut refusal = match eligibility(&Candidate {
-            provider,
-            state: wanted.state,
-            environment_kind: target.environment_kind,
-            is_live: wanted.id == live.id,
-            newer_successful,
-            provider_refusal: wanted.rollback_refusal.as_deref(),
-        }) {
-            RollbackEligibility::Eligible => None,
-            RollbackEligibility::Live => Some(format!("{} is what is live now", describe(&wanted))),
-            RollbackEligibility::Ineligible(reason) => Some(reason),
-        };
+        let scope = Self::out_of_scope(&target, service, environment, &wanted);
+        let mut refusal = scope.or_else(|| {
+            match eligibility(&Candidate {
+                provider,
+                state: wanted.state,
+                environment_kind: target.environment_kind,
+                is_live: wanted.id == live.id,
+                newer_successful,
+                provider_refusal: wanted.rollback_refusal.as_deref(),
+            }) {
+                RollbackEligibility::Eligible => None,
+                RollbackEligibility::Live => {
+                    Some(format!("{} is what is live now", describe(&wanted)))
+                }
+                RollbackEligibility::Ineligible(reason) => Some(reason),
+            }
+        });
         if refusal.is_none() {
             let running = self
                 .store
@@ -349,6 +397,35 @@ impl Rollbacks {
         }
     }
 
+    /// Audits a rollback request that authorization refused (401/403), for signed-in callers
+    /// only (an anonymous flood must not grow the audit log), every field cut to
+    /// [`MAX_REFUSAL_FIELD`] characters.
+    pub async fn audit_refused_request(
+        &self,
+        principal: &Principal,
+        remote_addr: Option<String>,
+        service: &str,
+        environment: &str,
+        reason: &str,
+    ) {
+        if principal.identity().is_none() {
+            return;
+        }
+        let cut = |text: &str| -> String { text.chars().take(MAX_REFUSAL_FIELD).collect() };
+        let requester = Requester {
+            name: cut(&principal.actor()),
+            remote_addr: remote_addr.as_deref().map(cut),
+        };
+        self.audit(
+            &requester,
+            "rollback",
+            format!("{}/{}", cut(service), cut(environment)),
+            "refused",
+            format!("not authorized: {}", cut(reason)),
+        )
+        .await;
+    }
+
     /// Refuses in preflight: audited, then returned.
     async fn refuse(
         &self,
@@ -361,7 +438,13 @@ impl Rollbacks {
             "rollback",
             format!("{}/{}", form.service, form.environment),
             "refused",
-            format!("to {}: {reason}", form.target),
+            format!(
+                "to {}: {reason}",
+                form.target
+                    .chars()
+                    .take(MAX_REFUSAL_FIELD)
+                    .collect::<String>()
+            ),
         )
         .await;
         RollbackError::Refused(reason)
@@ -447,6 +530,12 @@ impl Rollbacks {
             }
             Err(error) => return Err(provider_error(&target, &error)),
         };
+        // Before anything else about the target: a grant for this environment must not reach
+        // another one (or another service) through the id of one of its deployments.
+        if let Some(reason) = Self::out_of_scope(&target, &form.service, &form.environment, &wanted)
+        {
+            return Err(self.refuse(&requester, &form, reason).await);
+        }
         let judged = eligibility(&Candidate {
             provider,
             state: wanted.state,
@@ -487,17 +576,56 @@ impl Rollbacks {
             started_at: None,
             finished_at: None,
         };
-        let id = match self.store.begin_rollback(&record).await? {
-            BeginRollback::Started(id) => id,
-            BeginRollback::Duplicate(earlier) => return Ok(earlier.id),
-            BeginRollback::InFlight(running) => {
+        // From the `pending` row on, the operation runs in its own task: a request dropped
+        // now (a closed tab, a proxy timeout) cannot leave a `pending` row with nothing
+        // behind it. The request only waits for the id.
+        let (begun, id) = tokio::sync::oneshot::channel();
+        let rollbacks = self.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            rollbacks
+                .begin_and_execute(record, form, target, wanted, live, requester, begun)
+                .await;
+        });
+        id.await.map_err(|_| {
+            RollbackError::Invalid("the rollback could not be recorded; try again".into())
+        })?
+    }
+
+    /// Writes the `pending` row (and audits it), tells the request its id, then runs the
+    /// operation to the end.
+    #[allow(clippy::too_many_arguments)]
+    async fn begin_and_execute(
+        self: &Arc<Self>,
+        record: RollbackRecord,
+        form: RollbackForm,
+        target: ProviderTarget,
+        wanted: ProviderDeployment,
+        live: ProviderDeployment,
+        requester: Requester,
+        begun: tokio::sync::oneshot::Sender<Result<i64, RollbackError>>,
+    ) {
+        let id = match self.store.begin_rollback(&record).await {
+            Ok(BeginRollback::Started(id)) => id,
+            Ok(BeginRollback::Duplicate(earlier)) => {
+                let _ = begun.send(Ok(earlier.id));
+                return;
+            }
+            Ok(BeginRollback::InFlight(running)) => {
                 let reason = format!(
                     "a rollback of {} in {} by {} is already in progress (#{})",
                     running.service, running.environment, running.actor, running.id
                 );
-                return Err(self.refuse(&requester, &form, reason).await);
+                let _ = begun.send(Err(self.refuse(&requester, &form, reason).await));
+                return;
+            }
+            Err(error) => {
+                let _ = begun.send(Err(RollbackError::Store(error)));
+                return;
             }
         };
+        let _task = self.task_guard(id);
+        let reason = record.reason.clone();
         let record = RollbackRecord { id, ..record };
         self.audit(
             &requester,
@@ -511,17 +639,70 @@ impl Rollbacks {
             ),
         )
         .await;
+        // The requester may be gone; the operation goes on either way.
+        let _ = begun.send(Ok(id));
         self.notifier
             .announce(&record, notify::RollbackMoment::Started);
         self.announce().await;
-        let rollbacks = self.clone();
+        self.execute(record, target, wanted, live, requester).await;
+    }
+
+    /// Marks operation `id` as having a live task in this process until the guard drops.
+    fn task_guard(self: &Arc<Self>, id: i64) -> TaskGuard {
+        lock(&self.tasks).insert(id);
+        TaskGuard {
+            rollbacks: self.clone(),
+            id,
+        }
+    }
+
+    /// Settles unfinished operations nobody is following: `pending` or `running` longer than
+    /// the rollback timeout (plus a margin for the last poll), with no task in this process
+    /// (whatever dropped them: a lost task, another replica that died). Each is reconciled as
+    /// at a restart; the provider is never called again.
+    pub async fn sweep(self: &Arc<Self>) {
+        let unfinished = match self.store.find_rollbacks(RollbackQuery::Unfinished).await {
+            Ok(unfinished) => unfinished,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read unfinished rollbacks for the sweep");
+                return;
+            }
+        };
+        let stale_after = chrono::Duration::from_std(self.timeout + self.timeout.min(STALE_MARGIN))
+            .unwrap_or(chrono::Duration::minutes(10));
+        let now = Utc::now();
+        for record in unfinished {
+            let followed = lock(&self.tasks).contains(&record.id)
+                || lock(&self.running)
+                    .contains(&(record.service.clone(), record.environment.clone()));
+            if followed || now - record.requested_at < stale_after {
+                continue;
+            }
+            tracing::warn!(id = record.id, service = %record.service, environment = %record.environment, "sweeping a rollback nobody is following");
+            let rollbacks = self.clone();
+            tokio::spawn(async move { rollbacks.reconcile_one(record).await });
+        }
+    }
+
+    /// Runs [`Self::sweep`] every rollback timeout (at least every second, at most every
+    /// minute) for as long as the server runs.
+    pub fn spawn_sweeper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let rollbacks = Arc::downgrade(self);
+        let every = self
+            .timeout
+            .clamp(Duration::from_secs(1), Duration::from_secs(60));
         tokio::spawn(async move {
-            let _guard = guard;
-            rollbacks
-                .execute(record, target, wanted, live, requester)
-                .await;
-        });
-        Ok(id)
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(rollbacks) = rollbacks.upgrade() else {
+                    return;
+                };
+                rollbacks.sweep().await;
+            }
+        })
     }
 
     /// The provider call, then polling until live, failed or timed out, then verification.
@@ -543,9 +724,11 @@ impl Rollbacks {
         let started = match target.client.roll_back(request).await {
             Ok(started) => started,
             Err(error) => {
+                // The provider's own text stays in the log: readers of the operation (the
+                // result page, its stream, the API, webhooks) get the summary only.
                 tracing::warn!(id = record.id, %error, "the provider refused the rollback");
                 record.state = RollbackState::Failed;
-                record.detail = Some(format!("{} refused: {error}", record.provider));
+                record.detail = Some(format!("{} refused: {}", record.provider, error.summary()));
                 self.finish(record, &requester).await;
                 return;
             }
@@ -598,6 +781,7 @@ impl Rollbacks {
                 Err(error) => {
                     let detail = format!("could not read progress: {}", error.summary());
                     if record.detail.as_deref() != Some(detail.as_str()) {
+                        tracing::warn!(id = record.id, %error, "reading rollback progress failed");
                         record.detail = Some(detail);
                         self.save(&record).await;
                     }
@@ -749,7 +933,7 @@ impl Rollbacks {
         id: i64,
         release: HoldRelease,
     ) -> Result<(), RollbackError> {
-        let mut record = self
+        let record = self
             .store
             .find_rollbacks(RollbackQuery::Id(id))
             .await?
@@ -776,18 +960,25 @@ impl Rollbacks {
         }
         let target = self.target(&record.service, &record.environment)?;
         let subject = format!("{}/{}", record.service, record.environment);
+        // Claimed in the store first, by one conditional update: of two concurrent releases
+        // (two tabs, two replicas) only one reaches the provider.
+        let claimed_at = Utc::now();
+        if !self
+            .store
+            .claim_hold_release(id, release.name(), &requester.name, claimed_at)
+            .await?
+        {
+            return Err(RollbackError::Invalid(format!(
+                "the hold of rollback #{id} was already released"
+            )));
+        }
+        self.changed.send_modify(|count| *count += 1);
         match target
             .client
             .release_hold(&target.environment, hold, release_kind)
             .await
         {
             Ok(()) => {
-                record.hold_release = Some((
-                    release.name().to_string(),
-                    requester.name.clone(),
-                    Utc::now(),
-                ));
-                self.save(&record).await;
                 self.audit(
                     &requester,
                     "rollback_hold",
@@ -801,17 +992,28 @@ impl Rollbacks {
                 Ok(())
             }
             Err(error) => {
+                tracing::warn!(id, %error, "releasing a rollback hold failed at the provider");
+                // Still held: give the claim back so it can be released again.
+                if let Err(store_error) = self.store.unclaim_hold_release(id, claimed_at).await {
+                    tracing::error!(id, error = %store_error, "giving back a hold release claim failed");
+                }
+                self.changed.send_modify(|count| *count += 1);
                 self.audit(
                     &requester,
                     "rollback_hold",
                     subject,
                     "failed",
-                    format!("#{id}: {} ({}): {error}", release.name(), hold.name()),
+                    format!(
+                        "#{id}: {} ({}): {}",
+                        release.name(),
+                        hold.name(),
+                        error.summary()
+                    ),
                 )
                 .await;
                 Err(RollbackError::Provider {
                     provider: record.provider.to_string(),
-                    summary: error.to_string(),
+                    summary: error.summary(),
                 })
             }
         }
@@ -857,6 +1059,7 @@ impl Rollbacks {
             rollbacks: self.clone(),
             key,
         };
+        let _task = self.task_guard(record.id);
         let wanted = match target.client.deployment(&record.to.id).await {
             Ok(wanted) => wanted,
             Err(error) => {
@@ -906,7 +1109,7 @@ fn note(record: &RollbackRecord) -> RollbackNote {
         id: record.id,
         state: record.state,
         to: record.to.clone(),
-        actor: record.actor.clone(),
+        actor: Some(record.actor.clone()),
         at: record.finished_at.unwrap_or(record.requested_at),
         hold: match (&record.hold, &record.hold_release) {
             (Some(hold), None) => ProviderHold::from_name(hold).map(hold_view_kind),
@@ -929,7 +1132,7 @@ fn view_of(record: RollbackRecord, may_release_hold: bool) -> RollbackView {
                     "revert" => HoldRelease::Revert,
                     _ => return None,
                 };
-                Some((release, by.clone(), *at))
+                Some((release, Some(by.clone()), *at))
             }),
         });
     RollbackView {
@@ -937,8 +1140,8 @@ fn view_of(record: RollbackRecord, may_release_hold: bool) -> RollbackView {
         service: record.service,
         environment: record.environment,
         provider: record.provider,
-        actor: record.actor,
-        reason: record.reason,
+        actor: Some(record.actor),
+        reason: Some(record.reason),
         from: record.from,
         to: record.to,
         state: record.state,

@@ -84,32 +84,35 @@ impl Notifier {
             .map(|base| format!("{base}{}", rollback_path(record.id)))
     }
 
-    /// One line for chat.
+    /// One line for chat. Everything that is not Lookout's own (the reason, the actor, commit
+    /// messages, the provider's detail) is escaped, so it reads as text and cannot mention
+    /// `<!channel>` or disguise a link.
     fn text(&self, record: &RollbackRecord, moment: RollbackMoment) -> String {
-        let what = format!(
+        let what = escape_mrkdwn(&format!(
             "{} in {} ({}): {} → {}",
             record.service,
             record.environment,
             record.provider,
             record.from.describe(),
             record.to.describe()
-        );
+        ));
         let mut text = match (moment, record.state) {
             (RollbackMoment::Started, _) | (_, RollbackState::Pending | RollbackState::Running) => {
                 format!(
                     "↶ {} is rolling back {what}. Reason: {}",
-                    record.actor, record.reason
+                    escape_mrkdwn(&record.actor),
+                    escape_mrkdwn(&record.reason)
                 )
             }
             (RollbackMoment::Finished, RollbackState::Succeeded) => format!(
                 "✅ Rollback #{} of {what} succeeded: {}",
                 record.id,
-                record.detail.as_deref().unwrap_or("verified")
+                escape_mrkdwn(record.detail.as_deref().unwrap_or("verified"))
             ),
             (RollbackMoment::Finished, RollbackState::Failed) => format!(
                 "❌ Rollback #{} of {what} failed: {}",
                 record.id,
-                record.detail.as_deref().unwrap_or("no detail")
+                escape_mrkdwn(record.detail.as_deref().unwrap_or("no detail"))
             ),
         };
         if let Some(link) = self.link(record) {
@@ -138,5 +141,85 @@ impl Notifier {
                 "url": self.link(record),
             }
         })
+    }
+}
+
+/// Slack's mrkdwn escaping: `&`, `<` and `>` are its only control characters in text
+/// (mentions, links, `<!channel>`), and the three it asks senders to escape.
+fn escape_mrkdwn(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::ProviderKind;
+    use app::rollback::DeploymentRef;
+    use chrono::Utc;
+
+    fn record(reason: &str) -> RollbackRecord {
+        let deployment = |id: &str| DeploymentRef {
+            id: id.into(),
+            commit_sha: None,
+            summary: Some("Fix <b> & more".into()),
+        };
+        RollbackRecord {
+            id: 7,
+            idempotency_key: "k".repeat(16),
+            service: "api".into(),
+            environment: "production".into(),
+            provider: ProviderKind::Render,
+            actor: "eve<@U123>".into(),
+            remote_addr: None,
+            reason: reason.into(),
+            from: deployment("dep-new"),
+            to: deployment("dep-old"),
+            place_hold: false,
+            state: RollbackState::Pending,
+            detail: None,
+            new_deployment_id: None,
+            provider_reference: None,
+            hold: None,
+            hold_release: None,
+            requested_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn slack_text_escapes_the_reason_and_everything_else_not_lookouts_own() {
+        let notifier = Notifier::new(
+            reqwest::Client::new(),
+            Vec::new(),
+            Some("https://lookout.example".into()),
+        );
+        let text = notifier.text(
+            &record("<!channel> see <https://evil.example|click> & run"),
+            RollbackMoment::Started,
+        );
+        assert!(
+            text.contains(
+                "Reason: &lt;!channel&gt; see &lt;https://evil.example|click&gt; &amp; run"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("eve&lt;@U123&gt;"), "{text}");
+        assert!(text.contains("Fix &lt;b&gt; &amp; more"), "{text}");
+        assert!(!text.contains("<!channel>") && !text.contains("<https://evil"));
+        // Lookout's own link stays a link.
+        assert!(
+            text.ends_with(" <https://lookout.example/rollbacks/7>"),
+            "{text}"
+        );
     }
 }

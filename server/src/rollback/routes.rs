@@ -7,7 +7,7 @@ use crate::dashboard::audit_view;
 use crate::routes::{read_refusal, AppState};
 use crate::store::AuditFilter;
 use app::audit::{AuditQuery, AUDIT_PAGE_SIZE};
-use app::auth::{decide, Access};
+use app::auth::{decide, Access, Audience};
 use app::rollback::ROLLBACK_EVENT;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -39,8 +39,13 @@ async fn rollback_json(
     if let Some(refused) = read_refusal(&state, &request) {
         return refused;
     }
+    let audience = Audience::of(&request.principal);
     match state.rollbacks.view(id, |_| false).await {
-        Ok(view) => ([(header::CACHE_CONTROL, "no-store")], Json(view)).into_response(),
+        Ok(view) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(view.for_audience(audience)),
+        )
+            .into_response(),
         Err(crate::rollback::RollbackError::NotFound(message)) => {
             error(StatusCode::NOT_FOUND, message)
         }
@@ -63,6 +68,7 @@ async fn rollback_events(
         Err(refusal) => return refusal.into_response(),
     };
     let rollbacks = state.rollbacks.clone();
+    let audience = Audience::of(&request.principal);
     let mut shutting_down = state.shutting_down.clone();
     let stop = async move {
         let _ = shutting_down.wait_for(|stopping| *stopping).await;
@@ -70,7 +76,13 @@ async fn rollback_events(
     let updates = WatchStream::new(rollbacks.subscribe())
         .then(move |_| {
             let rollbacks = rollbacks.clone();
-            async move { rollbacks.view(id, |_| false).await.ok() }
+            async move {
+                rollbacks
+                    .view(id, |_| false)
+                    .await
+                    .ok()
+                    .map(|view| view.for_audience(audience))
+            }
         })
         // After a finished view, an end marker the stream stops at without waiting.
         .flat_map(|view| {

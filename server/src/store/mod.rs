@@ -575,6 +575,19 @@ pub trait Store: Send + Sync {
     /// Writes the mutable columns of an operation (state, detail, ids, hold, times).
     async fn update_rollback(&self, record: &RollbackRecord) -> Result<(), StoreError>;
 
+    /// Marks the hold of operation `id` released (`how`, by whom, when) if it is held and not
+    /// released yet; `false` when another release got there first (or there is no hold).
+    async fn claim_hold_release(
+        &self,
+        id: i64,
+        how: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives back the claim made at `at` (the provider refused the release).
+    async fn unclaim_hold_release(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+
     /// Rollback operations matching `query`, oldest first.
     async fn find_rollbacks(
         &self,

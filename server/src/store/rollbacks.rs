@@ -62,10 +62,36 @@ pub(crate) const INSERT: &str = "INSERT INTO rollback_operations (idempotency_ke
      to_sha, to_summary, place_hold, state, requested_at) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 
-/// Binds: see [`update_binds`].
+/// Binds: see [`update_binds`]. The hold's release is not among the columns: only
+/// [`CLAIM_HOLD_RELEASE`] and [`UNCLAIM_HOLD_RELEASE`] write it, so an operation's progress
+/// saved from an older copy of the record can never undo a release.
 pub(crate) const UPDATE: &str = "UPDATE rollback_operations SET state = ?, detail = ?, \
-     new_deployment_id = ?, provider_reference = ?, hold = ?, hold_release = ?, \
-     hold_released_by = ?, hold_released_at = ?, started_at = ?, finished_at = ? WHERE id = ?";
+     new_deployment_id = ?, provider_reference = ?, hold = ?, started_at = ?, \
+     finished_at = ? WHERE id = ?";
+
+/// Binds: how, by, at (ms), id. Changes a row only if its hold is still unreleased, so of two
+/// concurrent releases exactly one claims it (and calls the provider).
+pub(crate) const CLAIM_HOLD_RELEASE: &str = "UPDATE rollback_operations SET hold_release = ?, \
+     hold_released_by = ?, hold_released_at = ? \
+     WHERE id = ? AND hold IS NOT NULL AND hold_release IS NULL";
+
+/// Binds: id, at (ms) of the claim. Gives a claim back when the provider refused the release.
+pub(crate) const UNCLAIM_HOLD_RELEASE: &str = "UPDATE rollback_operations SET \
+     hold_release = NULL, hold_released_by = NULL, hold_released_at = NULL \
+     WHERE id = ? AND hold_released_at = ?";
+
+pub(crate) fn claim_binds(id: i64, how: &str, by: &str, at: DateTime<Utc>) -> Vec<Bind> {
+    vec![
+        Bind::Text(Some(how.to_string())),
+        Bind::Text(Some(by.to_string())),
+        Bind::Int(Some(millis(at))),
+        Bind::Int(Some(id)),
+    ]
+}
+
+pub(crate) fn unclaim_binds(id: i64, at: DateTime<Utc>) -> Vec<Bind> {
+    vec![Bind::Int(Some(id)), Bind::Int(Some(millis(at)))]
+}
 
 pub(crate) fn by_id() -> String {
     format!("SELECT {COLUMNS} FROM rollback_operations WHERE id = ?")
@@ -118,16 +144,12 @@ pub(crate) fn insert_binds(record: &RollbackRecord) -> Vec<Bind> {
 }
 
 pub(crate) fn update_binds(record: &RollbackRecord) -> Vec<Bind> {
-    let release = record.hold_release.as_ref();
     vec![
         Bind::Text(Some(record.state.name().to_string())),
         Bind::Text(record.detail.clone()),
         Bind::Text(record.new_deployment_id.clone()),
         Bind::Text(record.provider_reference.clone()),
         Bind::Text(record.hold.clone()),
-        Bind::Text(release.map(|(how, _, _)| how.clone())),
-        Bind::Text(release.map(|(_, by, _)| by.clone())),
-        Bind::Int(release.map(|(_, _, at)| millis(*at))),
         Bind::Int(record.started_at.map(millis)),
         Bind::Int(record.finished_at.map(millis)),
         Bind::Int(Some(record.id)),

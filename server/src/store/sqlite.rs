@@ -422,6 +422,28 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn claim_hold_release(
+        &self,
+        id: i64,
+        how: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let binds = rollbacks::claim_binds(id, how, by, at);
+        let done = sqlx::query_with(rollbacks::CLAIM_HOLD_RELEASE, arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn unclaim_hold_release(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let binds = rollbacks::unclaim_binds(id, at);
+        sqlx::query_with(rollbacks::UNCLAIM_HOLD_RELEASE, arguments(binds)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn find_rollbacks(
         &self,
         query: RollbackQuery<'_>,
