@@ -74,17 +74,22 @@ start_job() {
   job_starts+=("$(date +%s)")
 }
 wait_jobs() {
-  local i failed=0 status
-  for i in "${!job_pids[@]}"; do
-    if wait "${job_pids[$i]}"; then status=0; else status=$?; fi
-    local took=$(($(date +%s) - job_starts[i]))
-    if [ "$status" -eq 0 ]; then
-      say "${job_names[$i]}: done in ${took} s"
-    else
-      say "${job_names[$i]}: FAILED after ${took} s (exit $status); last lines of its log:"
-      tail -n 40 "$log_dir/${job_names[$i]}.log" >&2
-      failed=1
-    fi
+  # Each job is reported when it ends (`wait -n -p`, bash 5.1+), with its own time.
+  local failed=0 status pid i
+  while [ "${#job_pids[@]}" -gt 0 ]; do
+    if wait -n -p pid "${job_pids[@]}"; then status=0; else status=$?; fi
+    for i in "${!job_pids[@]}"; do
+      [ "${job_pids[$i]}" = "$pid" ] || continue
+      local took=$(($(date +%s) - job_starts[i]))
+      if [ "$status" -eq 0 ]; then
+        say "${job_names[$i]}: done in ${took} s"
+      else
+        say "${job_names[$i]}: FAILED after ${took} s (exit $status); last lines of its log:"
+        tail -n 40 "$log_dir/${job_names[$i]}.log" >&2
+        failed=1
+      fi
+      unset "job_pids[$i]" "job_names[$i]" "job_starts[$i]"
+    done
   done
   job_names=()
   job_pids=()

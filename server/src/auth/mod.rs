@@ -389,6 +389,17 @@ impl AuthService {
                  (set public_url = \"https://…\" so cookies are Secure and __Host-)"
             ));
         }
+        // Behind a PaaS router every request's peer is the router: without trusted_proxies
+        // all visitors share one address, for the sign-in limits and the per-address stream
+        // cap alike, and the audit log shows the router.
+        if !self.demo && !listen.ip().is_loopback() && self.config.trusted_proxies.is_empty() {
+            warnings.push(format!(
+                "Lookout listens on {listen} and [auth] trusted_proxies is empty: behind a \
+                 platform router or reverse proxy every visitor has the router's address (one \
+                 bucket for sign-in limits and live streams, the router's address in the audit \
+                 log); set trusted_proxies (README: Security, \"Client addresses\")"
+            ));
+        }
         warnings
     }
 }
@@ -548,6 +559,24 @@ mod tests {
             .iter()
             .any(|warning| warning.contains("without an https server.public_url")));
         assert!(auth.startup_warnings(local).is_empty());
+    }
+
+    #[tokio::test]
+    async fn listening_beyond_loopback_without_trusted_proxies_is_warned_about() {
+        let mut auth = demo_auth().await;
+        auth.demo = false;
+        let exposed: std::net::SocketAddr = "0.0.0.0:3000".parse().unwrap();
+        let warned = |auth: &AuthService| {
+            auth.startup_warnings(exposed)
+                .iter()
+                .any(|warning| warning.contains("trusted_proxies is empty"))
+        };
+        assert!(warned(&auth));
+        auth.config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        assert!(!warned(&auth));
+        auth.demo = true;
+        auth.config.trusted_proxies.clear();
+        assert!(!warned(&auth), "the demo has no proxy to name");
     }
 
     #[tokio::test]
