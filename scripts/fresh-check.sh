@@ -78,7 +78,7 @@ step_done
 
 step "Dockerfile layer 3: the sources, then make release"
 # `COPY . .` with .dockerignore: everything tracked, no .git.
-(cd "$clone" && git ls-files -z | xargs -0 cp --parents -t "$build")
+git -C "$clone" archive HEAD | tar -x -C "$build"
 (cd "$build" && make release) >"$work/release.log" 2>&1 || {
   tail -n 60 "$work/release.log" >&2
   fail "make release (log above)"
