@@ -101,9 +101,9 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   chmod 755 "$work" "$work/runtime" "$app"
 fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$app" && env PORT="$port" RUST_LOG=warn LOG_FORMAT=json LOOKOUT_SITE_ROOT="$app/site" \
+(cd "$app" && exec env PORT="$port" RUST_LOG=warn LOG_FORMAT=json LOOKOUT_SITE_ROOT="$app/site" \
   LOOKOUT_DATA_DIR="$data" LOOKOUT_RUN_AS="$run_as" \
-  exec ./docker-entrypoint.sh ./lookout serve) >"$work/server.log" 2>&1 &
+  ./docker-entrypoint.sh ./lookout serve) >"$work/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 120); do
