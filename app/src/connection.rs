@@ -9,6 +9,8 @@ pub enum LiveConnection {
     Live,
     /// The stream dropped; the browser reconnects and the page polls meanwhile.
     Reconnecting,
+    /// What the page shows will not change any more (a finished rollback).
+    Finished,
 }
 
 impl LiveConnection {
@@ -18,6 +20,7 @@ impl LiveConnection {
             Self::Connecting => "Connecting…",
             Self::Live => "Live",
             Self::Reconnecting => "Reconnecting…",
+            Self::Finished => "Final",
         }
     }
 
@@ -25,7 +28,7 @@ impl LiveConnection {
         match self {
             Self::Static => "muted",
             Self::Connecting | Self::Reconnecting => "busy",
-            Self::Live => "ok",
+            Self::Live | Self::Finished => "ok",
         }
     }
 }

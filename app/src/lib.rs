@@ -16,6 +16,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod error;
 pub mod history;
+pub mod islands;
 #[cfg(feature = "hydrate")]
 #[path = "live_browser.rs"]
 mod live;
@@ -31,10 +32,15 @@ pub mod runbooks_port;
 pub mod shell;
 pub mod time;
 
-/// The wasm entry point: hydrates the server-rendered page.
+/// The wasm entry point: readies the islands (Leptos' loader hydrates each one after this
+/// returns) and marks the page's `main` as taken over (`data-hydrated`, which the end-to-end
+/// tests wait for).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(shell::App);
+    leptos::mount::hydrate_islands();
+    if let Some(main) = leptos::prelude::document().get_element_by_id("main") {
+        let _ = main.set_attribute("data-hydrated", "true");
+    }
 }

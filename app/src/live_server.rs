@@ -1,18 +1,9 @@
-//! Server build: there is no live stream to open while rendering.
+//! Server build: the islands render their first state; there is no stream to follow while
+//! rendering.
 
 use crate::connection::LiveConnection;
-use crate::model::StatusSnapshot;
-use chrono::{DateTime, Utc};
 use leptos::prelude::RwSignal;
 
-pub fn connect(
-    _snapshot: RwSignal<Option<StatusSnapshot>>,
-    _clock: RwSignal<Option<DateTime<Utc>>>,
-    _connection: RwSignal<LiveConnection>,
-    _board: crate::board::BoardQuery,
-) {
-}
+pub fn follow(_events: String, _refresh_on: Vec<String>, _connection: RwSignal<LiveConnection>) {}
 
-pub fn follow_deployments(_refresh: RwSignal<u64>) {}
-
-pub fn follow_rollback(_id: i64, _view: RwSignal<Option<crate::rollback::RollbackView>>) {}
+pub fn filter_as_you_type(_form_id: String, _results_id: String) {}

@@ -1,4 +1,5 @@
-//! The HTML shell (server side) and the router (both sides).
+//! The HTML shell and the router. Both run only on the server (islands mode): links and
+//! forms load whole pages, and the browser hydrates just the islands (`islands.rs`).
 
 use crate::pages::audit_page::AuditPage;
 use crate::pages::history_page::HistoryPage;
@@ -25,7 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 // Copy buttons and the offline service worker: a plain script, so they work
                 // even when the wasm bundle does not load.
                 <script src="/lookout.js" defer></script>

@@ -5,7 +5,11 @@ use chrono::{DateTime, Utc};
 
 /// "just now", "45 s ago", "3 min ago", "2 h ago", "5 d ago".
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let seconds = (now - at).num_seconds();
+    relative_seconds((now - at).num_seconds())
+}
+
+/// [`relative`] from the seconds elapsed (the browser computes them from `datetime`).
+pub fn relative_seconds(seconds: i64) -> String {
     match seconds {
         s if s < 0 => "just now".to_string(),
         0..=9 => "just now".to_string(),

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod live_stream;
 pub mod monitor;
+pub mod page_cache;
 pub mod providers;
 pub mod rollback;
 pub mod routes;

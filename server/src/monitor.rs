@@ -224,6 +224,12 @@ impl Monitor {
         self.shared.published.borrow().clone()
     }
 
+    /// The published snapshot's revision (moves only when the snapshot changed), without
+    /// cloning it: the page cache reads it on every request.
+    pub fn revision(&self) -> u64 {
+        self.shared.published.borrow().revision
+    }
+
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::Acquire)
     }
@@ -231,6 +237,12 @@ impl Monitor {
     /// Moves whenever deployments were stored or changed state.
     pub fn subscribe_deployments(&self) -> watch::Receiver<u64> {
         self.shared.deployments_changed.subscribe()
+    }
+
+    /// How many stored deployment changes there have been (what [`Self::subscribe_deployments`]
+    /// sends): history and service pages are a function of it.
+    pub fn deployments_generation(&self) -> u64 {
+        *self.shared.deployments_changed.borrow()
     }
 
     pub fn store(&self) -> Arc<dyn Store> {

@@ -55,6 +55,8 @@ pub struct AppState {
     pub snapshot_frames: Arc<crate::live_stream::SnapshotFrames>,
     /// Live streams open, in all and per client address (`[server] max_streams…`).
     pub stream_limits: Arc<crate::stream_limits::StreamLimits>,
+    /// Rendered pages, compressed, until what they show changes (`page_cache`).
+    pub page_cache: Arc<crate::page_cache::PageCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -152,12 +154,22 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::runbooks::routes::router(&options))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
-            move || shell(options.clone())
+            let page_cache = state.page_cache.clone();
+            move || {
+                page_cache.count_render();
+                shell(options.clone())
+            }
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(context, shell))
+        // Inside the auth layer: it sees who is asking, and the auth layer's no-store, CSRF
+        // cookie and HSTS are added to stored pages as to rendered ones.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::page_cache::page_cache_layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             auth_layer,
@@ -184,6 +196,7 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        // Leaves responses with Content-Encoding alone: stored pages come compressed.
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

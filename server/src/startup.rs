@@ -40,6 +40,17 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    run_with_page_cache(config, listener, shutdown, Arc::default()).await
+}
+
+/// As [`run`], with the page cache given: tests keep a handle on it to read its counters and
+/// move its clock (`server/tests/page_cache.rs`).
+pub async fn run_with_page_cache(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    page_cache: Arc<crate::page_cache::PageCache>,
+) -> anyhow::Result<()> {
     let local_addr = listener.local_addr()?;
     // A store that cannot be opened or migrated stops startup with the reason.
     let store = crate::store::open(&config.store_url)
@@ -74,6 +85,7 @@ pub async fn run(
         rollbacks,
         snapshot_frames: Arc::default(),
         stream_limits: crate::stream_limits::StreamLimits::new(&config.limits),
+        page_cache,
     };
     let app = router(state);
     if !site_root()

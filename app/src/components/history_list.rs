@@ -74,7 +74,7 @@ fn HistoryRow(entry: HistoryEntry, now: DateTime<Utc>, user: Option<Identity>) -
     view! {
         <li class=format!("history-row{emphasis}") data-state=state.label() data-service=entry.service.clone()>
             <div class="history-when">
-                {started.map(|at| view! { <time datetime=at.to_rfc3339() title=absolute(at)>{relative(at, now)}</time> })}
+                {started.map(|at| view! { <time data-relative="" datetime=at.to_rfc3339() title=absolute(at)>{relative(at, now)}</time> })}
                 {took.map(|took| view! { <span class="muted-text">{format!("took {took}")}</span> })}
             </div>
             <div class="history-what">

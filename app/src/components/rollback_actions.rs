@@ -65,7 +65,7 @@ pub fn RowRollback(
                 <span aria-hidden="true">{icon}</span>
                 <a href=rollback_path(note.id)>{text}</a>
                 " "
-                <time datetime=note.at.to_rfc3339() title=absolute(note.at)>{relative(note.at, now)}</time>
+                <time data-relative="" datetime=note.at.to_rfc3339() title=absolute(note.at)>{relative(note.at, now)}</time>
                 {hold}
             </p>
         }

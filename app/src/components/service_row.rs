@@ -139,7 +139,7 @@ fn Version(deployment: DeploymentView, now: DateTime<Utc>) -> impl IntoView {
             {author.clone().map(|author| view! { <span class="author">{format!("by {author}")}</span> })}
             {deployed.map(|at| view! {
                 {author.is_some().then_some(" · ")}
-                <time datetime=at.to_rfc3339() title=absolute(at)>{relative(at, now)}</time>
+                <time data-relative="" datetime=at.to_rfc3339() title=absolute(at)>{relative(at, now)}</time>
             })}
         </span>
     }

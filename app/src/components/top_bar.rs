@@ -4,7 +4,7 @@
 
 use crate::api::get_session;
 use crate::auth::{AuthMode, Role, SessionInfo, CSRF_FIELD};
-use crate::connection::LiveConnection;
+use crate::islands::{LiveFeed, LiveStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -21,7 +21,9 @@ pub enum Section {
 #[component]
 pub fn TopBar(
     section: Section,
-    #[prop(optional)] connection: Option<RwSignal<LiveConnection>>,
+    /// On live pages: the stream the header follows (and its state it shows).
+    #[prop(default = None)]
+    live: Option<LiveFeed>,
 ) -> impl IntoView {
     let session = Resource::new_blocking(|| (), |_| get_session());
     let link = move |href: &'static str, label: &'static str, this: Section| {
@@ -46,11 +48,7 @@ pub fn TopBar(
                 </Transition>
                 {link("/runbooks", "Runbooks", Section::Runbooks)}
             </nav>
-            {connection.map(|connection| view! {
-                <span class=move || format!("connection {}", connection.get().css_class()) role="status">
-                    {move || connection.get().label()}
-                </span>
-            })}
+            {live.map(|feed| view! { <LiveStatus events=feed.events refresh_on=feed.refresh_on/> })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     session.await.ok().map(|session| view! { <SessionControls session/> })

@@ -22,11 +22,9 @@ pub fn AuditPage() -> impl IntoView {
         })
     });
     let audit = Resource::new_blocking(move || query.get(), list_audit);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <TopBar section=Section::Audit/>
-        <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
+        <main id="main" class="page" data-hydrated="false">
             <h1>"Audit log"</h1>
             {move || view! { <AuditFilters query=query.get()/> }}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -84,7 +82,7 @@ fn AuditTable(view: AuditView, query: AuditQuery) -> impl IntoView {
                         let outcome_class = format!("outcome outcome-{}", row.outcome);
                         view! {
                             <tr>
-                                <td><time datetime=row.at.to_rfc3339() title=absolute(row.at)>{relative(row.at, now)}</time></td>
+                                <td><time data-relative="" datetime=row.at.to_rfc3339() title=absolute(row.at)>{relative(row.at, now)}</time></td>
                                 <td>{row.actor}</td>
                                 <td>{row.action}</td>
                                 <td>{row.target}</td>

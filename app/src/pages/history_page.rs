@@ -6,6 +6,7 @@ use crate::components::history_list::HistoryList;
 use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
 use crate::history::{HistoryQuery, HistoryView, MAX_AUTHOR_FILTER_CHARS};
+use crate::islands::LiveFeed;
 use crate::model::DeployState;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -44,28 +45,18 @@ pub fn HistoryPage() -> impl IntoView {
             )
         })
     });
-    // Bumped by the live stream when new deployments are stored (first page only).
-    let refresh = RwSignal::new(0_u64);
-    crate::live::follow_deployments(refresh);
-    let history = Resource::new_blocking(
-        move || {
-            let query = query.get();
-            let tick = if query.after.is_empty() {
-                refresh.get()
-            } else {
-                0
-            };
-            (query, tick)
-        },
-        |(query, _)| list_history(query),
-    );
+    let history = Resource::new_blocking(move || query.get(), list_history);
+    // The first page follows new deployments as they are stored; older pages stay put.
+    let live = query
+        .get_untracked()
+        .after
+        .is_empty()
+        .then(LiveFeed::history);
     let session = Resource::new_blocking(|| (), |_| crate::api::get_session());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <NoScriptRefresh seconds=60/>
-        <TopBar section=Section::History/>
-        <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
+        <TopBar section=Section::History live=live/>
+        <main id="main" class="page" data-hydrated="false">
             <h1>"Deploy history"</h1>
             <Transition fallback=|| view! { <p class="loading">"Loading history…"</p> }>
                 {move || Suspend::new(async move {

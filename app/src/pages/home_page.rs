@@ -1,5 +1,5 @@
-//! `/`: one card per environment, one row per service. Complete as server-rendered HTML;
-//! hydrated, it follows the live stream.
+//! `/`: one card per environment, one row per service. Server HTML only; the header's
+//! [`LiveStatus`](crate::islands::LiveStatus) island keeps it current in the browser.
 
 use crate::api::{get_session, get_status};
 use crate::auth::Identity;
@@ -7,11 +7,11 @@ use crate::board::BoardQuery;
 use crate::components::environment_card::EnvironmentCard;
 use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
-use crate::connection::LiveConnection;
+use crate::islands::LiveFeed;
 use crate::model::{RollupStatus, StatusSnapshot};
 use crate::runbooks::{list_runbook_links, RunbookLinks};
 use crate::time::{absolute, relative};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -27,32 +27,21 @@ pub fn HomePage() -> impl IntoView {
     let initial = Resource::new_blocking(move || board.get(), get_status);
     let runbook_links = Resource::new_blocking(|| (), |_| list_runbook_links());
     let session = Resource::new_blocking(|| (), |_| get_session());
-    let live_snapshot = RwSignal::new(None::<StatusSnapshot>);
-    let clock = RwSignal::new(None::<DateTime<Utc>>);
-    let connection = RwSignal::new(LiveConnection::Static);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     // The stream follows the view the page was opened with; links between views of the board
-    // load a new page (`rel="external"`), so it always matches what is shown.
-    let live_board = board.get_untracked();
-    crate::live::connect(live_snapshot, clock, connection, live_board.clone());
-    let live_snapshot = Signal::derive(move || {
-        live_snapshot
-            .get()
-            .filter(|_| board.with(|board| *board == live_board))
-    });
+    // load a new page, so it always matches what is shown.
+    let live = LiveFeed::board(&board.get_untracked().to_query_string());
 
     view! {
         <NoScriptRefresh seconds=60/>
-        <TopBar section=Section::Status connection/>
-        <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
+        <TopBar section=Section::Status live=Some(live)/>
+        <main id="main" class="page" data-hydrated="false">
             <Suspense fallback=|| view! { <p class="loading">"Loading status…"</p> }>
                 {move || Suspend::new(async move {
                     // Without runbooks the board still shows (no links).
                     let runbooks = runbook_links.await.unwrap_or_default();
                     let user = session.await.ok().and_then(|session| session.user);
                     match initial.await {
-                        Ok(first) => view! { <StatusBoard first live_snapshot clock runbooks user/> }.into_any(),
+                        Ok(snapshot) => view! { <StatusBoard snapshot runbooks user/> }.into_any(),
                         Err(error) => view! {
                             <section class="problem" role="alert">
                                 <h1>"Status unavailable"</h1>
@@ -68,21 +57,13 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn StatusBoard(
-    first: StatusSnapshot,
-    live_snapshot: Signal<Option<StatusSnapshot>>,
-    clock: RwSignal<Option<DateTime<Utc>>>,
+    snapshot: StatusSnapshot,
     runbooks: RunbookLinks,
     user: Option<Identity>,
 ) -> impl IntoView {
-    let snapshot = Memo::new(move |_| live_snapshot.get().unwrap_or_else(|| first.clone()));
-    // The server's clock: relative times agree between the server render and the page.
-    let now = Memo::new(move |_| {
-        let generated = snapshot.with(|snapshot| snapshot.generated_at);
-        clock.get().map_or(generated, |tick| tick.max(generated))
-    });
-    move || {
-        let snapshot = snapshot.get();
-        let now = now.get();
+    // The server's clock now: the browser re-reads relative times against its heartbeats.
+    let now = Utc::now().max(snapshot.generated_at);
+    {
         let overall = snapshot
             .environments
             .iter()
@@ -146,7 +127,7 @@ fn StatusBoard(
                 </h1>
                 <p class="summary-meta">
                     {format!("{} environments · {} service rows · updated ", snapshot.environments.len(), service_count)}
-                    <time datetime=snapshot.generated_at.to_rfc3339() title=absolute(snapshot.generated_at)>
+                    <time data-relative="" datetime=snapshot.generated_at.to_rfc3339() title=absolute(snapshot.generated_at)>
                         {relative(snapshot.generated_at, now)}
                     </time>
                 </p>

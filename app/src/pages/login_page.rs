@@ -28,11 +28,9 @@ fn error_message(error: &str, retry: Option<String>) -> Option<String> {
 pub fn LoginPage() -> impl IntoView {
     let params = use_query_map();
     let session = Resource::new_blocking(|| (), |_| get_session());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <TopBar section=Section::Other/>
-        <main id="main" class="page narrow" data-hydrated=move || hydrated.get().to_string()>
+        <main id="main" class="page narrow" data-hydrated="false">
             <h1>"Sign in"</h1>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -37,11 +37,9 @@ pub fn RollbackPage() -> impl IntoView {
         |(service, environment, target)| get_rollback_plan(service, environment, target),
     );
     let session = Resource::new_blocking(|| (), |_| get_session());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <TopBar section=Section::Other/>
-        <main id="main" class="page rollback-page" data-hydrated=move || hydrated.get().to_string()>
+        <main id="main" class="page rollback-page" data-hydrated="false">
             <Transition fallback=|| view! { <p class="loading">"Reading the provider…"</p> }>
                 {move || Suspend::new(async move {
                     let csrf = session.await.map(|session| session.csrf_token).unwrap_or_default();
@@ -186,7 +184,7 @@ fn DeploymentLine(deployment: DeploymentView, now: DateTime<Utc>) -> impl IntoVi
             {deployment.author.clone().map(|author| view! { <span class="muted-text">{format!(" · by {author}")}</span> })}
             {at.map(|at| view! {
                 " · "
-                <time datetime=at.to_rfc3339() title=absolute(at)>{relative(at, now)}</time>
+                <time data-relative="" datetime=at.to_rfc3339() title=absolute(at)>{relative(at, now)}</time>
             })}
             <span class="muted-text">{format!(" ({})", deployment.id)}</span>
         </span>

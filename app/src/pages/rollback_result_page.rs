@@ -1,11 +1,12 @@
-//! `/rollbacks/{id}`: one rollback from request to verified outcome. Hydrated, it follows the
-//! operation's live stream until it ends; without JavaScript it refreshes itself every few
+//! `/rollbacks/{id}`: one rollback from request to verified outcome. In the browser the
+//! header's live island follows the operation's stream and swaps the page in until it ends; without JavaScript it refreshes itself every few
 //! seconds while the rollback runs. Deployers of the environment can end a hold from here.
 
 use crate::api::{get_rollback, get_session, ReleaseRollbackHold};
 use crate::auth::CSRF_FIELD;
 use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
+use crate::islands::LiveFeed;
 use crate::rollback::{HoldView, RollbackView};
 use crate::time::{absolute, duration, relative};
 use leptos::prelude::*;
@@ -33,19 +34,16 @@ pub fn RollbackResultPage() -> impl IntoView {
     let error = Memo::new(move |_| query.with(|query| query.get("error")));
     let operation = Resource::new_blocking(move || id.get(), get_rollback);
     let session = Resource::new_blocking(|| (), |_| get_session());
-    let live = RwSignal::new(None::<RollbackView>);
-    crate::live::follow_rollback(id.get_untracked(), live);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let live = LiveFeed::rollback(id.get_untracked());
     view! {
-        <TopBar section=Section::Other/>
-        <main id="main" class="page rollback-result" data-hydrated=move || hydrated.get().to_string()>
+        <TopBar section=Section::Other live=Some(live)/>
+        <main id="main" class="page rollback-result" data-hydrated="false">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let csrf = session.await.map(|session| session.csrf_token).unwrap_or_default();
                     match operation.await {
                         Ok(first) => view! {
-                            <Outcome first live csrf error=error.get_untracked()/>
+                            <Outcome view=first csrf error=error.get_untracked()/>
                         }.into_any(),
                         Err(problem) => view! {
                             <h1>"Rollback not shown"</h1>
@@ -60,23 +58,8 @@ pub fn RollbackResultPage() -> impl IntoView {
 }
 
 #[component]
-fn Outcome(
-    first: RollbackView,
-    live: RwSignal<Option<RollbackView>>,
-    csrf: String,
-    error: Option<String>,
-) -> impl IntoView {
-    let may_release = first.may_release_hold;
-    let current = Memo::new(move |_| {
-        live.get()
-            .map(|mut view| {
-                view.may_release_hold = may_release;
-                view
-            })
-            .unwrap_or_else(|| first.clone())
-    });
-    move || {
-        let view = current.get();
+fn Outcome(view: RollbackView, csrf: String, error: Option<String>) -> impl IntoView {
+    {
         let now = view.generated_at;
         let finished = view.state.is_finished();
         let took = view.finished_at.map(|end| duration(view.requested_at, end));
@@ -94,7 +77,9 @@ fn Outcome(
             {error.clone().map(|error| view! {
                 <section class="problem" role="alert"><p>{error}</p></section>
             })}
-            <p class=format!("rollback-state {}", view.state.css_class()) role="status" data-state=view.state.name()>
+            // `data-live-final`: the live stream stops once the page shows the outcome.
+            <p class=format!("rollback-state {}", view.state.css_class()) role="status" data-state=view.state.name()
+                data-live-final=finished.then_some("")>
                 <strong>{view.state.label()}</strong>
                 {view.detail.clone().map(|detail| view! { ": " {detail} })}
             </p>
@@ -111,7 +96,7 @@ fn Outcome(
                 <div><dt>"Provider"</dt><dd>{view.provider.display_name()}</dd></div>
                 <div><dt>{if view.actor.is_some() { "Requested by" } else { "Requested" }}</dt><dd>
                     {view.actor.clone().map(|actor| format!("{actor} · "))}
-                    <time datetime=view.requested_at.to_rfc3339() title=absolute(view.requested_at)>{relative(view.requested_at, now)}</time>
+                    <time data-relative="" datetime=view.requested_at.to_rfc3339() title=absolute(view.requested_at)>{relative(view.requested_at, now)}</time>
                     {took.map(|took| format!(" · took {took}"))}
                 </dd></div>
                 {view.reason.clone().map(|reason| view! {

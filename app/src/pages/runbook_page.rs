@@ -18,11 +18,9 @@ pub fn RunbookPage() -> impl IntoView {
     let params = use_params_map();
     let slug = Memo::new(move |_| params.with(|params| params.get("slug").unwrap_or_default()));
     let runbook = Resource::new_blocking(move || slug.get(), get_runbook);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <TopBar section=Section::Runbooks/>
-        <main id="main" class="page runbook-page" data-hydrated=move || hydrated.get().to_string()>
+        <main id="main" class="page runbook-page" data-hydrated="false">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match runbook.await {

@@ -1,17 +1,22 @@
 //! `/runbooks`: every runbook with its severity, services, tags and review date; filtered by
 //! service and tag and searched on the server through URL parameters, so the form works
-//! without JavaScript. Hydrated, typing filters at once (the URL follows).
+//! without JavaScript. In the browser the [`SearchAsYouType`] island filters as you type
+//! (the results region is swapped and the URL follows).
 
 use crate::components::runbook_links::SeverityBadge;
 use crate::components::top_bar::{Section, TopBar};
 use crate::history::encode_component;
+use crate::islands::SearchAsYouType;
 use crate::runbooks::{
     list_runbooks, LibraryState, ReviewState, RunbookList, RunbookQuery, RunbookSummary,
     MAX_QUERY_CHARS, MAX_QUERY_TERMS, REVIEW_MAX_AGE_DAYS,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_query_map;
+
+/// The filter form and the region it refreshes (ids the island finds them by).
+const FILTERS_ID: &str = "runbook-filters";
+const RESULTS_ID: &str = "runbook-results";
 
 #[component]
 pub fn RunbooksPage() -> impl IntoView {
@@ -28,76 +33,21 @@ pub fn RunbooksPage() -> impl IntoView {
     let list = Resource::new_blocking(move || query.get(), list_runbooks);
     // What the filters can choose from: every service and tag, whatever the query.
     let facets = Resource::new_blocking(|| (), |_| list_runbooks(RunbookQuery::default()));
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
-    // Hydrated: every keystroke or choice updates the URL, which refetches the list.
     let initial = query.get_untracked();
-    let text = RwSignal::new(initial.q.clone());
-    let service = RwSignal::new(initial.service.clone());
-    let tag = RwSignal::new(initial.tag.clone());
-    let navigate = use_navigate();
-    let apply = move || {
-        let next = RunbookQuery {
-            q: text.get_untracked().trim().to_string(),
-            service: service.get_untracked(),
-            tag: tag.get_untracked(),
-        };
-        let search = next.to_query_string();
-        let href = if search.is_empty() {
-            "/runbooks".to_string()
-        } else {
-            format!("/runbooks?{search}")
-        };
-        navigate(
-            &href,
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..NavigateOptions::default()
-            },
-        );
-    };
-    let on_text = {
-        let apply = apply.clone();
-        move |event| {
-            text.set(event_target_value(&event));
-            apply();
-        }
-    };
-    let on_service = {
-        let apply = apply.clone();
-        move |event| {
-            service.set(event_target_value(&event));
-            apply();
-        }
-    };
-    let on_tag = {
-        let apply = apply.clone();
-        move |event| {
-            tag.set(event_target_value(&event));
-            apply();
-        }
-    };
-    let on_submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        apply();
-    };
 
     view! {
         <TopBar section=Section::Runbooks/>
-        <main id="main" class="page runbooks-page" data-hydrated=move || hydrated.get().to_string()>
+        <main id="main" class="page runbooks-page" data-hydrated="false">
             <h1>"Runbooks"</h1>
-            <form class="filters runbook-filters" method="get" action="/runbooks" role="search"
-                aria-label="Search the runbooks" on:submit=on_submit>
+            <form id=FILTERS_ID class="filters runbook-filters" method="get" action="/runbooks" role="search"
+                aria-label="Search the runbooks">
                 <label class="grow">"Search"
                     <input type="search" name="q" value=initial.q.clone() maxlength=MAX_QUERY_CHARS
-                        placeholder="rollback, 502, database…" autocomplete="off" on:input=on_text/>
+                        placeholder="rollback, 502, database…" autocomplete="off"/>
                 </label>
                 <Suspense fallback=|| ()>
                     {move || {
-                        let on_service = on_service.clone();
-                        let on_tag = on_tag.clone();
                         Suspend::new(async move {
                         let facets = facets.await.ok();
                         let (services, tags) = facets
@@ -106,13 +56,13 @@ pub fn RunbooksPage() -> impl IntoView {
                         let current = query.get_untracked();
                         view! {
                             <label>"Service"
-                                <select name="service" on:change=on_service>
+                                <select name="service">
                                     <option value="">"All"</option>
                                     {options(services, &current.service)}
                                 </select>
                             </label>
                             <label>"Tag"
-                                <select name="tag" on:change=on_tag>
+                                <select name="tag">
                                     <option value="">"All"</option>
                                     {options(tags, &current.tag)}
                                 </select>
@@ -122,6 +72,8 @@ pub fn RunbooksPage() -> impl IntoView {
                 </Suspense>
                 <button type="submit">"Search"</button>
             </form>
+            <SearchAsYouType form=FILTERS_ID.to_string() results=RESULTS_ID.to_string()/>
+            <div id=RESULTS_ID>
             <Transition fallback=|| view! { <p class="loading">"Loading runbooks…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -132,6 +84,7 @@ pub fn RunbooksPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            </div>
         </main>
     }
 }

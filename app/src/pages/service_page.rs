@@ -21,12 +21,10 @@ pub fn ServicePage() -> impl IntoView {
     let detail = Resource::new_blocking(move || name.get(), get_service);
     let runbook_links = Resource::new_blocking(|| (), |_| list_runbook_links());
     let session = Resource::new_blocking(|| (), |_| crate::api::get_session());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <NoScriptRefresh seconds=60/>
         <TopBar section=Section::Other/>
-        <main id="main" class="page" data-hydrated=move || hydrated.get().to_string()>
+        <main id="main" class="page" data-hydrated="false">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let links = runbook_links.await.unwrap_or_default();

@@ -24,6 +24,7 @@ use app::runbooks_port;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -127,6 +128,10 @@ fn document(entry: &Entry) -> search::Document<'_> {
 pub struct RunbookLibrary {
     dir: PathBuf,
     index: RwLock<Arc<Index>>,
+    /// Moves whenever a reload swapped in an index that differs from the one before (the
+    /// page cache keys runbook, service and board pages on it). A reload that found nothing
+    /// new swaps too, but leaves it alone.
+    generation: AtomicU64,
 }
 
 impl RunbookLibrary {
@@ -137,6 +142,7 @@ impl RunbookLibrary {
         Arc::new(Self {
             dir,
             index: RwLock::new(Arc::new(index)),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -163,10 +169,21 @@ impl RunbookLibrary {
     pub fn reload(&self) {
         let current = self.current();
         let next = build_index(&self.dir, Some(&current), Utc::now().date_naive());
-        if !same_versions(&current, &next) {
+        let changed = !same_versions(&current, &next);
+        if changed {
             tracing::info!(dir = %self.dir.display(), runbooks = next.entries.len(), "runbooks reloaded");
         }
         self.swap(next);
+        if changed {
+            // After the swap, never before: a page rendered from the old index is then never
+            // stored under the new number.
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Counts the reloads that changed what the library shows.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Reloads every `interval` on a background task until the library is dropped.

@@ -1,0 +1,1348 @@
+//! The page cache (issue #19): a page is rendered once per change, not once per request.
+//!
+//! A rendered page (`/`, `/history`, `/services/{name}`, `/runbooks`, `/runbooks/{slug}`, with
+//! any query) is a function of its URL, of what the server knows — the status snapshot's
+//! revision, the count of stored deployment changes and the runbook library's generation
+//! ([`Generations`]) —, of who is asking ([`Viewer`]) and of the clock (relative times and
+//! staleness are rendered on the server). So the layer keeps the rendered bytes, compressed
+//! once with brotli and gzip when they are stored, and replays them (with the headers they
+//! were rendered with, so the CSP nonce matches the body's scripts) until the numbers move or
+//! [`MAX_AGE`] has passed. Entries of older numbers are dropped when the numbers move; there
+//! are at most [`MAX_ENTRIES`] entries and [`MAX_BYTES`] bytes (least recently used go
+//! first). Many requests missing the same entry at once wait for one render; no lock is held
+//! across it.
+//!
+//! Nothing per visitor reaches a shared entry. Visitors without a session (and everyone in
+//! `mode = "none"`, where the principal comes from the config alone) share one entry per URL,
+//! and their render is given nothing of theirs: no CSRF token (an anonymous page has no form
+//! that needs one; `/login` is never cached and renders its own), no cookies, no address. A
+//! signed-in visitor's page carries their name and CSRF token, so it is stored per viewer,
+//! under a hash of their principal, CSRF cookie and session. The layer sits inside the auth
+//! layer, which resolves the principal before and adds `Cache-Control: no-store`, the CSRF
+//! cookie and HSTS after, on hits exactly as on renders: what the client is told about
+//! storing a page does not change. Storing a no-store page in the server's own memory for
+//! the visitor it belongs to is not what no-store forbids (it addresses browsers and proxies).
+//!
+//! Stored: `GET`, status 200, `text/html`, no `Set-Cookie`, no `Content-Encoding`, no `Vary`,
+//! no `no-store`/`private` from the handler itself. Everything else — other methods, other
+//! paths (`/login`, `/logout`, `/audit`, `/rollback*`, `/api/*`, `/pkg/*`, `/healthz`,
+//! `/readyz`, the live stream, files), other statuses (the 404 page, redirects) — passes
+//! through untouched. Replayed pages carry a strong `ETag` (a hash of the bytes, per
+//! encoding) and answer `If-None-Match` with 304; they say `Vary: Accept-Encoding`, and the
+//! compression layer outside leaves them alone (it never re-encodes a response with
+//! `Content-Encoding`).
+
+use crate::auth::RequestAuth;
+use crate::routes::AppState;
+use app::auth::{AuthMode, Principal};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How long a stored page is served at most, whatever the numbers say. Pages show relative
+/// times ("45 s ago") and staleness computed against the clock when they are rendered, so a
+/// stored page grows older than what it says. Five seconds is the monitor's own staleness
+/// tick (`monitor::STALENESS_TICK`: staleness is re-judged that often anyway) and below the
+/// ten seconds "just now" covers; a stored page is never more than one tick behind a fresh
+/// render. Under load that still means one render per page per five seconds instead of one
+/// per request.
+pub const MAX_AGE: Duration = Duration::from_secs(5);
+/// Entries kept at most (shared and per-viewer together).
+pub const MAX_ENTRIES: usize = 1024;
+/// Bytes kept at most (identity, gzip and brotli copies together).
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// A page larger than this (uncompressed) is served but not stored.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Brotli quality of stored pages: made once per entry, so better than the compression
+/// layer's per-response default, but not 11 (tens of milliseconds for a large board).
+const BROTLI_QUALITY: i32 = 6;
+/// gzip level of stored pages.
+const GZIP_LEVEL: u32 = 6;
+
+/// How long entries live and how many there may be.
+#[derive(Clone, Debug)]
+pub struct PageCacheSettings {
+    pub max_age: Duration,
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for PageCacheSettings {
+    fn default() -> Self {
+        Self {
+            max_age: MAX_AGE,
+            max_entries: MAX_ENTRIES,
+            max_bytes: MAX_BYTES,
+        }
+    }
+}
+
+/// The cache's clock: the monotonic clock, plus however far a test moved it on.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    skew_millis: Arc<AtomicU64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> Instant {
+        Instant::now() + Duration::from_millis(self.skew_millis.load(Ordering::Acquire))
+    }
+
+    /// Moves this clock (and every cache using it) on by `by`: entries expire without the
+    /// test sleeping.
+    pub fn advance(&self, by: Duration) {
+        let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.skew_millis.fetch_add(millis, Ordering::AcqRel);
+    }
+}
+
+/// The numbers a page is a function of, besides its URL, its viewer and the clock. Each only
+/// ever grows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Generations {
+    /// `StatusSnapshot::revision`: moves when the monitor published a changed snapshot.
+    pub snapshot: u64,
+    /// Stored deployment changes (`Monitor::deployments_generation`, the live stream's
+    /// `DeploymentsChanged` count): history and service pages read the store.
+    pub deployments: u64,
+    /// `RunbookLibrary::generation`: moves when a reload changed the runbooks.
+    pub runbooks: u64,
+}
+
+impl Generations {
+    /// Read before the render, so a stored page is never older than the numbers it is stored
+    /// under (each producer publishes its data first and moves its number after).
+    fn of(state: &AppState) -> Self {
+        Self {
+            snapshot: state.monitor.revision(),
+            deployments: state.monitor.deployments_generation(),
+            runbooks: state.runbooks.generation(),
+        }
+    }
+
+    fn at_least(&self, other: &Self) -> bool {
+        self.snapshot >= other.snapshot
+            && self.deployments >= other.deployments
+            && self.runbooks >= other.runbooks
+    }
+}
+
+/// Who a page is rendered for, as far as the page can tell.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Viewer {
+    /// Everyone with this principal gets the same page: visitors without a session
+    /// (anonymous), or the one configured principal of `mode = "none"`. Their render is given
+    /// nothing of the visitor's own.
+    Shared([u8; 32]),
+    /// One signed-in visitor: a hash of the principal (name, role, grants), the CSRF cookie
+    /// and the session, all of which the page shows or embeds.
+    Personal([u8; 32]),
+}
+
+impl std::fmt::Debug for Viewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, digest) = match self {
+            Viewer::Shared(digest) => ("shared", digest),
+            Viewer::Personal(digest) => ("personal", digest),
+        };
+        write!(
+            f,
+            "{kind}:{:02x}{:02x}{:02x}{:02x}",
+            digest[0], digest[1], digest[2], digest[3]
+        )
+    }
+}
+
+impl Viewer {
+    /// The viewer of a request the auth layer resolved; `None` when its page is not stored:
+    /// an API token (pages refuse them anyway), or a signed-in visitor whose CSRF token was
+    /// made for this response (no cookie yet: nobody could ever ask for that entry again
+    /// with the same token before it sets in, and clients that keep no cookies would fill
+    /// the cache).
+    pub fn of(auth: &RequestAuth, mode: AuthMode, csrf_cookie: Option<&str>) -> Option<Self> {
+        let digest = |parts: &[&[u8]]| {
+            let mut hash = Sha256::new();
+            for part in parts {
+                hash.update((part.len() as u64).to_be_bytes());
+                hash.update(part);
+            }
+            <[u8; 32]>::from(hash.finalize())
+        };
+        match &auth.principal {
+            Principal::ApiToken { .. } => None,
+            Principal::Anonymous => Some(Viewer::Shared(digest(&[b"anonymous"]))),
+            Principal::User(identity) => {
+                // Debug spells out every field (name, role, grants); only compared in-process.
+                let principal = format!("{identity:?}");
+                if mode == AuthMode::Open {
+                    return Some(Viewer::Shared(digest(&[b"open", principal.as_bytes()])));
+                }
+                if csrf_cookie != Some(auth.csrf_token.as_str()) {
+                    return None;
+                }
+                Some(Viewer::Personal(digest(&[
+                    b"personal",
+                    principal.as_bytes(),
+                    auth.csrf_token.as_bytes(),
+                    auth.session_sha256
+                        .as_deref()
+                        .unwrap_or_default()
+                        .as_bytes(),
+                ])))
+            }
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Viewer::Shared(_))
+    }
+}
+
+/// What an entry is stored under: the request's path and query exactly as sent, and the
+/// viewer. The query is not reordered or re-encoded: the page echoes it (the sign-in link's
+/// `next`), so two spellings are two pages.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub target: String,
+    pub viewer: Viewer,
+}
+
+/// A content coding the cache stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Coding {
+    /// The best coding `Accept-Encoding` allows: brotli, else gzip (by q-value; `*` counts),
+    /// else none.
+    pub fn accepted(headers: &HeaderMap) -> Self {
+        let (mut br, mut gzip, mut any) = (None, None, None);
+        for value in headers.get_all(header::ACCEPT_ENCODING) {
+            let Ok(value) = value.to_str() else { continue };
+            for item in value.split(',') {
+                let mut fields = item.split(';');
+                let name = fields
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase();
+                let q = fields
+                    .find_map(|field| {
+                        let (key, value) = field.split_once('=')?;
+                        key.trim()
+                            .eq_ignore_ascii_case("q")
+                            .then(|| value.trim().parse::<f32>().unwrap_or(0.0))
+                    })
+                    .unwrap_or(1.0);
+                match name.as_str() {
+                    "br" => br = Some(q),
+                    "gzip" | "x-gzip" => gzip = Some(q),
+                    "*" => any = Some(q),
+                    _ => {}
+                }
+            }
+        }
+        let br = br.or(any).unwrap_or(0.0);
+        let gzip = gzip.or(any).unwrap_or(0.0);
+        if br > 0.0 && br >= gzip {
+            Coding::Brotli
+        } else if gzip > 0.0 {
+            Coding::Gzip
+        } else {
+            Coding::Identity
+        }
+    }
+
+    fn etag_suffix(self) -> &'static str {
+        match self {
+            Coding::Identity => "",
+            Coding::Gzip => "-gz",
+            Coding::Brotli => "-br",
+        }
+    }
+}
+
+/// What the request asks of the replay: its coding and its `If-None-Match`.
+#[derive(Clone, Debug)]
+pub struct Negotiation {
+    coding: Coding,
+    if_none_match: Option<String>,
+}
+
+impl Negotiation {
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self {
+            coding: Coding::accepted(headers),
+            if_none_match: headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string),
+        }
+    }
+
+    /// `If-None-Match` uses the weak comparison (RFC 9110 13.1.2).
+    fn matches(&self, etag: &str) -> bool {
+        self.if_none_match.as_deref().is_some_and(|list| {
+            list.split(',').map(str::trim).any(|candidate| {
+                candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
+            })
+        })
+    }
+}
+
+/// One stored page: the headers it was rendered with (its CSP carries the nonce of its
+/// scripts) and its bytes in each coding.
+pub struct Entry {
+    headers: HeaderMap,
+    identity: Bytes,
+    gzip: Bytes,
+    brotli: Bytes,
+    /// base64url of the first 16 bytes of SHA-256 over the identity bytes.
+    tag: String,
+    stored_at: Instant,
+    size: usize,
+}
+
+impl Entry {
+    /// Compresses `body` (on the blocking pool: a large board takes milliseconds).
+    async fn build(mut headers: HeaderMap, identity: Bytes, stored_at: Instant) -> Option<Self> {
+        headers.remove(header::CONTENT_LENGTH);
+        headers.remove(header::TRANSFER_ENCODING);
+        let body = identity.clone();
+        let compressed =
+            tokio::task::spawn_blocking(move || Some((gzip(&body).ok()?, brotli(&body).ok()?)))
+                .await;
+        let (gzip, brotli) = match compressed {
+            Ok(Some(compressed)) => compressed,
+            Ok(None) | Err(_) => {
+                tracing::warn!("a page could not be compressed; it is not stored");
+                return None;
+            }
+        };
+        let tag = {
+            use base64::Engine;
+            let digest = Sha256::digest(&identity);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+        };
+        let header_bytes: usize = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        let size = identity.len() + gzip.len() + brotli.len() + header_bytes + tag.len();
+        Some(Self {
+            headers,
+            identity,
+            gzip: Bytes::from(gzip),
+            brotli: Bytes::from(brotli),
+            tag,
+            stored_at,
+            size,
+        })
+    }
+
+    /// The strong validator of this page in `coding` (each coding is its own representation).
+    fn etag(&self, coding: Coding) -> String {
+        format!("\"{}{}\"", self.tag, coding.etag_suffix())
+    }
+
+    /// The page as this request wants it: 304 when its `If-None-Match` names it, else the
+    /// bytes in its coding. Either way with the headers it was rendered with.
+    fn response(&self, negotiation: &Negotiation, stats: &Counters) -> Response {
+        let etag = self.etag(negotiation.coding);
+        let mut headers = self.headers.clone();
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, value);
+        }
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if negotiation.matches(&etag) {
+            stats.not_modified.fetch_add(1, Ordering::Relaxed);
+            headers.remove(header::CONTENT_TYPE);
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            *response.headers_mut() = headers;
+            return response;
+        }
+        let body = match negotiation.coding {
+            Coding::Identity => self.identity.clone(),
+            Coding::Gzip => {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                self.gzip.clone()
+            }
+            Coding::Brotli => {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+                self.brotli.clone()
+            }
+        };
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let mut response = Response::new(Body::from(body));
+        *response.headers_mut() = headers;
+        response
+    }
+
+    fn fresh(&self, now: Instant, max_age: Duration) -> bool {
+        now.saturating_duration_since(self.stored_at) < max_age
+    }
+}
+
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::new(GZIP_LEVEL),
+    );
+    encoder.write_all(body)?;
+    encoder.finish()
+}
+
+fn brotli(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let params = ::brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY,
+        lgwin: 22,
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(body.len() / 5);
+    ::brotli::BrotliCompress(&mut &body[..], &mut out, &params)?;
+    Ok(out)
+}
+
+/// Why a rendered response is not stored (logged at debug).
+fn not_storable(parts: &axum::http::response::Parts) -> Option<&'static str> {
+    let headers = &parts.headers;
+    let cache_control = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            let value = value.to_ascii_lowercase();
+            value.contains("no-store") || value.contains("private")
+        });
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if parts.status != StatusCode::OK {
+        Some("status is not 200")
+    } else if headers.contains_key(header::SET_COOKIE) {
+        Some("sets a cookie")
+    } else if headers.contains_key(header::CONTENT_ENCODING) {
+        Some("already encoded")
+    } else if headers.contains_key(header::VARY) {
+        Some("varies")
+    } else if cache_control {
+        Some("the handler said no-store or private")
+    } else if !html {
+        Some("not HTML")
+    } else {
+        None
+    }
+}
+
+/// What the cache has done, for tests and debugging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageCacheStats {
+    /// Leptos page renders (counted by the router's app function, cached paths or not).
+    pub renders: u64,
+    /// Requests answered from an entry (200 or 304).
+    pub hits: u64,
+    /// Requests that rendered for an entry.
+    pub misses: u64,
+    /// Requests that waited for another request's render of the same entry.
+    pub coalesced: u64,
+    /// Entries stored.
+    pub stored: u64,
+    /// 304 answers.
+    pub not_modified: u64,
+    /// Entries held now, and their bytes.
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    renders: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    coalesced: AtomicU64,
+    stored: AtomicU64,
+    not_modified: AtomicU64,
+}
+
+type Done = watch::Receiver<Option<Arc<Entry>>>;
+
+enum Slot {
+    Ready {
+        entry: Arc<Entry>,
+        last_used: u64,
+    },
+    /// A request is rendering this entry; others wait on `done` (`None` until it is there;
+    /// closed without a value when the render was not stored or the request went away).
+    Rendering {
+        id: u64,
+        done: Done,
+    },
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The numbers every `Ready` entry was rendered under.
+    generations: Generations,
+    slots: HashMap<PageKey, Slot>,
+    ready: usize,
+    bytes: usize,
+    /// Use counter for least-recently-used eviction, and render ids.
+    tick: u64,
+}
+
+impl Inner {
+    fn remove(&mut self, key: &PageKey) -> Option<Slot> {
+        let slot = self.slots.remove(key)?;
+        if let Slot::Ready { entry, .. } = &slot {
+            self.ready -= 1;
+            self.bytes -= entry.size;
+        }
+        Some(slot)
+    }
+
+    /// Drops expired entries, then least recently used ones, until within the bounds.
+    fn evict(&mut self, settings: &PageCacheSettings, now: Instant) {
+        let over =
+            |inner: &Inner| inner.ready > settings.max_entries || inner.bytes > settings.max_bytes;
+        if !over(self) {
+            return;
+        }
+        let expired: Vec<PageKey> = self
+            .slots
+            .iter()
+            .filter(|(_, slot)| {
+                matches!(slot, Slot::Ready { entry, .. } if !entry.fresh(now, settings.max_age))
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            self.remove(&key);
+        }
+        while over(self) {
+            let oldest = self
+                .slots
+                .iter()
+                .filter_map(|(key, slot)| match slot {
+                    Slot::Ready { last_used, .. } => Some((*last_used, key)),
+                    Slot::Rendering { .. } => None,
+                })
+                .min_by_key(|(last_used, _)| *last_used)
+                .map(|(_, key)| key.clone());
+            match oldest {
+                Some(key) => {
+                    self.remove(&key);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+enum Lookup {
+    Hit(Arc<Entry>),
+    Wait(Done),
+    Lead {
+        id: u64,
+        done: watch::Sender<Option<Arc<Entry>>>,
+    },
+    /// This request read older numbers than another one already did: render, do not store.
+    Bypass,
+}
+
+/// The page cache. One per server, in `AppState`; tests make their own to read its
+/// [`PageCacheStats`] and move its [`Clock`].
+pub struct PageCache {
+    settings: PageCacheSettings,
+    clock: Clock,
+    inner: Mutex<Inner>,
+    stats: Counters,
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        Self::new(PageCacheSettings::default(), Clock::default())
+    }
+}
+
+impl PageCache {
+    pub fn new(settings: PageCacheSettings, clock: Clock) -> Self {
+        Self {
+            settings,
+            clock,
+            inner: Mutex::default(),
+            stats: Counters::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts one Leptos page render (called by the router's app function).
+    pub fn count_render(&self) {
+        self.stats.renders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> PageCacheStats {
+        let (entries, bytes) = {
+            let inner = self.lock();
+            (inner.ready as u64, inner.bytes as u64)
+        };
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        PageCacheStats {
+            renders: read(&self.stats.renders),
+            hits: read(&self.stats.hits),
+            misses: read(&self.stats.misses),
+            coalesced: read(&self.stats.coalesced),
+            stored: read(&self.stats.stored),
+            not_modified: read(&self.stats.not_modified),
+            entries,
+            bytes,
+        }
+    }
+
+    fn lookup(&self, key: &PageKey, generations: Generations) -> Lookup {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        if inner.generations != generations {
+            if !generations.at_least(&inner.generations) {
+                return Lookup::Bypass;
+            }
+            // Something changed: every entry is of the past (renders in flight finish, but
+            // are not stored).
+            tracing::debug!(?generations, "page cache: new generation, entries dropped");
+            *inner = Inner {
+                generations,
+                tick: inner.tick,
+                ..Inner::default()
+            };
+        }
+        inner.tick += 1;
+        let tick = inner.tick;
+        match inner.slots.get_mut(key) {
+            Some(Slot::Ready { entry, last_used }) if entry.fresh(now, self.settings.max_age) => {
+                *last_used = tick;
+                return Lookup::Hit(entry.clone());
+            }
+            Some(Slot::Rendering { done, .. }) => return Lookup::Wait(done.clone()),
+            Some(Slot::Ready { .. }) | None => {}
+        }
+        inner.remove(key);
+        let (sender, done) = watch::channel(None);
+        inner
+            .slots
+            .insert(key.clone(), Slot::Rendering { id: tick, done });
+        Lookup::Lead {
+            id: tick,
+            done: sender,
+        }
+    }
+
+    /// Ends render `id` of `key`: stores `entry` if the render is still the current one and
+    /// the numbers have not moved since it began.
+    fn finish(&self, key: &PageKey, id: u64, generations: Generations, entry: Option<Arc<Entry>>) {
+        let mut inner = self.lock();
+        let ours = matches!(inner.slots.get(key), Some(Slot::Rendering { id: current, .. }) if *current == id);
+        if !ours {
+            return;
+        }
+        inner.remove(key);
+        let Some(entry) = entry else { return };
+        if inner.generations != generations || entry.identity.len() > MAX_PAGE_BYTES {
+            return;
+        }
+        inner.tick += 1;
+        let tick = inner.tick;
+        inner.ready += 1;
+        inner.bytes += entry.size;
+        inner.slots.insert(
+            key.clone(),
+            Slot::Ready {
+                entry,
+                last_used: tick,
+            },
+        );
+        inner.evict(&self.settings, self.clock.now());
+        self.stats.stored.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Answers from the entry for `key`, or renders it with `render` (once for everyone who
+    /// asks meanwhile) and stores it if it may be stored.
+    pub async fn serve<F, Fut>(
+        &self,
+        key: PageKey,
+        generations: Generations,
+        negotiation: Negotiation,
+        render: F,
+    ) -> Response
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Response>,
+    {
+        match self.lookup(&key, generations) {
+            Lookup::Hit(entry) => {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                entry.response(&negotiation, &self.stats)
+            }
+            Lookup::Wait(mut done) => {
+                self.stats.coalesced.fetch_add(1, Ordering::Relaxed);
+                let entry = done
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|entry| entry.clone());
+                match entry {
+                    Some(entry) => entry.response(&negotiation, &self.stats),
+                    // The other render was not stored (not a 200, say) or its request went
+                    // away: render as if there were no cache.
+                    None => render().await,
+                }
+            }
+            Lookup::Bypass => render().await,
+            Lookup::Lead { id, done } => {
+                self.stats.misses.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(page = %key.target, viewer = ?key.viewer, "page cache miss");
+                let mut lead = Lead {
+                    cache: self,
+                    key: &key,
+                    id,
+                    generations,
+                    finished: false,
+                };
+                let response = render().await;
+                let (parts, body) = response.into_parts();
+                if let Some(reason) = not_storable(&parts) {
+                    tracing::debug!(page = %key.target, reason, "page not stored");
+                    return Response::from_parts(parts, body);
+                }
+                let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+                    Ok(bytes) => bytes,
+                    Err(error) => {
+                        tracing::warn!(%error, page = %key.target, "a page's body failed");
+                        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                    }
+                };
+                if bytes.len() > MAX_PAGE_BYTES {
+                    tracing::debug!(page = %key.target, bytes = bytes.len(), "page too large to store");
+                    return Response::from_parts(parts, Body::from(bytes));
+                }
+                let Some(entry) =
+                    Entry::build(parts.headers.clone(), bytes.clone(), self.clock.now())
+                        .await
+                        .map(Arc::new)
+                else {
+                    return Response::from_parts(parts, Body::from(bytes));
+                };
+                lead.finish(Some(entry.clone()));
+                done.send_replace(Some(entry.clone()));
+                entry.response(&negotiation, &self.stats)
+            }
+        }
+    }
+}
+
+/// The render in progress for an entry; ends it when dropped (the request went away, or its
+/// response was not stored), so waiters render for themselves.
+struct Lead<'a> {
+    cache: &'a PageCache,
+    key: &'a PageKey,
+    id: u64,
+    generations: Generations,
+    finished: bool,
+}
+
+impl Lead<'_> {
+    fn finish(&mut self, entry: Option<Arc<Entry>>) {
+        self.finished = true;
+        self.cache
+            .finish(self.key, self.id, self.generations, entry);
+    }
+}
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish(None);
+        }
+    }
+}
+
+/// The pages the cache stores: the board, history, service and runbook pages.
+pub fn is_cached_path(path: &str) -> bool {
+    let one_segment = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    };
+    matches!(path, "/" | "/history" | "/runbooks")
+        || one_segment("/services/")
+        || (one_segment("/runbooks/") && path != "/runbooks/assets")
+}
+
+/// The layer (inside the auth layer, around the router): stored pages for `GET` of
+/// [`is_cached_path`] pages, everything else passed through.
+pub async fn page_cache_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::GET || !is_cached_path(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Some(auth) = request.extensions().get::<RequestAuth>().cloned() else {
+        return next.run(request).await;
+    };
+    let csrf_cookie = crate::auth::cookie(request.headers(), state.auth.csrf_cookie_name());
+    let Some(viewer) = Viewer::of(&auth, state.auth.config.mode, csrf_cookie.as_deref()) else {
+        return next.run(request).await;
+    };
+    if viewer.is_shared() {
+        share(&mut request, auth, &state);
+    }
+    let key = PageKey {
+        target: request.uri().path_and_query().map_or_else(
+            || request.uri().path().to_string(),
+            |target| target.as_str().to_string(),
+        ),
+        viewer,
+    };
+    let generations = Generations::of(&state);
+    let negotiation = Negotiation::of(request.headers());
+    state
+        .page_cache
+        .serve(key, generations, negotiation, move || next.run(request))
+        .await
+}
+
+/// Takes everything of the visitor's own out of a request whose page is shared: the render
+/// sees the principal and the URL, no CSRF token, cookie, credential or address. (The auth
+/// layer outside still sets this visitor's CSRF cookie on the response.)
+fn share(request: &mut Request, auth: RequestAuth, state: &AppState) {
+    request.extensions_mut().insert(RequestAuth {
+        principal: auth.principal,
+        csrf_token: String::new(),
+        remote_addr: None,
+        session_sha256: None,
+    });
+    let headers = request.headers_mut();
+    headers.remove(header::COOKIE);
+    headers.remove(header::AUTHORIZATION);
+    if let Some(proxy) = &state.auth.config.proxy {
+        headers.remove(proxy.user_header.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn key(target: &str) -> PageKey {
+        PageKey {
+            target: target.into(),
+            viewer: Viewer::Shared([0; 32]),
+        }
+    }
+
+    fn page(body: &str) -> Response {
+        (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, "script-src 'nonce-abc'"),
+            ],
+            body.to_string(),
+        )
+            .into_response()
+    }
+
+    fn plain() -> Negotiation {
+        Negotiation::of(&HeaderMap::new())
+    }
+
+    async fn text(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn accept_encoding_picks_brotli_then_gzip_by_q_value() {
+        let coding = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            Coding::accepted(&headers)
+        };
+        assert_eq!(Coding::accepted(&HeaderMap::new()), Coding::Identity);
+        assert_eq!(coding("gzip, deflate, br, zstd"), Coding::Brotli);
+        assert_eq!(coding("gzip"), Coding::Gzip);
+        assert_eq!(coding("br;q=0.5, gzip;q=0.8"), Coding::Gzip);
+        assert_eq!(coding("br;q=0, gzip;q=0"), Coding::Identity);
+        assert_eq!(coding("*"), Coding::Brotli);
+        assert_eq!(coding("identity"), Coding::Identity);
+        assert_eq!(coding("br;q=nonsense, gzip"), Coding::Gzip);
+    }
+
+    #[test]
+    fn only_the_pages_are_cached() {
+        for cached in [
+            "/",
+            "/history",
+            "/services/api",
+            "/runbooks",
+            "/runbooks/database-failover",
+        ] {
+            assert!(is_cached_path(cached), "{cached}");
+        }
+        for passed in [
+            "/login",
+            "/logout",
+            "/audit",
+            "/rollback",
+            "/rollbacks/3",
+            "/api/status",
+            "/api/v1/status",
+            "/api/events",
+            "/pkg/app.js",
+            "/healthz",
+            "/readyz",
+            "/sw.js",
+            "/services/",
+            "/services/api/extra",
+            "/runbooks/assets",
+            "/runbooks/assets/diagram.png",
+        ] {
+            assert!(!is_cached_path(passed), "{passed}");
+        }
+    }
+
+    #[test]
+    fn a_personal_viewer_is_its_principal_csrf_cookie_and_session() {
+        use app::auth::{Identity, Role};
+        let user = |name: &str, csrf: &str, session: Option<&str>| RequestAuth {
+            principal: Principal::User(Identity {
+                name: name.into(),
+                role: Role::Admin,
+                deploy_environments: None,
+            }),
+            csrf_token: csrf.into(),
+            remote_addr: Some("127.0.0.1".into()),
+            session_sha256: session.map(str::to_string),
+        };
+        let of = |auth: &RequestAuth| {
+            Viewer::of(auth, AuthMode::Password, Some(auth.csrf_token.as_str())).unwrap()
+        };
+        let admin = of(&user("admin", "t1", Some("s1")));
+        assert!(!admin.is_shared());
+        assert_eq!(admin, of(&user("admin", "t1", Some("s1"))));
+        assert_ne!(
+            admin,
+            of(&user("admin", "t2", Some("s1"))),
+            "another browser"
+        );
+        assert_ne!(
+            admin,
+            of(&user("admin", "t1", Some("s2"))),
+            "another session"
+        );
+        assert_ne!(admin, of(&user("viewer", "t1", Some("s1"))), "another user");
+        // A token made for this response: not stored.
+        let fresh = user("admin", "t1", Some("s1"));
+        assert!(Viewer::of(&fresh, AuthMode::Password, None).is_none());
+        assert!(Viewer::of(&fresh, AuthMode::Password, Some("other")).is_none());
+        // Everyone without a session shares; so does the open mode's one principal.
+        let anonymous = |csrf: &str| RequestAuth {
+            principal: Principal::Anonymous,
+            csrf_token: csrf.into(),
+            remote_addr: None,
+            session_sha256: None,
+        };
+        let first = Viewer::of(&anonymous("a"), AuthMode::Password, Some("a")).unwrap();
+        assert!(first.is_shared());
+        assert_eq!(
+            first,
+            Viewer::of(&anonymous("b"), AuthMode::Password, None).unwrap()
+        );
+        let open = Viewer::of(&user("anyone", "a", None), AuthMode::Open, None).unwrap();
+        assert!(open.is_shared());
+        assert_ne!(open, first);
+        let token = RequestAuth {
+            principal: Principal::ApiToken { name: "ci".into() },
+            ..anonymous("a")
+        };
+        assert!(Viewer::of(&token, AuthMode::Password, Some("a")).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_page_is_rendered_once_and_replayed_with_its_headers() {
+        let cache = PageCache::default();
+        let renders = AtomicUsize::new(0);
+        let render = || async {
+            renders.fetch_add(1, Ordering::SeqCst);
+            page("<p>hello</p>")
+        };
+        let generations = Generations::default();
+        let first = cache.serve(key("/"), generations, plain(), render).await;
+        let etag = first.headers()[header::ETAG].clone();
+        let second = cache.serve(key("/"), generations, plain(), render).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert_eq!(second.headers()[header::ETAG], etag);
+        assert_eq!(
+            second.headers()[header::CONTENT_SECURITY_POLICY],
+            "script-src 'nonce-abc'"
+        );
+        assert_eq!(second.headers()[header::VARY], "accept-encoding");
+        assert_eq!(text(second).await, "<p>hello</p>");
+        let stats = cache.stats();
+        assert_eq!((stats.misses, stats.hits, stats.stored), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn responses_that_are_not_plain_200_html_are_never_stored() {
+        let cache = PageCache::default();
+        let generations = Generations::default();
+        type Make = fn() -> Response;
+        let cases: Vec<(&str, Make)> = vec![
+            ("/404", || {
+                (StatusCode::NOT_FOUND, page("gone")).into_response()
+            }),
+            ("/cookie", || {
+                let mut response = page("cookie");
+                response
+                    .headers_mut()
+                    .insert(header::SET_COOKIE, HeaderValue::from_static("a=b"));
+                response
+            }),
+            ("/no-store", || {
+                let mut response = page("secret");
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }),
+            ("/json", || "{}".into_response()),
+            ("/redirect", || {
+                axum::response::Redirect::to("/login").into_response()
+            }),
+        ];
+        for (target, make) in cases {
+            let renders = AtomicUsize::new(0);
+            let render = || async {
+                renders.fetch_add(1, Ordering::SeqCst);
+                make()
+            };
+            for _ in 0..2 {
+                let response = cache.serve(key(target), generations, plain(), render).await;
+                assert!(response.headers().get(header::ETAG).is_none(), "{target}");
+            }
+            assert_eq!(renders.load(Ordering::SeqCst), 2, "{target}");
+        }
+        assert_eq!(cache.stats().stored, 0);
+        assert_eq!(cache.stats().entries, 0);
+    }
+
+    #[tokio::test]
+    async fn new_numbers_drop_every_entry_and_old_numbers_bypass() {
+        let cache = PageCache::default();
+        let renders = AtomicUsize::new(0);
+        let render = || async {
+            let n = renders.fetch_add(1, Ordering::SeqCst);
+            page(&format!("render {n}"))
+        };
+        let first = Generations::default();
+        let next = Generations {
+            snapshot: 1,
+            ..first
+        };
+        cache.serve(key("/"), first, plain(), render).await;
+        cache.serve(key("/history"), first, plain(), render).await;
+        assert_eq!(cache.stats().entries, 2);
+        let page_now = cache.serve(key("/"), next, plain(), render).await;
+        assert_eq!(text(page_now).await, "render 2");
+        assert_eq!(
+            cache.stats().entries,
+            1,
+            "the old numbers' entries are gone"
+        );
+        // A request that read the numbers before they moved renders and stores nothing.
+        let late = cache.serve(key("/history"), first, plain(), render).await;
+        assert_eq!(text(late).await, "render 3");
+        assert_eq!(cache.stats().entries, 1);
+        for moved in [
+            Generations {
+                deployments: 1,
+                ..next
+            },
+            Generations {
+                runbooks: 1,
+                deployments: 1,
+                ..next
+            },
+        ] {
+            let before = renders.load(Ordering::SeqCst);
+            cache.serve(key("/"), moved, plain(), render).await;
+            assert_eq!(renders.load(Ordering::SeqCst), before + 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn entries_expire_after_max_age_on_the_clock() {
+        let clock = Clock::default();
+        let cache = PageCache::new(
+            PageCacheSettings {
+                max_age: Duration::from_secs(3600),
+                ..PageCacheSettings::default()
+            },
+            clock.clone(),
+        );
+        let renders = AtomicUsize::new(0);
+        let render = || async {
+            renders.fetch_add(1, Ordering::SeqCst);
+            page("x")
+        };
+        let generations = Generations::default();
+        cache.serve(key("/"), generations, plain(), render).await;
+        clock.advance(Duration::from_secs(3599));
+        cache.serve(key("/"), generations, plain(), render).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        clock.advance(Duration::from_secs(2));
+        cache.serve(key("/"), generations, plain(), render).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_within_its_entry_and_byte_bounds() {
+        let cache = PageCache::new(
+            PageCacheSettings {
+                max_entries: 3,
+                ..PageCacheSettings::default()
+            },
+            Clock::default(),
+        );
+        let generations = Generations::default();
+        for n in 0..10 {
+            let target = format!("/services/s{n}");
+            cache
+                .serve(key(&target), generations, plain(), || async { page("x") })
+                .await;
+            // The first stays in use, so it is never the least recently used.
+            cache
+                .serve(key("/services/s0"), generations, plain(), || async {
+                    page("x")
+                })
+                .await;
+        }
+        assert_eq!(cache.stats().entries, 3);
+        let hits = cache.stats().hits;
+        cache
+            .serve(key("/services/s0"), generations, plain(), || async {
+                page("re-rendered")
+            })
+            .await;
+        assert_eq!(cache.stats().hits, hits + 1, "the entry in use was kept");
+
+        let small = PageCache::new(
+            PageCacheSettings {
+                max_bytes: 4096,
+                ..PageCacheSettings::default()
+            },
+            Clock::default(),
+        );
+        let big = "x".repeat(3000);
+        for n in 0..4 {
+            let big = big.clone();
+            small
+                .serve(
+                    key(&format!("/services/s{n}")),
+                    generations,
+                    plain(),
+                    || async move { page(&big) },
+                )
+                .await;
+        }
+        let stats = small.stats();
+        assert!(stats.bytes <= 4096, "{stats:?}");
+        assert_eq!(stats.entries, 1);
+    }
+
+    #[tokio::test]
+    async fn many_misses_at_once_render_once() {
+        let cache = Arc::new(PageCache::default());
+        let renders = Arc::new(AtomicUsize::new(0));
+        let (release, released) = watch::channel(false);
+        let generations = Generations::default();
+        let mut requests = Vec::new();
+        for _ in 0..20 {
+            let cache = cache.clone();
+            let renders = renders.clone();
+            let mut released = released.clone();
+            requests.push(tokio::spawn(async move {
+                let response = cache
+                    .serve(key("/"), generations, plain(), || async move {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        // Held until every request has asked.
+                        let _ = released.wait_for(|go| *go).await;
+                        page("once")
+                    })
+                    .await;
+                text(response).await
+            }));
+        }
+        while cache.stats().coalesced < 19 {
+            tokio::task::yield_now().await;
+        }
+        release.send_replace(true);
+        for request in requests {
+            assert_eq!(request.await.unwrap(), "once");
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.stats().misses, 1);
+    }
+
+    #[tokio::test]
+    async fn waiters_render_themselves_when_the_first_render_is_not_stored() {
+        let cache = Arc::new(PageCache::default());
+        let renders = Arc::new(AtomicUsize::new(0));
+        let (release, released) = watch::channel(false);
+        let generations = Generations::default();
+        let leader = {
+            let cache = cache.clone();
+            let renders = renders.clone();
+            let mut released = released.clone();
+            tokio::spawn(async move {
+                cache
+                    .serve(key("/"), generations, plain(), || async move {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        let _ = released.wait_for(|go| *go).await;
+                        (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+                    })
+                    .await
+                    .status()
+            })
+        };
+        while cache.stats().misses < 1 {
+            tokio::task::yield_now().await;
+        }
+        let waiter = {
+            let cache = cache.clone();
+            let renders = renders.clone();
+            tokio::spawn(async move {
+                text(
+                    cache
+                        .serve(key("/"), generations, plain(), || async move {
+                            renders.fetch_add(1, Ordering::SeqCst);
+                            page("own render")
+                        })
+                        .await,
+                )
+                .await
+            })
+        };
+        while cache.stats().coalesced < 1 {
+            tokio::task::yield_now().await;
+        }
+        release.send_replace(true);
+        assert_eq!(leader.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(waiter.await.unwrap(), "own render");
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+        // A leader that goes away (its request dropped) frees the key too.
+        let abandoned = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .serve(key("/gone"), generations, plain(), || {
+                        std::future::pending::<Response>()
+                    })
+                    .await
+            })
+        };
+        while cache.stats().misses < 2 {
+            tokio::task::yield_now().await;
+        }
+        abandoned.abort();
+        let _ = abandoned.await;
+        let after = cache
+            .serve(key("/gone"), generations, plain(), || async {
+                page("back")
+            })
+            .await;
+        assert_eq!(text(after).await, "back");
+    }
+
+    #[tokio::test]
+    async fn etags_are_per_coding_and_if_none_match_gets_304_with_the_pages_headers() {
+        let cache = PageCache::default();
+        let generations = Generations::default();
+        let body = "<p>compressible</p>".repeat(200);
+        let render = || async { page(&body) };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip"),
+        );
+        let br = cache
+            .serve(key("/"), generations, Negotiation::of(&headers), render)
+            .await;
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        let br_etag = br.headers()[header::ETAG].to_str().unwrap().to_string();
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(
+            &mut &axum::body::to_bytes(br.into_body(), usize::MAX)
+                .await
+                .unwrap()[..],
+            &mut decoded,
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(decoded).unwrap(), body);
+        let identity = cache.serve(key("/"), generations, plain(), render).await;
+        let identity_etag = identity.headers()[header::ETAG]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(br_etag, identity_etag);
+        assert!(br_etag.starts_with('"') && br_etag.ends_with("-br\""));
+
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("\"other\", W/{br_etag}")).unwrap(),
+        );
+        let revalidated = cache
+            .serve(key("/"), generations, Negotiation::of(&headers), render)
+            .await;
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            revalidated.headers()[header::CONTENT_SECURITY_POLICY],
+            "script-src 'nonce-abc'",
+            "a 304 updates the browser's stored headers: the policy must match its body"
+        );
+        assert!(text(revalidated).await.is_empty());
+        // The identity copy's tag does not validate the brotli copy.
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&identity_etag).unwrap(),
+        );
+        let other = cache
+            .serve(key("/"), generations, Negotiation::of(&headers), render)
+            .await;
+        assert_eq!(other.status(), StatusCode::OK);
+    }
+}
