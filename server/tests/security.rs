@@ -650,6 +650,29 @@ async fn pages_carry_a_nonce_csp_and_the_security_headers() {
             "inline script without the nonce: <script{tag}>"
         );
     }
+    // The style sheet is inlined (first paint needs no second request) and allowed by the
+    // same nonce, not by `unsafe-inline`: style-src names it.
+    let style_src = csp
+        .split(';')
+        .find(|directive| directive.trim_start().starts_with("style-src"))
+        .expect("a style-src directive");
+    assert!(style_src.contains(&format!("'nonce-{nonce}'")), "{csp}");
+    assert_eq!(html.matches("<style").count(), 1, "one inlined style sheet");
+    for style in html.split("<style").skip(1) {
+        let tag = style.split('>').next().unwrap_or_default();
+        assert!(
+            tag.contains(&format!("nonce=\"{nonce}\"")),
+            "inline style without the nonce: <style{tag}>"
+        );
+        assert!(
+            style.contains(app::shell::INLINE_CSS.trim()),
+            "the whole sheet, unescaped"
+        );
+    }
+    assert!(
+        !html.contains("/pkg/main.css"),
+        "no render-blocking style sheet request"
+    );
     assert!(!html.contains(" onclick=") && !html.contains(" onload="));
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "same-origin");

@@ -1,5 +1,5 @@
 //! Security headers. Pages get a Content-Security-Policy with the per-response nonce Leptos
-//! puts on its hydration scripts (no `unsafe-inline`); everything else gets a policy that
+//! puts on its hydration scripts and the inlined style sheet (no `unsafe-inline`); everything else gets a policy that
 //! allows nothing, so a JSON or file response can never run as a document.
 
 use axum::http::HeaderValue;
@@ -8,7 +8,7 @@ use axum::http::HeaderValue;
 pub fn page_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
          manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
