@@ -111,6 +111,7 @@ pub fn create_api_token(name: &str) -> ExitCode {
 
 /// `lookout serve [--config FILE] [--demo basic|all]`.
 pub fn serve(config_flag: Option<PathBuf>, demo_flag: Option<DemoScenario>) -> ExitCode {
+    crate::memory::limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

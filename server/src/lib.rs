@@ -9,6 +9,7 @@ pub mod config;
 pub mod dashboard;
 pub mod demo;
 pub mod live_stream;
+pub mod memory;
 pub mod monitor;
 pub mod page_cache;
 pub mod providers;

@@ -75,6 +75,7 @@ pub async fn run_with_page_cache(
     let runbooks = crate::runbooks::RunbookLibrary::load(&config.runbooks_dir);
     tracing::info!(dir = %config.runbooks_dir.display(), runbooks = runbooks.len(), "runbooks loaded");
     let reloader = runbooks.spawn_reloader(config.runbooks_reload_interval);
+    let trimmer = crate::memory::spawn_trimmer();
     let (stopping, shutting_down) = watch::channel(false);
     let state = AppState {
         leptos_options: leptos_options(local_addr),
@@ -107,6 +108,7 @@ pub async fn run_with_page_cache(
     .await;
     reloader.abort();
     sweeper.abort();
+    trimmer.abort();
     drop(monitor);
     Ok(())
 }
