@@ -88,6 +88,18 @@ bench-store:
 bench: setup-test client-release server-release
 	cargo run --release --locked -p server --example bench_dashboard -- $(BENCH_ARGS)
 
+## make wasm-top: what is in the client wasm (top 20 functions and crates, BENCHMARKS.md). Builds
+## it as `trunk build --release` does (same profile, wasm-bindgen, wasm-opt -Oz) but keeps names (-g)
+.PHONY: wasm-top
+wasm-top: setup
+	cargo build -p app --lib --no-default-features --features hydrate --target wasm32-unknown-unknown --profile wasm-release --locked
+	mkdir -p target/wasm-top
+	wasm-bindgen --target web --keep-debug --out-dir target/wasm-top target/wasm32-unknown-unknown/wasm-release/app.wasm
+	wasm-opt -Oz -g target/wasm-top/app_bg.wasm -o target/wasm-top/app_bg.named.wasm
+	wasm-opt --strip-debug --strip-producers target/wasm-top/app_bg.named.wasm -o target/wasm-top/app_bg.stripped.wasm
+	@echo "stripped of names: $$(stat -c %s target/wasm-top/app_bg.stripped.wasm) bytes; shipped: $$(stat -c %s target/site/pkg/app_bg.wasm 2>/dev/null || echo '(no release build)') bytes"
+	python3 scripts/wasm-top.py target/wasm-top/app_bg.named.wasm --top 20
+
 ## make bench-smoke: the same command at toy sizes, so CI notices when it rots (figures mean little)
 bench-smoke: setup-test client-release server-release
 	cargo run --release --locked -p server --example bench_dashboard -- --smoke

@@ -114,12 +114,90 @@ impl Args {
     }
 }
 
-/// One printed figure.
+/// One printed figure without a budget.
 fn figure(name: &str, value: impl std::fmt::Display, unit: &str, budget: Option<&str>) {
     match budget {
         Some(budget) => println!("{name}\t{value}\t{unit}\t{budget}"),
         None => println!("{name}\t{value}\t{unit}"),
     }
+}
+
+/// What a budgeted figure must be.
+#[derive(Clone, Copy, Debug)]
+enum Budget {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+impl Budget {
+    fn met(self, value: f64) -> bool {
+        match self {
+            Self::AtMost(limit) => value <= limit,
+            Self::AtLeast(floor) => value >= floor,
+        }
+    }
+
+    fn describe(self, unit: &str) -> String {
+        match self {
+            Self::AtMost(limit) => format!("<= {limit} {unit}"),
+            Self::AtLeast(floor) => format!(">= {floor} {unit}"),
+        }
+    }
+}
+
+/// One budgeted figure as printed, kept for the summary at the end.
+struct Verdict {
+    name: String,
+    value: String,
+    unit: String,
+    budget: String,
+    met: bool,
+}
+
+static VERDICTS: std::sync::Mutex<Vec<Verdict>> = std::sync::Mutex::new(Vec::new());
+
+/// A figure with a budget: `name<TAB>value<TAB>unit<TAB>budget<TAB>MET|MISSED`.
+fn checked(name: &str, value: f64, decimals: usize, unit: &str, budget: Budget) {
+    let met = budget.met(value);
+    let verdict = Verdict {
+        name: name.to_string(),
+        value: format!("{value:.decimals$}"),
+        unit: unit.to_string(),
+        budget: budget.describe(unit),
+        met,
+    };
+    println!(
+        "{}\t{}\t{}\t{}\t{}",
+        verdict.name,
+        verdict.value,
+        verdict.unit,
+        verdict.budget,
+        if met { "MET" } else { "MISSED" }
+    );
+    VERDICTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(verdict);
+}
+
+/// Every budgeted figure again, one line each, and the count met.
+fn print_budget_summary() {
+    let verdicts = VERDICTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    println!("# budgets");
+    for verdict in verdicts.iter() {
+        println!(
+            "# {:<7} {:<48} {:>10} {:<6} (budget {})",
+            if verdict.met { "MET" } else { "MISSED" },
+            verdict.name,
+            verdict.value,
+            verdict.unit,
+            verdict.budget
+        );
+    }
+    let met = verdicts.iter().filter(|verdict| verdict.met).count();
+    println!("# {met} of {} budgets met", verdicts.len());
 }
 
 fn progress(message: &str) {
@@ -146,6 +224,7 @@ async fn main() -> Result<()> {
     let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
     small_run(&args, scratch.path()).await?;
     large_run(&args, scratch.path()).await?;
+    print_budget_summary();
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
 }
@@ -348,6 +427,22 @@ impl Dashboard {
         }
     }
 
+    /// Resident memory split into private (`RssAnon`) and file-backed (`RssFile`), MiB.
+    fn memory_split_mib(&self) -> Result<(f64, f64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .context("cannot read the server's /proc status (Linux only)")?;
+        let field = |name: &str| -> Result<f64> {
+            let kib: f64 = status
+                .lines()
+                .find(|line| line.starts_with(name))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .with_context(|| format!("no {name} in /proc status"))?
+                .parse()?;
+            Ok(kib / 1024.0)
+        };
+        Ok((field("RssAnon:")?, field("RssFile:")?))
+    }
+
     /// Resident and peak memory from `/proc` (Linux), in MiB.
     fn memory_mib(&self) -> Result<(f64, f64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -402,15 +497,18 @@ async fn small_run(args: &Args, scratch: &Path) -> Result<()> {
     let listen = free_port()?;
     let config = providers.config_text(args.services, listen, args.poll_secs);
     let dashboard = Dashboard::start(args, &dir, &config, listen, &site).await?;
-    // Idle: started, first polls done, nobody looking.
-    tokio::time::sleep(Duration::from_secs(args.poll_secs * 2 + 1)).await;
+    // Idle: started, first polls done, one trim of the heap since (`server::memory`), nobody
+    // looking.
+    let idle_after = Duration::from_secs(args.poll_secs * 2 + 1)
+        .max(server::memory::TRIM_INTERVAL + Duration::from_secs(2));
+    tokio::time::sleep(idle_after).await;
     let (rss, _) = dashboard.memory_mib()?;
-    figure(
-        "memory_rss_idle",
-        format!("{rss:.1}"),
-        "MiB",
-        Some("<= 20 MB"),
-    );
+    checked("memory_rss_idle", rss, 1, "MiB", Budget::AtMost(20.0));
+    // The split: private memory (heap, stacks) vs the binary's own pages mapped from the
+    // file (shared, clean, dropped first under memory pressure).
+    let (anon, file) = dashboard.memory_split_mib()?;
+    figure("memory_rss_idle_anon", format!("{anon:.1}"), "MiB", None);
+    figure("memory_rss_idle_file", format!("{file:.1}"), "MiB", None);
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
@@ -423,10 +521,38 @@ async fn small_run(args: &Args, scratch: &Path) -> Result<()> {
         time_to_content(args, &dashboard.base_url)?;
     }
 
-    // The static file: the very bytes of `/`, served by the same server's file service.
+    // The static file: the very bytes of `/`, served by the same server's file service, with
+    // the brotli bytes `/` sends next to it as its precompressed copy.
+    let html_br = fetch(&client, &format!("{}/", dashboard.base_url), "br").await?;
     std::fs::write(site.join("pkg").join("bench-static.html"), &html)?;
-    let ssr = throughput(&client, &dashboard.base_url, "/", args).await?;
-    let fixed = throughput(&client, &dashboard.base_url, "/pkg/bench-static.html", args).await?;
+    std::fs::write(site.join("pkg").join("bench-static.html.br"), &html_br)?;
+    let sampler = RssSampler::start(dashboard.child.id());
+    let ssr = throughput(&client, &dashboard.base_url, "/", "identity", args).await?;
+    let ssr_br = throughput(&client, &dashboard.base_url, "/", "br", args).await?;
+    let under_load = sampler.stop().await;
+    let fixed = throughput(
+        &client,
+        &dashboard.base_url,
+        "/pkg/bench-static.html",
+        "identity",
+        args,
+    )
+    .await?;
+    let fixed_br = throughput(
+        &client,
+        &dashboard.base_url,
+        "/pkg/bench-static.html",
+        "br",
+        args,
+    )
+    .await?;
+    checked(
+        "memory_rss_under_load_on_home",
+        under_load,
+        1,
+        "MiB",
+        Budget::AtMost(40.0),
+    );
     figure(
         "ssr_home_requests_per_s",
         format!("{:.0}", ssr.per_second),
@@ -453,14 +579,31 @@ async fn small_run(args: &Args, scratch: &Path) -> Result<()> {
         "ms",
         None,
     );
-    figure(
+    checked(
         "ssr_to_static_ratio",
-        format!(
-            "{:.3}",
-            ssr.per_second / fixed.per_second.max(f64::MIN_POSITIVE)
-        ),
+        ssr.per_second / fixed.per_second.max(f64::MIN_POSITIVE),
+        3,
         "ratio",
-        Some(">= 0.5"),
+        Budget::AtLeast(0.5),
+    );
+    figure(
+        "ssr_home_br_requests_per_s",
+        format!("{:.0}", ssr_br.per_second),
+        "req/s",
+        None,
+    );
+    figure(
+        "static_same_bytes_br_requests_per_s",
+        format!("{:.0}", fixed_br.per_second),
+        "req/s",
+        None,
+    );
+    checked(
+        "ssr_to_static_ratio_br",
+        ssr_br.per_second / fixed_br.per_second.max(f64::MIN_POSITIVE),
+        3,
+        "ratio",
+        Budget::AtLeast(0.5),
     );
 
     fan_out(args, &providers, &dashboard).await?;
@@ -516,14 +659,104 @@ async fn page_weight(client: &reqwest::Client, base: &str) -> Result<Vec<u8>> {
         figure(&format!("page_weight_{name}_br"), kb(sizes[2]), "KB", None);
     }
     figure("page_weight_total_raw", kb(totals[0]), "KB", None);
-    figure(
-        "page_weight_total_gzip",
-        kb(totals[1]),
+    figure("page_weight_total_gzip", kb(totals[1]), "KB", None);
+    checked(
+        "page_weight_total_br",
+        totals[2] as f64 / 1000.0,
+        1,
         "KB",
-        Some("<= 150 KB"),
+        Budget::AtMost(150.0),
     );
-    figure("page_weight_total_br", kb(totals[2]), "KB", None);
+    before_first_card(client, base, &text).await?;
     Ok(html)
+}
+
+/// HTML and CSS a browser has to receive before it can paint the first environment card:
+/// the HTML up to the card's element, compressed as the page cache compresses it (a brotli
+/// stream's prefix is about the size of the compressed prefix), plus every style sheet the
+/// `<head>` links to (render-blocking), as served with `br`.
+async fn before_first_card(client: &reqwest::Client, base: &str, html: &str) -> Result<()> {
+    let card = html
+        .find("class=\"env-card")
+        .context("`/` has no environment card (class=\"env-card …\")")?;
+    let prefix = &html.as_bytes()[..card];
+    let mut compressed = Vec::new();
+    // Quality 6: what `page_cache` stores pages with.
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 6,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &prefix[..], &mut compressed, &params)?;
+    let head = html.split("</head>").next().unwrap_or_default();
+    let mut sheets = 0usize;
+    for tag in head.split("<link").skip(1) {
+        let tag = tag.split('>').next().unwrap_or_default();
+        if !tag.contains("stylesheet") {
+            continue;
+        }
+        if let Some(href) = tag
+            .split("href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        {
+            sheets += fetch(client, &format!("{base}{href}"), "br").await?.len();
+        }
+    }
+    figure("before_first_card_html_raw", kb(prefix.len()), "KB", None);
+    figure("before_first_card_css_linked_br", kb(sheets), "KB", None);
+    checked(
+        "before_first_card_html_css_br",
+        (compressed.len() + sheets) as f64 / 1000.0,
+        1,
+        "KB",
+        Budget::AtMost(40.0),
+    );
+    Ok(())
+}
+
+/// Samples the dashboard's resident memory every 100 ms until stopped; the figure is the
+/// highest sample (VmRSS, MiB).
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<f64>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut highest = 0.0f64;
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(rss) = rss_mib(pid) {
+                        highest = highest.max(rss);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                highest
+            }
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap_or(f64::NAN)
+    }
+}
+
+/// VmRSS of a process, MiB.
+fn rss_mib(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .context("no VmRSS in /proc status")?
+        .parse()?;
+    Ok(kib / 1024.0)
 }
 
 fn kb(bytes: usize) -> String {
@@ -549,17 +782,18 @@ struct Throughput {
     p99_ms: f64,
 }
 
-/// `--concurrency` connections requesting `path` back to back for `--load-secs` (after one
-/// second of warm-up), uncompressed so the figure is the server's work, not gzip's.
+/// `--concurrency` connections requesting `path` back to back for `--load-secs` (after a
+/// warm-up of four requests a connection), with `encoding` as the only accepted coding.
 async fn throughput(
     client: &reqwest::Client,
     base: &str,
     path: &str,
+    encoding: &'static str,
     args: &Args,
 ) -> Result<Throughput> {
     let url = format!("{base}{path}");
     for _ in 0..(args.concurrency * 4) {
-        fetch(client, &url, "identity").await?;
+        fetch(client, &url, encoding).await?;
     }
     let deadline = Instant::now() + Duration::from_secs(args.load_secs);
     let workers: Vec<_> = (0..args.concurrency)
@@ -570,7 +804,7 @@ async fn throughput(
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    fetch(&client, &url, "identity").await?;
+                    fetch(&client, &url, encoding).await?;
                     latencies.push(started.elapsed());
                 }
                 anyhow::Ok(latencies)
@@ -754,11 +988,13 @@ async fn fan_out(args: &Args, providers: &Providers, dashboard: &Dashboard) -> R
         "viewers",
         None,
     );
-    figure(
+    // One poll more or less inside the window is noise, not fan-out: 1.05 is the bar.
+    checked(
         "fanout_ratio",
-        format!("{:.2}", calls_many / calls_one.max(f64::MIN_POSITIVE)),
+        calls_many / calls_one.max(f64::MIN_POSITIVE),
+        2,
         "ratio",
-        Some("= 1.0"),
+        Budget::AtMost(1.05),
     );
     Ok(())
 }
@@ -820,11 +1056,12 @@ async fn large_run(args: &Args, scratch: &Path) -> Result<()> {
         }
         times.sort();
         let scale = format!("{}x{}", args.large_services, ENVIRONMENTS.len());
-        figure(
+        checked(
             &format!("scale_{scale}_{name}_render_p50"),
-            format!("{:.1}", percentile_ms(&times, 0.5)),
+            percentile_ms(&times, 0.5),
+            1,
             "ms",
-            Some("<= 50 ms"),
+            Budget::AtMost(50.0),
         );
         figure(
             &format!("scale_{scale}_{name}_render_p95"),
@@ -846,14 +1083,15 @@ async fn large_run(args: &Args, scratch: &Path) -> Result<()> {
     let viewers = open_viewers(&dashboard.base_url, args.sse_clients).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (rss, peak) = dashboard.memory_mib()?;
-    figure(
+    checked(
         &format!(
             "memory_rss_{}_services_{}_viewers",
             args.large_services, args.sse_clients
         ),
-        format!("{rss:.1}"),
+        rss,
+        1,
         "MiB",
-        Some("<= 150 MB"),
+        Budget::AtMost(150.0),
     );
     figure(
         "memory_peak_rss_large_run",
