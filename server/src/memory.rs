@@ -8,7 +8,10 @@
 //! measures, both measured (BENCHMARKS.md):
 //!
 //! - [`limit_malloc_arenas`] caps the arenas at two (`M_ARENA_MAX`) unless the operator set
-//!   `MALLOC_ARENA_MAX` themselves;
+//!   `MALLOC_ARENA_MAX` themselves, and fixes the mmap threshold at [`MMAP_THRESHOLD`]:
+//!   glibc otherwise raises it to the size of the largest block freed (up to 32 MiB), after
+//!   which a rendered page's buffers and the compressors' tables come from the arenas and
+//!   stay resident when freed, instead of going back to the kernel with `munmap`;
 //! - [`spawn_trimmer`] asks malloc every [`TRIM_INTERVAL`] to return free pages of every arena
 //!   to the kernel (`malloc_trim(0)`, which is cheap when there is little to return).
 //!
@@ -23,18 +26,34 @@ pub const TRIM_INTERVAL: Duration = Duration::from_secs(10);
 /// Arenas malloc may create (`M_ARENA_MAX`).
 pub const ARENA_MAX: i32 = 2;
 
-/// Caps malloc's arenas at [`ARENA_MAX`], unless `MALLOC_ARENA_MAX` is set (glibc has read it
-/// already, and the operator's choice wins). Call before the runtime starts its threads.
+/// Blocks at least this large are mapped on their own and unmapped when freed
+/// (`M_MMAP_THRESHOLD`; glibc's starting value, kept from moving).
+pub const MMAP_THRESHOLD: i32 = 128 * 1024;
+
+/// Caps malloc's arenas at [`ARENA_MAX`] and fixes its mmap threshold at [`MMAP_THRESHOLD`],
+/// each unless its environment variable (`MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`) is set:
+/// glibc has read those already, and the operator's choice wins. Call before the runtime
+/// starts its threads.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn limit_malloc_arenas() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
-        return;
-    }
-    // SAFETY: mallopt only sets a malloc parameter; it is called before any other thread
-    // exists (from `cli::serve`, before the runtime is built).
-    let accepted = unsafe { libc::mallopt(libc::M_ARENA_MAX, ARENA_MAX) };
-    if accepted != 1 {
-        tracing::debug!("malloc did not accept M_ARENA_MAX");
+    let settings = [
+        ("MALLOC_ARENA_MAX", libc::M_ARENA_MAX, ARENA_MAX),
+        (
+            "MALLOC_MMAP_THRESHOLD_",
+            libc::M_MMAP_THRESHOLD,
+            MMAP_THRESHOLD,
+        ),
+    ];
+    for (variable, parameter, value) in settings {
+        if std::env::var_os(variable).is_some() {
+            continue;
+        }
+        // SAFETY: mallopt only sets a malloc parameter; it is called before any other
+        // thread exists (from `cli::serve`, before the runtime is built).
+        let accepted = unsafe { libc::mallopt(parameter, value) };
+        if accepted != 1 {
+            tracing::debug!(variable, "malloc did not accept the setting");
+        }
     }
 }
 

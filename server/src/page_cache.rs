@@ -409,12 +409,22 @@ fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
 fn brotli(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let params = ::brotli::enc::BrotliEncoderParams {
         quality: BROTLI_QUALITY,
-        lgwin: 22,
+        lgwin: brotli_window_bits(body.len()),
+        size_hint: body.len(),
         ..Default::default()
     };
     let mut out = Vec::with_capacity(body.len() / 5);
     ::brotli::BrotliCompress(&mut &body[..], &mut out, &params)?;
     Ok(out)
+}
+
+/// The smallest brotli window (log2 of its size, 16 to 22) that holds the whole body. A larger
+/// window compresses a page no better, and the encoder sizes its ring buffer and hash tables
+/// from it: with 22 (4 MiB) every compression of a 150 KB board took megabytes that glibc
+/// kept (BENCHMARKS.md, "RSS under load").
+fn brotli_window_bits(len: usize) -> i32 {
+    let bits = usize::BITS - len.max(1).leading_zeros();
+    i32::try_from(bits).unwrap_or(22).clamp(16, 22)
 }
 
 /// Why a rendered response is not stored (logged at debug).
@@ -880,6 +890,25 @@ mod tests {
             .await
             .unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn the_brotli_window_is_the_smallest_that_holds_the_page() {
+        assert_eq!(brotli_window_bits(0), 16);
+        assert_eq!(brotli_window_bits(20_000), 16);
+        // 2^17 < 150,000 < 2^18
+        assert_eq!(brotli_window_bits(150_000), 18);
+        assert_eq!(brotli_window_bits(4 * 1024 * 1024), 22);
+        assert_eq!(brotli_window_bits(usize::MAX), 22);
+        // And a body larger than the window still round-trips.
+        let body: Vec<u8> = (0..300_000u32)
+            .flat_map(|index| format!("<li>row {index}</li>").into_bytes())
+            .take(300_000)
+            .collect();
+        let compressed = brotli(&body).unwrap();
+        let mut decoded = Vec::new();
+        ::brotli::BrotliDecompress(&mut &compressed[..], &mut decoded).unwrap();
+        assert_eq!(decoded, body);
     }
 
     #[test]

@@ -29,6 +29,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_CONNECTIONS: u32 = 8;
+/// SQLite's own page cache per connection, KiB (its default is 2,000). The kernel's page
+/// cache holds the file anyway; SQLite's copy is private memory, kept per connection.
+const CACHE_SIZE_KIB: u32 = 512;
+/// A connection unused this long is closed (in sqlx each SQLite connection is a thread with
+/// its own page cache); busy times open up to [`MAX_CONNECTIONS`] again.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const DIALECT: Dialect = Dialect::Sqlite;
 
@@ -66,7 +72,8 @@ impl SqliteStore {
         let options = options
             .create_if_missing(true)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", format!("-{CACHE_SIZE_KIB}"));
         let pool_options = if in_memory {
             // An in-memory database lives as long as one connection to it: keep exactly one.
             SqlitePoolOptions::new()
@@ -87,7 +94,9 @@ impl SqliteStore {
                         source,
                     })?;
             }
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+            SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .idle_timeout(IDLE_TIMEOUT)
         };
         let options = if in_memory {
             options
@@ -606,6 +615,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(journal, "wal");
+        // Every connection keeps a small page cache of its own (memory, issue #19).
+        let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(SqliteStore::open_url(&url).await.unwrap().pool())
+            .await
+            .unwrap();
+        assert_eq!(cache_size, -i64::from(CACHE_SIZE_KIB));
     }
 
     #[tokio::test]
