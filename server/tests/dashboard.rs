@@ -593,3 +593,65 @@ async fn a_health_endpoint_streaming_without_end_shows_as_unknown() {
     assert_eq!(status, 200);
     assert!(page.contains("answer larger than 1024 KiB; not read"));
 }
+
+/// Page loads never wait on a provider: with every provider API and health endpoint hanging
+/// for 30 s (longer than the providers' client timeout), polls hang, and pages and the status
+/// API still answer at once from what the monitor last saw. The bound is far below the hang
+/// and the client timeout, so it proves that no request waits on a provider; it is not a
+/// speed figure (those are in `make bench`).
+#[tokio::test]
+async fn page_loads_never_wait_on_a_provider() {
+    const HANG: SimFault = SimFault::Slow { millis: 30_000 };
+    const FAR_BELOW_THE_HANG: Duration = Duration::from_secs(5);
+    let app = spawn_app().await;
+    for faults in [
+        &app.world.vercel.faults,
+        &app.world.render.faults,
+        &app.world.railway.faults,
+    ] {
+        faults.set_sticky(HANG);
+    }
+    for endpoint in [
+        "web/production",
+        "web/staging",
+        "api/production",
+        "api/staging",
+        "worker/production",
+        "db/production",
+        "db/staging",
+    ] {
+        app.world.health.set_endpoint(
+            endpoint,
+            server::simulators::health::SimHealthEndpoint {
+                delay_ms: 30_000,
+                ..server::simulators::health::SimHealthEndpoint::ok()
+            },
+        );
+    }
+    let calls_before = app.world.vercel.requests.get();
+    // Polls run every second: after two, the monitor has requests hanging at every provider.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(
+        app.world.vercel.requests.get() > calls_before,
+        "the monitor kept polling (and its polls now hang)"
+    );
+    // Distinct queries, so each page is rendered for this request, not replayed.
+    for round in 0..3 {
+        for path in [
+            format!("/?round={round}"),
+            format!("/?environment=production&round={round}"),
+            format!("/history?round={round}"),
+            format!("/services/api?round={round}"),
+            "/api/v1/status".to_string(),
+        ] {
+            let (code, body) = tokio::time::timeout(FAR_BELOW_THE_HANG, app.page(&path))
+                .await
+                .unwrap_or_else(|_| panic!("{path} waited on a hanging provider"));
+            assert_eq!(code, 200, "{path}");
+            assert!(!body.is_empty(), "{path}");
+        }
+    }
+    // And what the page shows is what was last seen, not blanks.
+    let (_, html) = app.page("/?final=1").await;
+    assert!(html.contains("Cache product images at the edge"));
+}
