@@ -447,6 +447,8 @@ struct RawHealth {
 
 /// Where runbooks are read when the config does not say (relative to the working directory).
 pub const DEFAULT_RUNBOOKS_DIR: &str = "runbooks";
+/// How often the runbooks folder is checked for changes (tests shorten it through `Config`).
+pub const DEFAULT_RUNBOOKS_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
 
@@ -638,7 +640,7 @@ impl Validator<'_> {
             store_url,
             demo: false,
             runbooks_dir,
-            runbooks_reload_interval: crate::runbooks::DEFAULT_RELOAD_INTERVAL,
+            runbooks_reload_interval: DEFAULT_RUNBOOKS_RELOAD_INTERVAL,
             notifications,
         }
     }

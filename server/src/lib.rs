@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line and calls [`cli`]; [`startup::run`] is the seam that
 //! both production and the tests use (on port 0).
 
+pub mod app_state;
 pub mod auth;
 pub mod cli;
 pub mod config;

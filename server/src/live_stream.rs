@@ -8,8 +8,8 @@
 //! no copies per change, not a thousand (BENCHMARKS.md: memory and fan-out under 1,000
 //! viewers).
 
+use crate::app_state::{read_refusal, AppState};
 use crate::auth::RequestAuth;
-use crate::routes::{read_refusal, AppState, HEARTBEAT_INTERVAL};
 use app::auth::Audience;
 use app::board::BoardQuery;
 use app::model::{live_event_names, LiveEvent, StatusSnapshot};
@@ -26,6 +26,8 @@ use tokio_stream::wrappers::{IntervalStream, WatchStream};
 
 /// Views kept at most; a new revision replaces them all anyway.
 const MAX_CACHED_VIEWS: usize = 256;
+/// Below the ~55 s after which PaaS routers close idle streams.
+pub const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The last serialized `snapshot` event of each view of the board and audience (anonymous
 /// readers are not told who rolled back), by snapshot revision.

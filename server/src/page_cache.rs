@@ -32,8 +32,8 @@
 //! compression layer outside leaves them alone (it never re-encodes a response with
 //! `Content-Encoding`).
 
+use crate::app_state::AppState;
 use crate::auth::RequestAuth;
-use crate::routes::AppState;
 use app::auth::{AuthMode, Principal};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};

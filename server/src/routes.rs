@@ -1,28 +1,28 @@
 //! HTTP routes: the Leptos pages and server functions, the JSON API, the live stream, probes
-//! and the client bundle. Handlers read the monitor's snapshot; none calls a provider.
+//! and the client bundle. Handlers read the monitor's snapshot; none calls a provider. What
+//! the handlers share is `app_state::AppState`, below every router.
 
+use crate::app_state::{read_refusal, AppState};
 use crate::auth::middleware::{auth_layer, refuse};
 use crate::auth::{AuthService, RequestAuth};
 use crate::dashboard::ServerDashboard;
-use crate::monitor::Monitor;
 use app::access::RequestAccess;
-use app::auth::{decide, Access, Audience, Principal};
+use app::auth::{Audience, Principal};
 use app::dashboard::{Dashboard, DashboardHandle};
 use app::error::AppError;
 use app::history::HistoryQuery;
 use app::runbooks_port::RunbooksHandle;
 use app::shell::{shell, App};
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use leptos::prelude::{provide_context, use_context, LeptosOptions};
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -31,45 +31,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// Below the ~55 s after which PaaS routers close idle streams.
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 /// Requests carry no uploads: a small body limit protects the server.
 const MAX_REQUEST_BODY: usize = 64 * 1024;
 /// A request that has not produced its response headers by then gets 408 (live streams send
 /// their headers at once, so they are not cut).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub monitor: Arc<Monitor>,
-    pub auth: Arc<AuthService>,
-    /// Flips to true when the server begins shutting down; ends live streams.
-    pub shutting_down: watch::Receiver<bool>,
-    /// The runbooks folder, loaded (reloaded in the background).
-    pub runbooks: Arc<crate::runbooks::RunbookLibrary>,
-    /// The rollback executor.
-    pub rollbacks: Arc<crate::rollback::Rollbacks>,
-    /// Serialized live-stream snapshots, shared by every viewer of a view.
-    pub snapshot_frames: Arc<crate::live_stream::SnapshotFrames>,
-    /// Live streams open, in all and per client address (`[server] max_streams…`).
-    pub stream_limits: Arc<crate::stream_limits::StreamLimits>,
-    /// Rendered pages, compressed, until what they show changes (`page_cache`).
-    pub page_cache: Arc<crate::page_cache::PageCache>,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<AuthService> {
-    fn from_ref(state: &AppState) -> Self {
-        state.auth.clone()
-    }
-}
 
 /// What every Leptos render and server function gets in its context: the dashboard port, who
 /// is asking (resolved by the auth layer), a way to set the response status, and the page's
@@ -302,17 +268,6 @@ async fn api_status(
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-}
-
-/// The JSON API and the live stream need read access (anonymous when `public_status`, a
-/// signed-in user, or an API token).
-pub(crate) fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Response> {
-    decide(state.auth.policy(), &request.principal, &Access::Read)
-        .err()
-        .map(|denial| {
-            let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
-            refuse(status, denial.reason())
-        })
 }
 
 #[cfg(test)]

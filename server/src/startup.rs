@@ -1,11 +1,12 @@
 //! The startup seam: `main` and the tests both call [`run`] with a config, a bound listener and
 //! a shutdown signal, so tests exercise exactly what production runs (on port 0).
 
+use crate::app_state::AppState;
 use crate::auth::AuthService;
 use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::providers::http::build_client;
-use crate::routes::{router, AppState};
+use crate::routes::router;
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::path::PathBuf;

@@ -2,9 +2,9 @@
 //! its live stream `GET /api/v1/rollbacks/{id}/events` (the result page follows it), and
 //! `GET /api/v1/audit` (admins: the audit log with the page's filters).
 
+use crate::app_state::{read_refusal, AppState};
 use crate::auth::RequestAuth;
 use crate::dashboard::audit_view;
-use crate::routes::{read_refusal, AppState};
 use crate::store::AuditFilter;
 use app::audit::{AuditQuery, AUDIT_PAGE_SIZE};
 use app::auth::{decide, Access, Audience};

@@ -28,9 +28,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
-/// How often the folder is checked for changes (config can shorten it for tests).
-pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
-
 /// The largest runbook file read (bigger files are reported and skipped).
 const MAX_RUNBOOK_BYTES: u64 = 1024 * 1024;
 

@@ -1,7 +1,7 @@
 //! The runbook routes outside Leptos: images from the runbooks folder, and the two static
 //! scripts (copy buttons, service worker) that must be revalidated on every load.
 
-use crate::routes::AppState;
+use crate::app_state::AppState;
 use crate::runbooks::{AssetError, MAX_ASSET_BYTES};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -43,7 +43,7 @@ async fn asset(
     Path(path): Path<String>,
 ) -> Response {
     // Images of a private dashboard's runbooks are private too.
-    if let Some(refused) = crate::routes::read_refusal(&state, &request) {
+    if let Some(refused) = crate::app_state::read_refusal(&state, &request) {
         return refused;
     }
     let (file, content_type) = match state.runbooks.asset(&path) {
