@@ -72,7 +72,14 @@ pub fn allows(access: Access) -> bool {
 /// Sets the response status that matches `error` and hands it back (server functions that
 /// answer with an error other than a refusal).
 pub fn fail(error: AppError) -> AppError {
-    let status = match &error {
+    set_status_for(&error);
+    error
+}
+
+/// Sets the response status that matches `error`: a page that shows an error instead of its
+/// content (an unknown service or runbook) answers 404, not 200.
+pub fn set_status_for(error: &AppError) {
+    let status = match error {
         AppError::BadRequest(_) => 400,
         AppError::Unauthorized(_) => 401,
         AppError::Forbidden(_) => 403,
@@ -83,5 +90,4 @@ pub fn fail(error: AppError) -> AppError {
     if let Ok(request) = use_access() {
         (request.set_status)(status);
     }
-    error
 }

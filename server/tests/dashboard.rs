@@ -560,8 +560,14 @@ async fn history_and_service_pages_render() {
     assert_eq!(code, 200);
     assert!(html.contains("Uptime 24 h"));
     assert!(html.contains("Recent deployments"));
-    let (_, html) = app.page("/services/nope").await;
+    // An unknown service or runbook is a page saying so, with 404 (not 200: a link checker
+    // or a monitor pointed at it must see it is gone).
+    let (code, html) = app.page("/services/nope").await;
+    assert_eq!(code, 404);
     assert!(html.contains("no service named `nope` is configured"));
+    let (code, html) = app.page("/runbooks/nope").await;
+    assert_eq!(code, 404);
+    assert!(html.contains("Runbook not found"));
 }
 
 /// Security #15: a health endpoint streaming a body without end used to be read whole. Now

@@ -34,11 +34,14 @@ pub fn ServicePage() -> impl IntoView {
                             let runbooks = links.for_service(&detail.name);
                             view! { <ServiceBody detail runbooks user/> }.into_any()
                         }
-                        Err(error) => view! {
-                            <h1>"Service not shown"</h1>
-                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
-                            <p><a href="/">"Back to the status page"</a></p>
-                        }.into_any(),
+                        Err(error) => {
+                            crate::access::set_status_for(&error);
+                            view! {
+                                <h1>"Service not shown"</h1>
+                                <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                                <p><a href="/">"Back to the status page"</a></p>
+                            }.into_any()
+                        }
                     }
                 })}
             </Transition>
