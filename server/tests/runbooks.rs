@@ -219,7 +219,7 @@ async fn a_runbook_page_has_its_contents_anchors_and_rewritten_links() {
     assert!(page.contains(r#"<script src="/lookout.js" defer"#));
 
     let (status, missing) = app.get("/runbooks/no-such-runbook").await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 404, "a page saying so, with the status to match");
     assert!(missing.contains("Runbook not found"));
 }
 
