@@ -24,6 +24,12 @@ mod live;
 #[path = "live_server.rs"]
 mod live;
 pub mod model;
+#[cfg(feature = "ssr")]
+#[path = "page_status_server.rs"]
+pub mod page_status;
+#[cfg(not(feature = "ssr"))]
+#[path = "page_status_browser.rs"]
+pub mod page_status;
 mod pages;
 pub mod rollback;
 pub mod runbooks;

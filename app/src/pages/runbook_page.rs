@@ -26,7 +26,7 @@ pub fn RunbookPage() -> impl IntoView {
                     match runbook.await {
                         Ok(runbook) => view! { <RunbookBody runbook/> }.into_any(),
                         Err(error) => {
-                            crate::access::set_status_for(&error);
+                            crate::page_status::set_status_for(&error);
                             let heading = if matches!(error, AppError::NotFound(_)) {
                                 "Runbook not found"
                             } else {

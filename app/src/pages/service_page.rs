@@ -35,7 +35,7 @@ pub fn ServicePage() -> impl IntoView {
                             view! { <ServiceBody detail runbooks user/> }.into_any()
                         }
                         Err(error) => {
-                            crate::access::set_status_for(&error);
+                            crate::page_status::set_status_for(&error);
                             view! {
                                 <h1>"Service not shown"</h1>
                                 <section class="problem" role="alert"><p>{error.to_string()}</p></section>
