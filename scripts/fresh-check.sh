@@ -116,9 +116,11 @@ for _ in $(seq 1 120); do
 done
 curl -fsS -o /dev/null "$base/readyz" || fail "/readyz did not answer 200 within 60 s"
 if [ "$run_as" != root ]; then
-  owner=$(stat -c %U "$data/lookout.db" 2>/dev/null || echo missing)
-  [ "$owner" = "$run_as" ] || fail "the SQLite file in the data dir is owned by $owner, not $run_as"
-  say "  runs as $run_as; $data/lookout.db is its own"
+  # Demo mode (no config) keeps its store in demo.db; a configured server in lookout.db.
+  db="$data/demo.db"
+  owner=$(stat -c %U "$db" 2>/dev/null || echo missing)
+  [ "$owner" = "$run_as" ] || fail "the SQLite file $db is owned by $owner, not $run_as"
+  say "  runs as $run_as; $db is its own"
 fi
 step_done
 
