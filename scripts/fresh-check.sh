@@ -143,7 +143,9 @@ for asset in "$wasm_path" "$js_path" /pkg/main.css; do
     *) fail "$asset answered $code" ;;
   esac
 done
-wasm_magic=$(curl -sS "$base$wasm_path" | head -c 4 | od -An -tx1 | tr -d ' \n')
+# Whole file first: `curl | head -c 4` makes curl fail on the closed pipe (exit 23, pipefail).
+curl -sS -o "$work/bundle.wasm" "$base$wasm_path"
+wasm_magic=$(head -c 4 "$work/bundle.wasm" | od -An -tx1 | tr -d ' \n')
 [ "$wasm_magic" = 0061736d ] || fail "$wasm_path is not a wasm module (starts with $wasm_magic)"
 step_done
 
