@@ -429,38 +429,32 @@ impl Dashboard {
 
     /// Resident memory split into private (`RssAnon`) and file-backed (`RssFile`), MiB.
     fn memory_split_mib(&self) -> Result<(f64, f64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .context("cannot read the server's /proc status (Linux only)")?;
-        let field = |name: &str| -> Result<f64> {
-            let kib: f64 = status
-                .lines()
-                .find(|line| line.starts_with(name))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .with_context(|| format!("no {name} in /proc status"))?
-                .parse()?;
-            Ok(kib / 1024.0)
-        };
-        Ok((field("RssAnon:")?, field("RssFile:")?))
+        let [anon, file] = proc_status_mib(self.child.id(), ["RssAnon:", "RssFile:"])?;
+        Ok((anon, file))
     }
 
     /// Resident and peak memory from `/proc` (Linux), in MiB.
     fn memory_mib(&self) -> Result<(f64, f64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .context("cannot read the server's /proc status (Linux only)")?;
-        let field = |name: &str| -> Result<f64> {
-            let line = status
-                .lines()
-                .find(|line| line.starts_with(name))
-                .with_context(|| format!("no {name} in /proc status"))?;
-            let kib: f64 = line
-                .split_whitespace()
-                .nth(1)
-                .context("malformed /proc status")?
-                .parse()?;
-            Ok(kib / 1024.0)
-        };
-        Ok((field("VmRSS:")?, field("VmHWM:")?))
+        let [rss, peak] = proc_status_mib(self.child.id(), ["VmRSS:", "VmHWM:"])?;
+        Ok((rss, peak))
     }
+}
+
+/// Fields of `/proc/PID/status` given in kB (Linux), in MiB.
+fn proc_status_mib<const N: usize>(pid: u32, names: [&str; N]) -> Result<[f64; N]> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .context("cannot read the server's /proc status (Linux only)")?;
+    let mut values = [0.0; N];
+    for (value, name) in values.iter_mut().zip(names) {
+        let kib: f64 = status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .with_context(|| format!("no {name} in /proc status"))?
+            .parse()?;
+        *value = kib / 1024.0;
+    }
+    Ok(values)
 }
 
 /// A copy of the client bundle the dashboard serves, so the benchmark can add its static
@@ -730,7 +724,7 @@ impl RssSampler {
             async move {
                 let mut highest = 0.0f64;
                 while !stop.load(Ordering::Relaxed) {
-                    if let Ok(rss) = rss_mib(pid) {
+                    if let Ok([rss]) = proc_status_mib(pid, ["VmRSS:"]) {
                         highest = highest.max(rss);
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -745,18 +739,6 @@ impl RssSampler {
         self.stop.store(true, Ordering::Relaxed);
         self.task.await.unwrap_or(f64::NAN)
     }
-}
-
-/// VmRSS of a process, MiB.
-fn rss_mib(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: f64 = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .context("no VmRSS in /proc status")?
-        .parse()?;
-    Ok(kib / 1024.0)
 }
 
 fn kb(bytes: usize) -> String {
