@@ -6,7 +6,7 @@
 use crate::audit::AuditView;
 use crate::auth::SessionInfo;
 use crate::error::AppError;
-use crate::history::{HistoryQuery, HistoryView, ServiceDetail};
+use crate::model::history::{HistoryQuery, HistoryView, ServiceDetail};
 use crate::model::StatusSnapshot;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -16,7 +16,7 @@ use leptos::server_fn::codec::GetUrl;
 pub async fn get_status(
     // Which view of the board: the overview, or one page of one environment
     // (`crate::board`); the complete snapshot is `GET /api/v1/status`.
-    #[server(default)] board: crate::board::BoardQuery,
+    #[server(default)] board: crate::model::board::BoardQuery,
 ) -> Result<StatusSnapshot, AppError> {
     let principal = crate::access::authorize(crate::auth::Access::Read)?;
     let audience = crate::auth::Audience::of(&principal);
@@ -73,7 +73,7 @@ pub async fn get_rollback_plan(
     service: String,
     environment: String,
     target: String,
-) -> Result<crate::rollback::RollbackPlan, AppError> {
+) -> Result<crate::model::rollback::RollbackPlan, AppError> {
     crate::access::authorize(crate::auth::Access::RollBack {
         environment: environment.clone(),
     })?;
@@ -89,7 +89,7 @@ pub async fn get_rollback_plan(
 /// the answer for the hydrated page and scripts.
 #[server(endpoint = "roll_back_service")]
 pub async fn roll_back_service(
-    form: crate::rollback::RollbackRequestForm,
+    form: crate::model::rollback::RollbackRequestForm,
 ) -> Result<i64, AppError> {
     let principal = match crate::access::authorize(crate::auth::Access::RollBack {
         environment: form.environment.clone(),
@@ -108,7 +108,7 @@ pub async fn roll_back_service(
         .await
     {
         Ok(id) => {
-            (access.redirect)(&crate::rollback::rollback_path(id));
+            (access.redirect)(&crate::model::rollback::rollback_path(id));
             Ok(id)
         }
         Err(error) => {
@@ -121,7 +121,7 @@ pub async fn roll_back_service(
 
 /// One rollback operation: the result page (GET, read access).
 #[server(endpoint = "rollback", input = GetUrl)]
-pub async fn get_rollback(id: i64) -> Result<crate::rollback::RollbackView, AppError> {
+pub async fn get_rollback(id: i64) -> Result<crate::model::rollback::RollbackView, AppError> {
     let principal = crate::access::authorize(crate::auth::Access::Read)?;
     let dashboard = crate::dashboard::use_dashboard()?;
     let mut view = dashboard
@@ -141,7 +141,7 @@ pub async fn get_rollback(id: i64) -> Result<crate::rollback::RollbackView, AppE
 #[server(endpoint = "release_rollback_hold")]
 pub async fn release_rollback_hold(
     id: i64,
-    release: crate::rollback::HoldRelease,
+    release: crate::model::rollback::HoldRelease,
 ) -> Result<(), AppError> {
     let principal = crate::access::authorize(crate::auth::Access::Read)?;
     if principal
@@ -174,12 +174,12 @@ pub async fn release_rollback_hold(
         .release_rollback_hold(&principal, access.remote_addr.clone(), id, release)
         .await
         .map_err(crate::access::fail);
-    let result_page = crate::rollback::rollback_path(id);
+    let result_page = crate::model::rollback::rollback_path(id);
     match &outcome {
         Ok(()) => (access.redirect)(&result_page),
         Err(error) => (access.redirect)(&format!(
             "{result_page}?error={}",
-            crate::rollback::encode(&error.to_string())
+            crate::model::encode_component(&error.to_string())
         )),
     }
     outcome

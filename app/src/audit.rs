@@ -1,6 +1,7 @@
 //! The audit log as the admin's page and `GET /api/v1/audit` show it: who did what, when,
 //! from where, with what outcome. Rows are never changed or removed.
 
+use crate::model::query_string;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -47,20 +48,16 @@ pub struct AuditQuery {
 impl AuditQuery {
     /// The query string of `/audit` for this query (empty fields left out).
     pub fn to_query_string(&self) -> String {
-        let mut parts = Vec::new();
-        for (key, value) in [
-            ("action", &self.action),
+        let before = self
+            .before
+            .map(|before| before.to_string())
+            .unwrap_or_default();
+        query_string([
+            ("action", self.action.as_str()),
             ("actor", &self.actor),
             ("outcome", &self.outcome),
-        ] {
-            if !value.is_empty() {
-                parts.push(format!("{key}={}", crate::rollback::encode(value)));
-            }
-        }
-        if let Some(before) = self.before {
-            parts.push(format!("before={before}"));
-        }
-        parts.join("&")
+            ("before", &before),
+        ])
     }
 
     pub fn is_filtered(&self) -> bool {

@@ -5,73 +5,19 @@
 //! The server function, the live stream and the fallback poll all cut the snapshot the same
 //! way, so a page never receives more than it shows. `GET /api/v1/status` stays complete.
 
+pub use crate::model::board::{BoardQuery, RowWindow, OVERVIEW_ROWS, PAGE_ROWS};
 use crate::model::{EnvironmentStatus, RollupStatus, StatusSnapshot};
-use serde::{Deserialize, Serialize};
 
-/// Rows an environment card shows on the overview.
-pub const OVERVIEW_ROWS: usize = 25;
-/// Rows of one page of an environment's own view.
-pub const PAGE_ROWS: usize = 100;
-
-/// The overview, or one page of one environment (the query string of `/` and of the live
-/// stream `/api/events`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct BoardQuery {
-    #[serde(default)]
-    pub environment: Option<String>,
-    #[serde(default)]
-    pub page: Option<u32>,
+/// A row limit as an index into a card's rows (`u32` fits `usize` on every target we build;
+/// the fallback only keeps this total).
+fn as_index(rows: u32) -> usize {
+    usize::try_from(rows).unwrap_or(usize::MAX)
 }
 
-impl BoardQuery {
-    /// The query string (`?environment=…&page=…`), empty for the overview.
-    pub fn to_query_string(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(environment) = self.environment.as_deref().filter(|name| !name.is_empty()) {
-            parts.push(format!(
-                "environment={}",
-                crate::history::encode_component(environment)
-            ));
-            if let Some(page) = self.page.filter(|page| *page > 1) {
-                parts.push(format!("page={page}"));
-            }
-        }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", parts.join("&"))
-        }
-    }
-
-    /// The address of this view of the board.
-    pub fn href(&self) -> String {
-        format!("/{}", self.to_query_string())
-    }
-
-    /// One page of `environment`'s own view.
-    pub fn environment_page(environment: &str, page: u32) -> Self {
-        Self {
-            environment: Some(environment.to_string()),
-            page: Some(page),
-        }
-    }
-}
-
-/// What a card left out, for its footer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowWindow {
-    /// Services in the environment.
-    pub total: usize,
-    /// Rows not on this page.
-    pub hidden: usize,
-    /// How many of the hidden rows are operational (on the overview, all but the overflow of
-    /// rows that need attention).
-    pub hidden_operational: usize,
-    /// On an environment's own view: this page (from 1) and the number of pages.
-    pub page: Option<(u32, u32)>,
-    /// The roll-up of every row of the environment, shown or not (a page of healthy rows
-    /// must not make an environment with an outage look operational).
-    pub rollup: RollupStatus,
+/// A row count for the wire. No environment nears `u32::MAX` services; if one did, the footer
+/// would say "at least this many" rather than a wrapped-around number.
+fn as_count(rows: usize) -> u32 {
+    u32::try_from(rows).unwrap_or(u32::MAX)
 }
 
 impl StatusSnapshot {
@@ -96,8 +42,9 @@ impl StatusSnapshot {
 }
 
 fn overview_card(environment: &EnvironmentStatus) -> EnvironmentStatus {
+    let limit = as_index(OVERVIEW_ROWS);
     let total = environment.services.len();
-    if total <= OVERVIEW_ROWS {
+    if total <= limit {
         return environment.clone();
     }
     // Rows that need attention, worst first, then the first healthy ones in config order;
@@ -112,10 +59,10 @@ fn overview_card(environment: &EnvironmentStatus) -> EnvironmentStatus {
     attention.sort();
     let mut shown: Vec<usize> = attention
         .iter()
-        .take(OVERVIEW_ROWS)
+        .take(limit)
         .map(|(_, index)| *index)
         .collect();
-    let healthy_room = OVERVIEW_ROWS.saturating_sub(shown.len());
+    let healthy_room = limit.saturating_sub(shown.len());
     shown.extend(
         environment
             .services
@@ -126,7 +73,7 @@ fn overview_card(environment: &EnvironmentStatus) -> EnvironmentStatus {
             .take(healthy_room),
     );
     shown.sort_unstable();
-    let hidden_attention = attention.len().saturating_sub(OVERVIEW_ROWS);
+    let hidden_attention = attention.len().saturating_sub(limit);
     let hidden = total - shown.len();
     EnvironmentStatus {
         services: shown
@@ -134,9 +81,9 @@ fn overview_card(environment: &EnvironmentStatus) -> EnvironmentStatus {
             .map(|index| environment.services[*index].clone())
             .collect(),
         window: Some(RowWindow {
-            total,
-            hidden,
-            hidden_operational: hidden - hidden_attention,
+            total: as_count(total),
+            hidden: as_count(hidden),
+            hidden_operational: as_count(hidden - hidden_attention),
             page: None,
             rollup: environment.rollup(),
         }),
@@ -145,15 +92,16 @@ fn overview_card(environment: &EnvironmentStatus) -> EnvironmentStatus {
 }
 
 fn environment_page(environment: &EnvironmentStatus, page: u32) -> EnvironmentStatus {
+    let per_page = as_index(PAGE_ROWS);
     let total = environment.services.len();
-    let pages = total.div_ceil(PAGE_ROWS).max(1) as u32;
+    let pages = as_count(total.div_ceil(per_page).max(1));
     let page = page.clamp(1, pages);
-    let start = (page as usize - 1) * PAGE_ROWS;
+    let start = as_index(page - 1).saturating_mul(per_page);
     let services: Vec<_> = environment
         .services
         .iter()
         .skip(start)
-        .take(PAGE_ROWS)
+        .take(per_page)
         .cloned()
         .collect();
     let hidden_operational = environment
@@ -165,9 +113,9 @@ fn environment_page(environment: &EnvironmentStatus, page: u32) -> EnvironmentSt
         .count();
     EnvironmentStatus {
         window: Some(RowWindow {
-            total,
-            hidden: total - services.len(),
-            hidden_operational,
+            total: as_count(total),
+            hidden: as_count(total - services.len()),
+            hidden_operational: as_count(hidden_operational),
             page: Some((page, pages)),
             rollup: environment.rollup(),
         }),
@@ -222,7 +170,7 @@ mod tests {
 
     #[test]
     fn small_environments_are_shown_whole() {
-        let rows = (0..OVERVIEW_ROWS)
+        let rows = (0..as_index(OVERVIEW_ROWS))
             .map(|i| named(i, HealthState::Up))
             .collect();
         let full = snapshot(vec![environment("production", rows)]);
@@ -241,7 +189,7 @@ mod tests {
         let full = snapshot(vec![environment("production", rows)]);
         let board = full.board(&BoardQuery::default()).unwrap();
         let card = &board.environments[0];
-        assert_eq!(card.services.len(), OVERVIEW_ROWS);
+        assert_eq!(card.services.len(), as_index(OVERVIEW_ROWS));
         let names: Vec<&str> = card.services.iter().map(|s| s.service.as_str()).collect();
         assert_eq!(names[0], "svc-0000");
         assert_eq!(names[22], "svc-0022");
@@ -276,7 +224,7 @@ mod tests {
             .collect();
         let full = snapshot(vec![environment("production", rows)]);
         let card = full.board(&BoardQuery::default()).unwrap().environments[0].clone();
-        assert_eq!(card.services.len(), OVERVIEW_ROWS);
+        assert_eq!(card.services.len(), as_index(OVERVIEW_ROWS));
         assert_eq!(card.rollup(), RollupStatus::Down);
         let window = card.window.unwrap();
         assert_eq!((window.hidden, window.hidden_operational), (275, 0));
@@ -305,6 +253,10 @@ mod tests {
         assert_eq!(card.services[0].service, "svc-0200");
         assert_eq!(card.window.as_ref().unwrap().page, Some((3, 3)));
         assert_eq!(card.window.as_ref().unwrap().hidden, 200);
+        assert_eq!(
+            card.window.as_ref().unwrap().shown_range(),
+            Some((201, 250))
+        );
         // Out-of-range pages land on the nearest real one.
         assert_eq!(page(9), third);
         assert_eq!(page(0), page(1));

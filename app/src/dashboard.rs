@@ -4,9 +4,9 @@
 use crate::audit::{AuditQuery, AuditView};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::history::{HistoryQuery, HistoryView, ServiceDetail};
+use crate::model::history::{HistoryQuery, HistoryView, ServiceDetail};
+use crate::model::rollback::{HoldRelease, RollbackPlan, RollbackRequestForm, RollbackView};
 use crate::model::StatusSnapshot;
-use crate::rollback::{HoldRelease, RollbackPlan, RollbackRequestForm, RollbackView};
 use std::sync::Arc;
 
 /// What the UI asks of the server. `server` implements it over the monitor and the store and

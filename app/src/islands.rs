@@ -34,7 +34,7 @@ impl LiveFeed {
     pub fn rollback(id: i64) -> Self {
         Self {
             events: format!("/api/v1/rollbacks/{id}/events"),
-            refresh_on: vec![crate::rollback::ROLLBACK_EVENT.to_string()],
+            refresh_on: vec![crate::model::rollback::ROLLBACK_EVENT.to_string()],
         }
     }
 }

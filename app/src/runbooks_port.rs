@@ -2,7 +2,7 @@
 //! library through it, so `app` carries no markdown or file-system code.
 
 use crate::error::AppError;
-use crate::runbooks::{Runbook, RunbookLinks, RunbookList, RunbookQuery};
+use crate::model::runbooks::{Runbook, RunbookLinks, RunbookList, RunbookQuery};
 use std::sync::Arc;
 
 /// The runbooks folder, loaded, rendered and indexed by the server. Every call answers from

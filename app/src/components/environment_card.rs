@@ -1,9 +1,9 @@
 //! One environment card: its roll-up status and one row per service.
 
 use crate::auth::Identity;
-use crate::board::{BoardQuery, RowWindow, PAGE_ROWS};
 use crate::components::badges::RollupBadge;
 use crate::components::service_row::ServiceRow;
+use crate::model::board::{BoardQuery, RowWindow};
 use crate::model::{EnvironmentKind, EnvironmentStatus};
 use crate::runbooks::RunbookLinks;
 use chrono::{DateTime, Utc};
@@ -29,7 +29,7 @@ pub fn EnvironmentCard(
     let data_title = title.clone();
     let kind = environment.kind;
     let kind_label = (kind == EnvironmentKind::Preview).then_some("preview");
-    let count = environment.services.len();
+    let empty = environment.services.is_empty();
     let window = environment.window.clone();
     let footer_title = title.clone();
     let footer_environment = environment_name.clone();
@@ -57,10 +57,10 @@ pub fn EnvironmentCard(
                 </h2>
                 <RollupBadge status=rollup/>
             </header>
-            {(count == 0).then(|| view! { <p class="empty">"No services are configured for this environment."</p> })}
+            {empty.then(|| view! { <p class="empty">"No services are configured for this environment."</p> })}
             <ul class="svc-list">{rows}</ul>
             {window.map(|window| view! {
-                <RowWindowFooter window environment=footer_environment title=footer_title shown=count/>
+                <RowWindowFooter window environment=footer_environment title=footer_title/>
             })}
         </section>
     }
@@ -69,13 +69,8 @@ pub fn EnvironmentCard(
 /// What a card with more services than it shows says about the rest, and where they are.
 /// Links load a new page (`rel="external"`) so the live stream follows the new view.
 #[component]
-fn RowWindowFooter(
-    window: RowWindow,
-    environment: String,
-    title: String,
-    /// Rows this card shows.
-    shown: usize,
-) -> impl IntoView {
+fn RowWindowFooter(window: RowWindow, environment: String, title: String) -> impl IntoView {
+    let shown = window.shown();
     match window.page {
         None => {
             let rest = if window.hidden_operational == window.hidden {
@@ -85,7 +80,7 @@ fn RowWindowFooter(
                     "{} more ({} operational, {} that need attention).",
                     window.hidden,
                     window.hidden_operational,
-                    window.hidden - window.hidden_operational
+                    window.hidden_attention()
                 )
             };
             view! {
@@ -99,8 +94,7 @@ fn RowWindowFooter(
             .into_any()
         }
         Some((page, pages)) => {
-            let first = (page as usize - 1) * PAGE_ROWS + 1;
-            let last = first + shown.saturating_sub(1);
+            let (first, last) = window.shown_range().unwrap_or((1, shown));
             let link = move |target: u32, label: &'static str| {
                 view! {
                     <a href=BoardQuery::environment_page(&environment, target).href() rel="external">{label}</a>

@@ -4,7 +4,7 @@ use crate::auth::Identity;
 use crate::components::badges::DeployBadge;
 use crate::components::rollback_actions::HistoryRollback;
 use crate::components::service_row::commit_sha;
-use crate::history::HistoryEntry;
+use crate::model::history::HistoryEntry;
 use crate::model::DeployState;
 use crate::time::{absolute, duration, relative};
 use chrono::{DateTime, Utc};
@@ -69,7 +69,7 @@ fn HistoryRow(entry: HistoryEntry, now: DateTime<Utc>, user: Option<Identity>) -
     });
     let service_href = format!(
         "/services/{}",
-        crate::history::encode_component(&entry.service)
+        crate::model::encode_component(&entry.service)
     );
     view! {
         <li class=format!("history-row{emphasis}") data-state=state.label() data-service=entry.service.clone()>

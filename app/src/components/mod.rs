@@ -1,7 +1,9 @@
 pub mod badges;
 pub mod environment_card;
+pub mod filters;
 pub mod history_list;
 pub mod no_script_refresh;
+pub mod problem;
 pub mod rollback_actions;
 pub mod runbook_links;
 pub mod service_row;

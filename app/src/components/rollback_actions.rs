@@ -4,10 +4,10 @@
 //! to everyone. Both links lead to the confirmation page, which works without JavaScript.
 
 use crate::auth::Identity;
-use crate::model::ServiceStatus;
-use crate::rollback::{
+use crate::model::rollback::{
     confirm_path, rollback_path, RollbackEligibility, RollbackOffer, RollbackState,
 };
+use crate::model::ServiceStatus;
 use crate::time::{absolute, relative};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;

@@ -1,6 +1,6 @@
 //! Runbook pieces shared by pages: the severity badge and a service row's runbook links.
 
-use crate::history::encode_component;
+use crate::model::encode_component;
 use crate::runbooks::{RunbookLink, Severity};
 use leptos::prelude::*;
 
@@ -73,4 +73,25 @@ pub fn RowRunbooks(
                 .into_any()
         }
     }
+}
+
+/// A runbook's services as chips, each linking to `href(service)`.
+pub fn service_chips(services: &[String], href: impl Fn(&str) -> String) -> impl IntoView {
+    services
+        .iter()
+        .map(|service| {
+            let href = href(service);
+            view! { <a class="chip-link" href=href>{service.clone()}</a> " " }
+        })
+        .collect_view()
+}
+
+/// A runbook's tags as chips, each linking to the runbooks with that tag.
+pub fn tag_chips(tags: &[String]) -> impl IntoView {
+    tags.iter()
+        .map(|tag| {
+            let href = format!("/runbooks?tag={}", encode_component(tag));
+            view! { <a class="chip-link tag" href=href>{format!("#{tag}")}</a> " " }
+        })
+        .collect_view()
 }

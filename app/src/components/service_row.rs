@@ -5,7 +5,7 @@ use crate::components::badges::{DeployBadge, HealthBadge};
 use crate::components::rollback_actions::RowRollback;
 use crate::components::runbook_links::{RowRunbooks, RunbookEmphasis};
 use crate::components::sparkline::Sparkline;
-use crate::history::encode_component;
+use crate::model::encode_component;
 use crate::model::{
     DeployState, DeploymentView, HealthState, RollupStatus, ServiceStatus, UptimeView,
 };

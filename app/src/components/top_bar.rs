@@ -120,7 +120,7 @@ fn SessionControls(session: SessionInfo) -> impl IntoView {
             AuthMode::Password => view! {
                 <div class="session">
                     <a class="signin" href=move || {
-                        format!("/login?next={}", crate::history::encode_component(&here()))
+                        format!("/login?next={}", crate::model::encode_component(&here()))
                     }>"Sign in"</a>
                 </div>
             }

@@ -3,6 +3,7 @@
 
 use crate::api::list_audit;
 use crate::audit::{AuditQuery, AuditView};
+use crate::components::problem::Problem;
 use crate::components::top_bar::{Section, TopBar};
 use crate::time::{absolute, relative};
 use leptos::prelude::*;
@@ -32,7 +33,7 @@ pub fn AuditPage() -> impl IntoView {
                     match audit.await {
                         Ok(view) => view! { <AuditTable view query=query.get_untracked()/> }.into_any(),
                         Err(error) => view! {
-                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                            <Problem message=error.to_string()/>
                         }.into_any(),
                     }
                 })}

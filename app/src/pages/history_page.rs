@@ -2,11 +2,13 @@
 //! filtered view can be shared, and the form works without JavaScript), paged by cursor.
 
 use crate::api::list_history;
+use crate::components::filters::{same_labels, FilterSelect};
 use crate::components::history_list::HistoryList;
 use crate::components::no_script_refresh::NoScriptRefresh;
+use crate::components::problem::Problem;
 use crate::components::top_bar::{Section, TopBar};
-use crate::history::{HistoryQuery, HistoryView, MAX_AUTHOR_FILTER_CHARS};
 use crate::islands::LiveFeed;
+use crate::model::history::{HistoryQuery, HistoryView, MAX_AUTHOR_FILTER_CHARS};
 use crate::model::DeployState;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -64,7 +66,7 @@ pub fn HistoryPage() -> impl IntoView {
                     match history.await {
                         Ok(view) => view! { <HistoryBody view query=query.get_untracked() user/> }.into_any(),
                         Err(error) => view! {
-                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                            <Problem message=error.to_string()/>
                             <p><a href="/history">"Show the whole history"</a></p>
                         }.into_any(),
                     }
@@ -121,23 +123,6 @@ fn FilterForm(
     services: Vec<String>,
     environments: Vec<String>,
 ) -> impl IntoView {
-    let option = |value: String, label: String, selected: bool| {
-        view! { <option value=value selected=selected>{label}</option> }
-    };
-    let service_options = services
-        .into_iter()
-        .map(|service| option(service.clone(), service.clone(), service == query.service))
-        .collect_view();
-    let environment_options = environments
-        .into_iter()
-        .map(|environment| {
-            option(
-                environment.clone(),
-                environment.clone(),
-                environment == query.environment,
-            )
-        })
-        .collect_view();
     let state_options = STATES
         .iter()
         .map(|state| {
@@ -145,21 +130,14 @@ fn FilterForm(
                 .ok()
                 .and_then(|value| value.as_str().map(str::to_string))
                 .unwrap_or_default();
-            let selected = value == query.state;
-            option(value, state.label().to_string(), selected)
+            (value, state.label().to_string())
         })
-        .collect_view();
+        .collect();
     view! {
         <form class="filters" method="get" action="/history" role="search" aria-label="Filter the history">
-            <label>"Service"
-                <select name="service"><option value="">"All"</option>{service_options}</select>
-            </label>
-            <label>"Environment"
-                <select name="environment"><option value="">"All"</option>{environment_options}</select>
-            </label>
-            <label>"State"
-                <select name="state"><option value="">"All"</option>{state_options}</select>
-            </label>
+            <FilterSelect label="Service" name="service" options=same_labels(services) selected=query.service.clone()/>
+            <FilterSelect label="Environment" name="environment" options=same_labels(environments) selected=query.environment.clone()/>
+            <FilterSelect label="State" name="state" options=state_options selected=query.state.clone()/>
             <label>"Author"
                 <input type="search" name="author" value=query.author.clone() placeholder="name or email"
                         maxlength=MAX_AUTHOR_FILTER_CHARS/>

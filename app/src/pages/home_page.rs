@@ -3,11 +3,11 @@
 
 use crate::api::{get_session, get_status};
 use crate::auth::Identity;
-use crate::board::BoardQuery;
 use crate::components::environment_card::EnvironmentCard;
 use crate::components::no_script_refresh::NoScriptRefresh;
 use crate::components::top_bar::{Section, TopBar};
 use crate::islands::LiveFeed;
+use crate::model::board::BoardQuery;
 use crate::model::{RollupStatus, StatusSnapshot};
 use crate::runbooks::{list_runbook_links, RunbookLinks};
 use crate::time::{absolute, relative};
@@ -70,10 +70,10 @@ fn StatusBoard(
             .map(|environment| environment.rollup())
             .min()
             .unwrap_or(RollupStatus::Unknown);
-        let service_count: usize = snapshot
+        let service_count: u64 = snapshot
             .environments
             .iter()
-            .map(|environment| environment.service_total())
+            .map(|environment| u64::from(environment.service_total()))
             .sum();
         // One environment's own view: say so, and lead back to the overview.
         let single = snapshot

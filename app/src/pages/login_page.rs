@@ -3,6 +3,7 @@
 
 use crate::api::get_session;
 use crate::auth::{safe_next, AuthMode, SessionInfo, CSRF_FIELD};
+use crate::components::problem::Problem;
 use crate::components::top_bar::{Section, TopBar};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -45,7 +46,7 @@ pub fn LoginPage() -> impl IntoView {
                             <LoginBody session next error=error_message(&error, retry)/>
                         }.into_any(),
                         Err(error) => view! {
-                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                            <Problem message=error.to_string()/>
                         }.into_any(),
                     }
                 })}

@@ -6,10 +6,11 @@
 
 use crate::api::{get_rollback_plan, get_session, RollBackService};
 use crate::auth::CSRF_FIELD;
+use crate::components::problem::PageProblem;
 use crate::components::service_row::commit_sha;
 use crate::components::top_bar::{Section, TopBar};
+use crate::model::rollback::{HoldPlacement, RollbackPlan};
 use crate::model::DeploymentView;
-use crate::rollback::{HoldPlacement, RollbackPlan};
 use crate::time::{absolute, relative};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -45,11 +46,7 @@ pub fn RollbackPage() -> impl IntoView {
                     let csrf = session.await.map(|session| session.csrf_token).unwrap_or_default();
                     match plan.await {
                         Ok(plan) => view! { <Confirmation plan csrf error=error.get_untracked()/> }.into_any(),
-                        Err(problem) => view! {
-                            <h1>"Rollback not available"</h1>
-                            <section class="problem" role="alert"><p>{problem.to_string()}</p></section>
-                            <p><a href="/">"Back to the status page"</a></p>
-                        }.into_any(),
+                        Err(problem) => view! { <PageProblem heading="Rollback not available" message=problem.to_string()/> }.into_any(),
                     }
                 })}
             </Transition>

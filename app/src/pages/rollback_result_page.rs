@@ -5,9 +5,10 @@
 use crate::api::{get_rollback, get_session, ReleaseRollbackHold};
 use crate::auth::CSRF_FIELD;
 use crate::components::no_script_refresh::NoScriptRefresh;
+use crate::components::problem::PageProblem;
 use crate::components::top_bar::{Section, TopBar};
 use crate::islands::LiveFeed;
-use crate::rollback::{HoldView, RollbackView};
+use crate::model::rollback::{HoldView, RollbackView};
 use crate::time::{absolute, duration, relative};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -45,11 +46,7 @@ pub fn RollbackResultPage() -> impl IntoView {
                         Ok(first) => view! {
                             <Outcome view=first csrf error=error.get_untracked()/>
                         }.into_any(),
-                        Err(problem) => view! {
-                            <h1>"Rollback not shown"</h1>
-                            <section class="problem" role="alert"><p>{problem.to_string()}</p></section>
-                            <p><a href="/">"Back to the status page"</a></p>
-                        }.into_any(),
+                        Err(problem) => view! { <PageProblem heading="Rollback not shown" message=problem.to_string()/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -69,7 +66,7 @@ fn Outcome(view: RollbackView, csrf: String, error: Option<String>) -> impl Into
             .map(|hold| view! { <Hold hold id=view.id may_release=view.may_release_hold csrf=csrf.clone()/> });
         let service_href = format!(
             "/services/{}",
-            crate::history::encode_component(&view.service)
+            crate::model::encode_component(&view.service)
         );
         view! {
             {(!finished).then(|| view! { <NoScriptRefresh seconds=NO_SCRIPT_REFRESH_SECS/> })}
@@ -125,11 +122,11 @@ fn Hold(hold: HoldView, id: i64, may_release: bool, csrf: String) -> impl IntoVi
         .into_any(),
         None => {
             let releases = match kind {
-                crate::rollback::HoldKind::Pinned => vec![
-                    crate::rollback::HoldRelease::Commit,
-                    crate::rollback::HoldRelease::Revert,
+                crate::model::rollback::HoldKind::Pinned => vec![
+                    crate::model::rollback::HoldRelease::Commit,
+                    crate::model::rollback::HoldRelease::Revert,
                 ],
-                _ => vec![crate::rollback::HoldRelease::Resume],
+                _ => vec![crate::model::rollback::HoldRelease::Resume],
             };
             let forms = may_release.then(|| {
                 releases

@@ -3,10 +3,11 @@
 //! The body is HTML the server rendered from markdown and sanitized (`server::runbooks`); it is
 //! inserted as it is and never built in the browser.
 
-use crate::components::runbook_links::SeverityBadge;
+use crate::components::problem::Problem;
+use crate::components::runbook_links::{service_chips, tag_chips, SeverityBadge};
 use crate::components::top_bar::{Section, TopBar};
 use crate::error::AppError;
-use crate::history::encode_component;
+use crate::model::encode_component;
 use crate::pages::runbooks_page::review_note;
 use crate::runbooks::{get_runbook, Runbook};
 use leptos::prelude::*;
@@ -34,7 +35,7 @@ pub fn RunbookPage() -> impl IntoView {
                             };
                             view! {
                                 <h1>{heading}</h1>
-                                <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                                <Problem message=error.to_string()/>
                                 <p><a href="/runbooks">"All runbooks"</a></p>
                             }.into_any()
                         }
@@ -48,22 +49,10 @@ pub fn RunbookPage() -> impl IntoView {
 #[component]
 fn RunbookBody(runbook: Runbook) -> impl IntoView {
     let summary = runbook.summary;
-    let services = summary
-        .services
-        .iter()
-        .map(|service| {
-            let href = format!("/services/{}", encode_component(service));
-            view! { <a class="chip-link" href=href>{service.clone()}</a> " " }
-        })
-        .collect_view();
-    let tags = summary
-        .tags
-        .iter()
-        .map(|tag| {
-            let href = format!("/runbooks?tag={}", encode_component(tag));
-            view! { <a class="chip-link tag" href=href>{format!("#{tag}")}</a> " " }
-        })
-        .collect_view();
+    let services = service_chips(&summary.services, |service| {
+        format!("/services/{}", encode_component(service))
+    });
+    let tags = tag_chips(&summary.tags);
     let toc_entries: Vec<_> = runbook
         .toc
         .iter()

@@ -3,10 +3,12 @@
 //! without JavaScript. In the browser the [`SearchAsYouType`] island filters as you type
 //! (the results region is swapped and the URL follows).
 
-use crate::components::runbook_links::SeverityBadge;
+use crate::components::filters::{same_labels, FilterSelect};
+use crate::components::problem::Problem;
+use crate::components::runbook_links::{service_chips, tag_chips, SeverityBadge};
 use crate::components::top_bar::{Section, TopBar};
-use crate::history::encode_component;
 use crate::islands::SearchAsYouType;
+use crate::model::encode_component;
 use crate::runbooks::{
     list_runbooks, LibraryState, ReviewState, RunbookList, RunbookQuery, RunbookSummary,
     MAX_QUERY_CHARS, MAX_QUERY_TERMS, REVIEW_MAX_AGE_DAYS,
@@ -55,18 +57,8 @@ pub fn RunbooksPage() -> impl IntoView {
                             .unwrap_or_default();
                         let current = query.get_untracked();
                         view! {
-                            <label>"Service"
-                                <select name="service">
-                                    <option value="">"All"</option>
-                                    {options(services, &current.service)}
-                                </select>
-                            </label>
-                            <label>"Tag"
-                                <select name="tag">
-                                    <option value="">"All"</option>
-                                    {options(tags, &current.tag)}
-                                </select>
-                            </label>
+                            <FilterSelect label="Service" name="service" options=same_labels(services) selected=current.service/>
+                            <FilterSelect label="Tag" name="tag" options=same_labels(tags) selected=current.tag/>
                         }
                     })}}
                 </Suspense>
@@ -79,7 +71,7 @@ pub fn RunbooksPage() -> impl IntoView {
                     match list.await {
                         Ok(list) => view! { <RunbookListView list query=query.get_untracked()/> }.into_any(),
                         Err(error) => view! {
-                            <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                            <Problem message=error.to_string()/>
                         }.into_any(),
                     }
                 })}
@@ -87,16 +79,6 @@ pub fn RunbooksPage() -> impl IntoView {
             </div>
         </main>
     }
-}
-
-fn options(values: Vec<String>, selected: &str) -> impl IntoView {
-    values
-        .into_iter()
-        .map(|value| {
-            let is_selected = value == selected;
-            view! { <option value=value.clone() selected=is_selected>{value.clone()}</option> }
-        })
-        .collect_view()
 }
 
 #[component]
@@ -152,22 +134,10 @@ fn RunbookListView(list: RunbookList, query: RunbookQuery) -> impl IntoView {
 #[component]
 fn RunbookItem(runbook: RunbookSummary) -> impl IntoView {
     let href = runbook.href();
-    let services = runbook
-        .services
-        .iter()
-        .map(|service| {
-            let href = format!("/runbooks?service={}", encode_component(service));
-            view! { <a class="chip-link" href=href>{service.clone()}</a> " " }
-        })
-        .collect_view();
-    let tags = runbook
-        .tags
-        .iter()
-        .map(|tag| {
-            let href = format!("/runbooks?tag={}", encode_component(tag));
-            view! { <a class="chip-link tag" href=href>{format!("#{tag}")}</a> " " }
-        })
-        .collect_view();
+    let services = service_chips(&runbook.services, |service| {
+        format!("/runbooks?service={}", encode_component(service))
+    });
+    let tags = tag_chips(&runbook.tags);
     let review = review_note(&runbook);
     let warnings = runbook.warnings.len();
     view! {

@@ -4,11 +4,13 @@
 use crate::api::get_service;
 use crate::components::history_list::HistoryList;
 use crate::components::no_script_refresh::NoScriptRefresh;
+use crate::components::problem::Problem;
 use crate::components::runbook_links::SeverityBadge;
 use crate::components::service_row::ServiceRow;
 use crate::components::sparkline::Sparkline;
 use crate::components::top_bar::{Section, TopBar};
-use crate::history::{encode_component, HistoryQuery, ServiceDetail};
+use crate::model::encode_component;
+use crate::model::history::{HistoryQuery, ServiceDetail};
 use crate::model::UptimeView;
 use crate::runbooks::{list_runbook_links, RunbookLink};
 use leptos::prelude::*;
@@ -38,7 +40,7 @@ pub fn ServicePage() -> impl IntoView {
                             crate::page_status::set_status_for(&error);
                             view! {
                                 <h1>"Service not shown"</h1>
-                                <section class="problem" role="alert"><p>{error.to_string()}</p></section>
+                                <Problem message=error.to_string()/>
                                 <p><a href="/">"Back to the status page"</a></p>
                             }.into_any()
                         }

@@ -3,9 +3,23 @@
 //! These are plain data shared by the server build and the wasm build. They hold no secret and
 //! no provider-specific shape: provider clients map their payloads onto these in `server`.
 //! Counts are `u32`/`u64`, never `usize` (the wasm side is 32-bit).
+//!
+//! This module is the bottom of the crate: it imports nothing from it but `crate::auth`'s
+//! `Audience` (which imports nothing itself), so the server, the pages and the logic over these
+//! types (`crate::board`) all build on it. The status board is here; the other topics are
+//! submodules, re-exported at their old paths (`crate::history`, `crate::rollback`).
 
-use crate::rollback::{RollbackEligibility, RollbackNote, RollbackOffer};
+pub mod board;
+pub mod history;
+pub mod rollback;
+pub mod runbooks;
+mod url;
+
+pub use url::{encode_component, query_string};
+
+use board::RowWindow;
 use chrono::{DateTime, Utc};
+use rollback::{RollbackEligibility, RollbackNote, RollbackOffer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -376,15 +390,17 @@ pub struct EnvironmentStatus {
     pub services: Vec<ServiceStatus>,
     /// Set when the page carries only some of the environment's rows (`crate::board`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window: Option<crate::board::RowWindow>,
+    pub window: Option<RowWindow>,
 }
 
 impl EnvironmentStatus {
     /// Services in the environment, including rows this page does not carry.
-    pub fn service_total(&self) -> usize {
-        self.window
-            .as_ref()
-            .map_or(self.services.len(), |window| window.total)
+    pub fn service_total(&self) -> u32 {
+        self.window.as_ref().map_or(
+            // A page without a window carries every row; no environment nears u32::MAX rows.
+            u32::try_from(self.services.len()).unwrap_or(u32::MAX),
+            |window| window.total,
+        )
     }
 
     /// The worst status of its services (an empty card is unknown), including the rows this
