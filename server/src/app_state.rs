@@ -3,12 +3,11 @@
 //! (`routes.rs`, `live_stream.rs`, `rollback/routes.rs`, `runbooks/routes.rs`), so none of
 //! them imports another to get it.
 
-use crate::auth::middleware::refuse;
 use crate::auth::{AuthService, RequestAuth};
+use crate::live_stream::LiveStreamState;
 use crate::monitor::Monitor;
-use app::auth::{decide, Access};
+use crate::page_cache::PageCacheState;
 use axum::extract::FromRef;
-use axum::http::StatusCode;
 use axum::response::Response;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -46,13 +45,31 @@ impl FromRef<AppState> for Arc<AuthService> {
     }
 }
 
-/// The JSON API and the live stream need read access (anonymous when `public_status`, a
-/// signed-in user, or an API token).
+impl FromRef<AppState> for LiveStreamState {
+    fn from_ref(state: &AppState) -> Self {
+        LiveStreamState {
+            monitor: state.monitor.clone(),
+            auth: state.auth.clone(),
+            shutting_down: state.shutting_down.clone(),
+            snapshot_frames: state.snapshot_frames.clone(),
+            stream_limits: state.stream_limits.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for PageCacheState {
+    fn from_ref(state: &AppState) -> Self {
+        PageCacheState {
+            page_cache: state.page_cache.clone(),
+            auth: state.auth.clone(),
+            monitor: state.monitor.clone(),
+            runbooks: state.runbooks.clone(),
+        }
+    }
+}
+
+/// The JSON API, the rollback API and the runbook files need read access
+/// ([`AuthService::read_refusal`]).
 pub(crate) fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Response> {
-    decide(state.auth.policy(), &request.principal, &Access::Read)
-        .err()
-        .map(|denial| {
-            let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
-            refuse(status, denial.reason())
-        })
+    state.auth.read_refusal(request)
 }

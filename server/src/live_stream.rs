@@ -8,8 +8,9 @@
 //! no copies per change, not a thousand (BENCHMARKS.md: memory and fan-out under 1,000
 //! viewers).
 
-use crate::app_state::{read_refusal, AppState};
-use crate::auth::RequestAuth;
+use crate::auth::{AuthService, RequestAuth};
+use crate::monitor::Monitor;
+use crate::stream_limits::StreamLimits;
 use app::auth::Audience;
 use app::board::BoardQuery;
 use app::model::{live_event_names, LiveEvent, StatusSnapshot};
@@ -21,7 +22,8 @@ use axum::Extension;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 use tokio_stream::wrappers::{IntervalStream, WatchStream};
 
 /// Views kept at most; a new revision replaces them all anyway.
@@ -82,13 +84,25 @@ fn encode(name: &str, event: &LiveEvent) -> Option<Bytes> {
     }
 }
 
+/// What the live stream reads: its part of `AppState` (which sits above this module and
+/// builds it with `FromRef`), so the stream does not depend on the routers' state.
+#[derive(Clone)]
+pub struct LiveStreamState {
+    pub monitor: Arc<Monitor>,
+    pub auth: Arc<AuthService>,
+    /// Flips to true when the server begins shutting down; ends every stream.
+    pub shutting_down: watch::Receiver<bool>,
+    pub snapshot_frames: Arc<SnapshotFrames>,
+    pub stream_limits: Arc<StreamLimits>,
+}
+
 /// `GET /api/events?environment=…&page=…` (the view as for `/`).
 pub async fn live_events(
-    State(state): State<AppState>,
+    State(state): State<LiveStreamState>,
     Extension(request): Extension<RequestAuth>,
     Query(board): Query<BoardQuery>,
 ) -> Response {
-    if let Some(refused) = read_refusal(&state, &request) {
+    if let Some(refused) = state.auth.read_refusal(&request) {
         return refused;
     }
     let permit = match state.stream_limits.open(request.remote_addr.as_deref()) {

@@ -13,6 +13,7 @@ use app::error::AppError;
 use app::history::HistoryQuery;
 use app::runbooks_port::RunbooksHandle;
 use app::shell::{shell, App};
+use axum::extract::FromRef;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -133,7 +134,7 @@ pub fn router(state: AppState) -> Router {
         // Inside the auth layer: it sees who is asking, and the auth layer's no-store, CSRF
         // cookie and HSTS are added to stored pages as to rendered ones.
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            crate::page_cache::PageCacheState::from_ref(&state),
             crate::page_cache::page_cache_layer,
         ))
         .layer(axum::middleware::from_fn_with_state(

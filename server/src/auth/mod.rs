@@ -103,6 +103,19 @@ impl AuthService {
         }
     }
 
+    /// The refusal (401/403 with its reason) of a request that needs read access: the JSON
+    /// API, the live stream, the rollback API and the runbook files (anonymous when
+    /// `public_status`, a signed-in user, or an API token). `None` when it may read.
+    pub fn read_refusal(&self, request: &RequestAuth) -> Option<axum::response::Response> {
+        app::auth::decide(self.policy(), &request.principal, &app::auth::Access::Read)
+            .err()
+            .map(|denial| {
+                let status = axum::http::StatusCode::from_u16(denial.status())
+                    .unwrap_or(axum::http::StatusCode::FORBIDDEN);
+                middleware::refuse(status, denial.reason())
+            })
+    }
+
     pub fn session_cookie_name(&self) -> &'static str {
         if self.https {
             "__Host-lookout_session"
