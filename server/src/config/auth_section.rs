@@ -1,123 +1,17 @@
 //! The `[auth]` section: how people sign in, which roles they have, and the API tokens scripts
 //! use. Validated like the rest of the file (errors name the line and key).
 
-use super::{Spanned, Validator};
+use super::error::line_of;
+use super::raw::{RawAuth, RawUser};
+use super::schema::{
+    ApiTokenConfig, AuthConfig, ProxyConfig, UserConfig, DEFAULT_SESSION_IDLE, DEFAULT_SESSION_TTL,
+};
+use super::validate::Validator;
 use crate::auth::cidr::IpNetwork;
 use crate::secret::Secret;
-use app::auth::{AuthMode, DemoLogin, Role};
-use serde::Deserialize;
+use app::auth::{AuthMode, Role};
 use std::time::Duration;
-
-/// The validated `[auth]` section.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub mode: AuthMode,
-    /// Anonymous visitors may read `/`, `/history`, `/services/*`, `/runbooks` and
-    /// `GET /api/v1/*`; actions still need a signed-in role.
-    pub public_status: bool,
-    /// Open mode: the role everyone gets (default viewer: nobody can act).
-    pub open_role: Role,
-    /// Whether `[auth]` was written at all (an absent section means open, read-only).
-    pub explicit: bool,
-    pub session_ttl: Duration,
-    /// A session unused this long ends (`session_idle_minutes`), within `session_ttl`.
-    pub session_idle: Duration,
-    pub users: Vec<UserConfig>,
-    /// Addresses whose `X-Forwarded-For` (and, in proxy mode, user header) is believed.
-    pub trusted_proxies: Vec<IpNetwork>,
-    /// A header the platform's edge sets to the client's address (`fly-client-ip`), believed
-    /// only from a trusted proxy and before `X-Forwarded-For` (lower-cased).
-    pub client_ip_header: Option<String>,
-    pub proxy: Option<ProxyConfig>,
-    pub api_tokens: Vec<ApiTokenConfig>,
-    /// Demo mode only: accounts listed on the login page.
-    pub demo_logins: Vec<DemoLogin>,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            mode: AuthMode::Open,
-            public_status: true,
-            open_role: Role::Viewer,
-            explicit: false,
-            session_ttl: DEFAULT_SESSION_TTL,
-            session_idle: DEFAULT_SESSION_IDLE,
-            users: Vec::new(),
-            trusted_proxies: Vec::new(),
-            client_ip_header: None,
-            proxy: None,
-            api_tokens: Vec::new(),
-            demo_logins: Vec::new(),
-        }
-    }
-}
-
-pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-/// A working day: a session left unused overnight ends.
-pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
-
-#[derive(Debug, Clone)]
-pub struct UserConfig {
-    /// The login name (password mode) or the value of the proxy's user header (proxy mode).
-    pub name: String,
-    /// An argon2id PHC string (`lookout hash-password`); password mode only.
-    pub password_hash: Option<Secret>,
-    pub role: Role,
-    /// Environments a deployer may roll back; `None` means all.
-    pub deploy_environments: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ProxyConfig {
-    /// The header the proxy sets to the signed-in user (lower-cased).
-    pub user_header: String,
-    /// The role of proxy users not listed in `[[auth.users]]`; `None` refuses them (403).
-    pub default_role: Option<Role>,
-    pub logout_url: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ApiTokenConfig {
-    pub name: String,
-    /// SHA-256 of the token (`lookout create-api-token`); the token itself is never stored.
-    pub sha256: [u8; 32],
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawAuth {
-    mode: Option<Spanned<String>>,
-    public_status: Option<Spanned<bool>>,
-    open_role: Option<Spanned<String>>,
-    session_hours: Option<Spanned<u64>>,
-    session_idle_minutes: Option<Spanned<u64>>,
-    proxy_user_header: Option<Spanned<String>>,
-    trusted_proxies: Option<Spanned<Vec<String>>>,
-    client_ip_header: Option<Spanned<String>>,
-    proxy_default_role: Option<Spanned<String>>,
-    logout_url: Option<Spanned<String>>,
-    #[serde(default)]
-    users: Vec<Spanned<RawUser>>,
-    #[serde(default)]
-    api_tokens: Vec<Spanned<RawApiToken>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUser {
-    name: Spanned<String>,
-    password_hash: Option<Spanned<String>>,
-    role: Spanned<String>,
-    environments: Option<Spanned<Vec<String>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawApiToken {
-    name: Spanned<String>,
-    sha256: Spanned<String>,
-}
+use toml::Spanned;
 
 const DEFAULT_PROXY_HEADER: &str = "x-forwarded-email";
 
@@ -188,7 +82,7 @@ impl Validator<'_> {
         if mode == AuthMode::Password && users.is_empty() && raw.users.is_empty() {
             let at = raw.mode.as_ref().map(|mode| mode.span().start);
             self.error_at(
-                at.map(|offset| super::line_of(self.text, offset)),
+                at.map(|offset| line_of(self.text, offset)),
                 "auth.users",
                 "password mode needs at least one [[auth.users]] entry with a password_hash",
             );
@@ -275,7 +169,7 @@ impl Validator<'_> {
                 AuthMode::Open => raw.open_role.as_ref()?.span().start,
                 _ => raw.mode.as_ref()?.span().start,
             };
-            Some(super::line_of(self.text, offset))
+            Some(line_of(self.text, offset))
         });
         let why = match auth.mode {
             AuthMode::Password => "auth.mode = \"password\"",
@@ -383,7 +277,7 @@ impl Validator<'_> {
             None if mode == AuthMode::Proxy => self.error_at(
                 raw.mode
                     .as_ref()
-                    .map(|mode| super::line_of(self.text, mode.span().start)),
+                    .map(|mode| line_of(self.text, mode.span().start)),
                 "auth.trusted_proxies",
                 "proxy mode needs the proxy's addresses (e.g. [\"127.0.0.1/32\"]); the user header is ignored from anyone else",
             ),

@@ -3,44 +3,12 @@
 //! structured event. Webhook URLs carry their credential in the path, so the file names the
 //! environment variable that holds the URL (`url_env`), as it does for provider tokens.
 
-use super::{EnvLookup, Spanned, Validator};
+use super::env_lookup::EnvLookup;
+use super::raw::RawNotification;
+use super::schema::{NotificationFormat, NotificationTarget};
+use super::validate::Validator;
 use crate::secret::Secret;
-use serde::Deserialize;
-
-/// The shape a webhook receives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NotificationFormat {
-    /// `{"text": "…"}` (Slack, Mattermost, Discord's `/slack` endpoint, …).
-    Slack,
-    /// `{"event", "rollback": {…}}`.
-    Json,
-}
-
-/// One validated webhook.
-#[derive(Debug, Clone)]
-pub struct NotificationTarget {
-    pub format: NotificationFormat,
-    pub url: Secret,
-    /// The variable the URL came from (named in logs instead of the URL).
-    pub url_env: String,
-    /// Lookout environments it hears about; empty means all.
-    pub environments: Vec<String>,
-}
-
-impl NotificationTarget {
-    pub fn wants(&self, environment: &str) -> bool {
-        self.environments.is_empty() || self.environments.iter().any(|name| name == environment)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawNotification {
-    kind: Spanned<String>,
-    url_env: Option<Spanned<String>>,
-    #[serde(default)]
-    environments: Vec<Spanned<String>>,
-}
+use toml::Spanned;
 
 impl Validator<'_> {
     pub(super) fn notifications(
