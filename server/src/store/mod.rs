@@ -11,11 +11,13 @@
 //! Representation choices shared by both backends: timestamps are epoch milliseconds (UTC) in
 //! 64-bit integer columns; enums are stored as their serde `snake_case` names; history pages use
 //! keyset pagination on `(created_at, id)`, never `OFFSET`. Percentiles and roll-up merging are
-//! computed in Rust (in `common`) so both backends give the same numbers.
+//! computed in Rust (in `health`) so both backends give the same numbers.
 
 mod common;
+mod health;
 pub mod postgres;
 pub mod rollbacks;
+mod sql_store;
 pub mod sqlite;
 
 pub use rollbacks::{BeginRollback, RollbackRecord};
@@ -664,24 +666,8 @@ fn looks_like_url(text: &str) -> bool {
     }
 }
 
-/// The URL with any password replaced, for error messages and logs.
-pub(crate) fn redact_url(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            if parsed.set_password(Some("redacted")).is_ok() {
-                parsed.to_string()
-            } else {
-                "<unprintable URL>".to_owned()
-            }
-        }
-        Ok(_) => text.to_owned(),
-        // Unparseable: drop everything up to the last `@`, where credentials would be.
-        Err(_) => match text.rsplit_once('@') {
-            Some((_, host)) => format!("…@{host}"),
-            None => text.to_owned(),
-        },
-    }
-}
+/// The URL with its password and query values hidden, for error messages and logs.
+pub(crate) use crate::secret::redact_url;
 
 /// A sentence for the operator about a failed migration.
 pub(crate) fn migration_message(source: &sqlx::migrate::MigrateError) -> String {

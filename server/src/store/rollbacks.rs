@@ -5,7 +5,7 @@
 //! (`pending`, then the outcome). A partial unique index allows one unfinished operation per
 //! service and environment: that is the lock replicas sharing a PostgreSQL database honour.
 
-use super::common::{from_millis, millis, Bind};
+use super::common::{enum_name, from_millis, millis, parse_enum, Bind};
 use super::StoreError;
 use app::model::ProviderKind;
 use app::rollback::{DeploymentRef, RollbackState};
@@ -122,12 +122,12 @@ pub(crate) fn latest_each() -> String {
     )
 }
 
-pub(crate) fn insert_binds(record: &RollbackRecord) -> Vec<Bind> {
-    vec![
+pub(crate) fn insert_binds(record: &RollbackRecord) -> Result<Vec<Bind>, StoreError> {
+    Ok(vec![
         Bind::Text(Some(record.idempotency_key.clone())),
         Bind::Text(Some(record.service.clone())),
         Bind::Text(Some(record.environment.clone())),
-        Bind::Text(Some(provider_name(record.provider))),
+        Bind::Text(Some(enum_name(&record.provider)?)),
         Bind::Text(Some(record.actor.clone())),
         Bind::Text(record.remote_addr.clone()),
         Bind::Text(Some(record.reason.clone())),
@@ -140,7 +140,7 @@ pub(crate) fn insert_binds(record: &RollbackRecord) -> Vec<Bind> {
         Bind::Int(Some(i64::from(record.place_hold))),
         Bind::Text(Some(record.state.name().to_string())),
         Bind::Int(Some(millis(record.requested_at))),
-    ]
+    ])
 }
 
 pub(crate) fn update_binds(record: &RollbackRecord) -> Vec<Bind> {
@@ -154,13 +154,6 @@ pub(crate) fn update_binds(record: &RollbackRecord) -> Vec<Bind> {
         Bind::Int(record.finished_at.map(millis)),
         Bind::Int(Some(record.id)),
     ]
-}
-
-fn provider_name(provider: ProviderKind) -> String {
-    serde_json::to_value(provider)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -195,14 +188,11 @@ pub(crate) struct RollbackRow {
 
 impl RollbackRow {
     pub(crate) fn into_record(self) -> Result<RollbackRecord, StoreError> {
-        let corrupt = |column: &'static str, value: &str| StoreError::Corrupt {
-            column,
-            value: value.to_string(),
-        };
-        let provider = serde_json::from_value(serde_json::Value::String(self.provider.clone()))
-            .map_err(|_| corrupt("rollback_operations.provider", &self.provider))?;
-        let state = RollbackState::from_name(&self.state)
-            .ok_or_else(|| corrupt("rollback_operations.state", &self.state))?;
+        let provider = parse_enum("rollback_operations.provider", &self.provider)?;
+        let state = RollbackState::from_name(&self.state).ok_or_else(|| StoreError::Corrupt {
+            column: "rollback_operations.state",
+            value: self.state.clone(),
+        })?;
         let optional = |column: &'static str, value: Option<i64>| {
             value.map(|ms| from_millis(column, ms)).transpose()
         };
