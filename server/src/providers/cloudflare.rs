@@ -10,11 +10,13 @@
 //! error envelope. Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`,
 //! section 5.
 
-use super::http::{read_success, transport_error};
+use super::http::{Failure, RestApi};
+use super::paging::{self, PageRead, PageSignal};
 use super::rollback::{RollbackMethod, RollbackRequest, RollbackStarted};
+use super::wire;
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError, ScopePresence, ScopeRule,
+    ProviderEnvironment, ProviderError, ScopeRule,
 };
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
@@ -23,8 +25,6 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
 
@@ -32,6 +32,11 @@ use url::Url;
 /// independent reports say this endpoint answers 400 (code 8000024, "Invalid list options
 /// provided") above 25, and 25 is accepted.
 pub const MAX_PAGE_SIZE: u32 = 25;
+/// Cloudflare's v4 API: the `errors` envelope, and its own 429 wait ([`cloudflare_failure`]).
+const API: RestApi = RestApi {
+    on_failure: cloudflare_failure,
+    ..RestApi::new("Cloudflare", error_message)
+};
 /// Cloudflare's dashboard; a deployment's page is
 /// `{DASHBOARD_BASE}/{account_id}/pages/view/{project_name}/{deployment_id}` (UNCONFIRMED: the
 /// dashboard's URL scheme is not part of the API).
@@ -68,22 +73,17 @@ impl CloudflarePagesClient {
     /// `{api_base}/accounts/{account_id}/pages/projects/{project_name}` + further segments,
     /// each percent-encoded so a name can never change the path.
     fn project_url(&self, extra: &[&str]) -> Result<Url, ProviderError> {
-        let invalid_base = || ProviderError::Transport {
-            detail: "the configured Cloudflare API base is not a valid http(s) URL".into(),
-        };
-        let mut url = Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
-        url.path_segments_mut()
-            .map_err(|()| invalid_base())?
-            .pop_if_empty()
-            .extend([
+        API.url(
+            &self.config.api_base,
+            &[
                 "accounts",
                 self.config.account_id.as_str(),
                 "pages",
                 "projects",
                 self.config.project_name.as_str(),
-            ])
-            .extend(extra);
-        Ok(url)
+            ],
+            extra,
+        )
     }
 
     /// Sends a GET and opens the envelope: `result` on success, a typed error otherwise.
@@ -99,28 +99,8 @@ impl CloudflarePagesClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(T, Option<WireResultInfo>), ProviderError> {
-        let request = request
-            .bearer_auth(self.config.token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
-        let response = request.send().await.map_err(transport_error)?;
-        let headers = response.headers().clone();
-        let bytes = match read_success(response, error_message).await {
-            Ok((bytes, _rate_limit)) => bytes,
-            Err(ProviderError::RateLimited {
-                retry_after: None,
-                message,
-            }) => {
-                return Err(ProviderError::RateLimited {
-                    retry_after: ratelimit_reset(&headers),
-                    message,
-                })
-            }
-            Err(error) => return Err(error),
-        };
-        let envelope: WireEnvelope<T> =
-            serde_json::from_slice(&bytes).map_err(|error| ProviderError::Malformed {
-                detail: format!("unexpected JSON from Cloudflare: {error}"),
-            })?;
+        let answer = API.send(API.bearer(request, &self.config.token)).await?;
+        let envelope: WireEnvelope<T> = API.decode(&answer.body)?;
         if !envelope.success {
             // A 2xx whose envelope says it failed: Cloudflare refused the request after all.
             return Err(ProviderError::Rejected {
@@ -199,23 +179,15 @@ impl DeploymentProvider for CloudflarePagesClient {
         cursor: Option<&PageCursor>,
         page_size: u32,
     ) -> Result<DeploymentPage, ProviderError> {
-        let page = match cursor {
-            None => 1,
-            Some(cursor) => cursor
-                .0
-                .parse::<u32>()
-                .ok()
-                .filter(|page| *page >= 1)
-                .ok_or_else(|| ProviderError::Malformed {
-                    detail: "not a Cloudflare page cursor".into(),
-                })?,
-        };
+        let page = paging::requested_page(cursor).ok_or_else(|| ProviderError::Malformed {
+            detail: "not a Cloudflare page cursor".into(),
+        })?;
         let (deployments, next) = self
             .deployments_page(page, page_size.clamp(1, MAX_PAGE_SIZE), None)
             .await?;
         Ok(DeploymentPage {
             deployments,
-            next: next.map(|page| PageCursor(page.to_string())),
+            next: next.map(paging::page_cursor),
         })
     }
 
@@ -247,19 +219,7 @@ impl DeploymentProvider for CloudflarePagesClient {
 
         // Previews have no marker: a branch's alias serves its newest successful deployment.
         // The list is newest first, so the first successful one per branch wins.
-        let mut seen_branches = HashSet::new();
-        for deployment in recent {
-            let ProviderEnvironment::Preview {
-                branch: Some(branch),
-                ..
-            } = &deployment.environment
-            else {
-                continue;
-            };
-            if deployment.state == DeployState::Ready && seen_branches.insert(branch.clone()) {
-                live.push(deployment);
-            }
-        }
+        live.extend(super::branch_previews(recent));
         Ok(live)
     }
 
@@ -273,19 +233,11 @@ impl DeploymentProvider for CloudflarePagesClient {
     /// One project serves production and its previews: a target must be a production
     /// deployment of this project.
     fn target_scope(&self, environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
-        let ProviderEnvironment::Named(name) = environment else {
-            return None;
-        };
-        Some(vec![
-            // The deployment is read under `/pages/projects/{project_name}/`; whether every
-            // answer carries `project_name` is UNCONFIRMED, so one that names none is taken as
-            // this project's, and one that names another project is refused.
-            ScopeRule {
-                presence: ScopePresence::IfReported,
-                ..ScopeRule::required("project", [self.config.project_name.clone()])
-            },
-            ScopeRule::required("environment", [name.clone()]),
-        ])
+        // The deployment is read under `/pages/projects/{project_name}/`; whether every answer
+        // carries `project_name` is UNCONFIRMED, so one that names none is taken as this
+        // project's, and one that names another project is refused.
+        let project = ScopeRule::if_reported("project", [self.config.project_name.clone()]);
+        super::named_environment_scope(environment, project, "environment")
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {
@@ -327,23 +279,19 @@ fn next_page(
     per_page: u32,
     received: usize,
 ) -> Option<u32> {
-    if received == 0 {
-        return None;
-    }
-    let page = info.and_then(|info| info.page).unwrap_or(page);
-    let per_page = info
-        .and_then(|info| info.per_page)
-        .filter(|per_page| *per_page > 0)
-        .unwrap_or(per_page);
-    let more = match (
-        info.and_then(|info| info.total_pages),
-        info.and_then(|info| info.total_count),
-    ) {
-        (Some(total_pages), _) => u64::from(page) < total_pages,
-        (None, Some(total_count)) => u64::from(page) * u64::from(per_page) < total_count,
-        (None, None) => received >= per_page as usize,
+    let read = PageRead {
+        page: info.and_then(|info| info.page).unwrap_or(page),
+        per_page: info
+            .and_then(|info| info.per_page)
+            .filter(|per_page| *per_page > 0)
+            .unwrap_or(per_page),
+        received,
     };
-    more.then(|| page.checked_add(1)).flatten()
+    read.next_page(PageSignal {
+        total_pages: info.and_then(|info| info.total_pages),
+        total_count: info.and_then(|info| info.total_count),
+        ..PageSignal::default()
+    })
 }
 
 /// The messages of Cloudflare's error envelope, as `message (code N)`, joined.
@@ -366,6 +314,22 @@ fn envelope_errors(errors: &[WireMessage]) -> Option<String> {
         })
         .collect();
     (!text.is_empty()).then(|| text.join("; "))
+}
+
+/// Cloudflare's failures map as everyone's, except that a 429 without `Retry-After` waits as
+/// its `Ratelimit` header says ([`ratelimit_reset`]).
+fn cloudflare_failure(failure: Failure<'_>) -> ProviderError {
+    let headers = &failure.answer.headers;
+    match failure.mapped() {
+        ProviderError::RateLimited {
+            retry_after: None,
+            message,
+        } => ProviderError::RateLimited {
+            retry_after: ratelimit_reset(headers),
+            message,
+        },
+        error => error,
+    }
 }
 
 /// The wait from Cloudflare's structured `Ratelimit` header (`"default";r=0;t=30`: `t` is the
@@ -406,26 +370,8 @@ pub fn map_stage(name: &str, status: &str) -> DeployState {
 }
 
 fn unknown_stage(name: &str, status: &str) -> DeployState {
-    warn_unknown(&format!("{name}:{status}"));
+    wire::warn_unknown("cloudflare_pages", "stage", &format!("{name}:{status}"));
     DeployState::Unknown
-}
-
-/// Logs each unknown value once per process, so a new Cloudflare value is noticed without
-/// flooding the log on every poll.
-fn warn_unknown(value: &str) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let first_time = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(value.to_string());
-    if first_time {
-        tracing::warn!(
-            provider = "cloudflare_pages",
-            value,
-            "unknown Cloudflare Pages value; shown as unknown"
-        );
-    }
 }
 
 /// Cloudflare's timestamps vary: `2021-03-09T00:55:03.923456Z`, and also without a zone
@@ -438,14 +384,10 @@ fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
     match NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f") {
         Ok(naive) => Some(naive.and_utc()),
         Err(_) => {
-            warn_unknown(&format!("timestamp {value}"));
+            wire::warn_unknown("cloudflare_pages", "timestamp", value);
             None
         }
     }
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|text| !text.trim().is_empty())
 }
 
 /// Every Cloudflare answer: `success` is required so that a body of another shape is not
@@ -553,7 +495,7 @@ struct WireStage {
 
 impl WireDeployment {
     fn into_provider(self) -> Result<ProviderDeployment, ProviderError> {
-        let id = non_empty(self.id).ok_or_else(|| ProviderError::Malformed {
+        let id = wire::non_empty(self.id).ok_or_else(|| ProviderError::Malformed {
             detail: "a Cloudflare Pages deployment without `id`".into(),
         })?;
         let stage = self.latest_stage.unwrap_or_default();
@@ -568,7 +510,7 @@ impl WireDeployment {
             .deployment_trigger
             .and_then(|trigger| trigger.metadata)
             .unwrap_or_default();
-        let branch = non_empty(metadata.branch);
+        let branch = wire::non_empty(metadata.branch);
         let mut origin = OriginFact::all(
             "project",
             [self.project_id.as_deref(), self.project_name.as_deref()],
@@ -586,7 +528,7 @@ impl WireDeployment {
             other => {
                 // Pages documents only production and preview; anything else was built from
                 // a branch too, so it is shown as that branch's preview.
-                warn_unknown(&format!("environment {}", other.unwrap_or("")));
+                wire::warn_unknown("cloudflare_pages", "environment", other.unwrap_or(""));
                 ProviderEnvironment::Preview {
                     branch: branch.clone(),
                     pr_number: None,
@@ -607,8 +549,8 @@ impl WireDeployment {
             provider_state: format!("{stage_name}:{stage_status}"),
             environment,
             commit: CommitInfo {
-                sha: non_empty(metadata.commit_hash),
-                message: non_empty(metadata.commit_message),
+                sha: wire::non_empty(metadata.commit_hash),
+                message: wire::non_empty(metadata.commit_message),
                 // Pages records no commit author.
                 author: None,
                 branch,
@@ -625,286 +567,4 @@ impl WireDeployment {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-    use reqwest::header::HeaderValue;
-
-    const LIST_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/cloudflare_list_deployments_CONSTRUCTED.json");
-    const ROLLBACK_FIXTURE: &str = include_str!(
-        "../../tests/fixtures/providers/cloudflare_rollback_response_CONSTRUCTED.json"
-    );
-    const ERROR_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/cloudflare_error_response.json");
-
-    fn client() -> CloudflarePagesClient {
-        CloudflarePagesClient::new(
-            reqwest::Client::new(),
-            CloudflarePagesClientConfig {
-                api_base: "https://api.cloudflare.com/client/v4".into(),
-                token: Secret::new("cf_do_not_print"),
-                account_id: "023e105f4ecef8ad9ca31a8372d0c353".into(),
-                project_name: "ninjakittens".into(),
-            },
-        )
-    }
-
-    fn at(text: &str) -> Option<DateTime<Utc>> {
-        Some(
-            DateTime::parse_from_rfc3339(text)
-                .unwrap()
-                .with_timezone(&Utc),
-        )
-    }
-
-    #[test]
-    fn every_stage_name_and_status_maps_onto_lookout() {
-        use DeployState::*;
-        // Rows: the stage names in order; columns: success, idle, active, failure, canceled,
-        // skipped.
-        let table = [
-            (
-                "queued",
-                [Building, Queued, Queued, Failed, Canceled, Canceled],
-            ),
-            (
-                "initialize",
-                [Building, Queued, Building, Failed, Canceled, Canceled],
-            ),
-            (
-                "clone_repo",
-                [Building, Building, Building, Failed, Canceled, Canceled],
-            ),
-            (
-                "build",
-                [Deploying, Building, Building, Failed, Canceled, Canceled],
-            ),
-            (
-                "deploy",
-                [Ready, Deploying, Deploying, Failed, Canceled, Canceled],
-            ),
-        ];
-        let statuses = [
-            "success", "idle", "active", "failure", "canceled", "skipped",
-        ];
-        for (name, expected) in table {
-            for (status, lookout) in statuses.iter().zip(expected) {
-                assert_eq!(map_stage(name, status), lookout, "{name}:{status}");
-            }
-        }
-        assert_eq!(map_stage("deploy", "exploded"), Unknown);
-        assert_eq!(map_stage("initialize", "exploded"), Unknown);
-        assert_eq!(map_stage("post_deploy", "success"), Unknown);
-        assert_eq!(map_stage("post_deploy", "active"), Unknown);
-        assert_eq!(map_stage("post_deploy", "failure"), Failed);
-        assert_eq!(map_stage("", ""), Unknown);
-    }
-
-    #[test]
-    fn list_fixture_parses_production_and_preview() {
-        let envelope: WireEnvelope<Vec<WireDeployment>> =
-            serde_json::from_str(LIST_FIXTURE).unwrap();
-        assert!(envelope.success);
-        let info = envelope.result_info.unwrap();
-        assert_eq!(
-            (info.page, info.per_page, info.total_count),
-            (Some(1), Some(100), Some(2))
-        );
-        assert_eq!(next_page(Some(&info), 1, 25, 2), None, "2 of 2 read");
-        let deployments: Vec<ProviderDeployment> = envelope
-            .result
-            .unwrap()
-            .into_iter()
-            .map(|wire| client().to_deployment(wire).unwrap())
-            .collect();
-        let [production, preview] = deployments.as_slice() else {
-            panic!("two deployments expected");
-        };
-
-        assert_eq!(production.id, "f64788e9-fccd-4d4a-a28a-cb84f88f6e12");
-        assert_eq!(production.state, DeployState::Ready);
-        assert_eq!(production.provider_state, "deploy:success");
-        assert_eq!(
-            production.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            production.commit,
-            CommitInfo {
-                sha: Some("ad9ccd918a81025731e10e40267e11273a263421".into()),
-                message: Some("Update index.html".into()),
-                author: None,
-                branch: Some("main".into()),
-            }
-        );
-        assert_eq!(production.pr_number, None);
-        assert_eq!(production.created_at, at("2021-03-09T00:55:03.923456Z"));
-        assert_eq!(production.finished_at, at("2021-03-09T00:59:59.045655Z"));
-        assert_eq!(
-            production.url.as_deref(),
-            Some("https://f64788e9.ninjakittens.pages.dev")
-        );
-        assert_eq!(
-            production.dashboard_url.as_deref(),
-            Some("https://dash.cloudflare.com/023e105f4ecef8ad9ca31a8372d0c353/pages/view/ninjakittens/f64788e9-fccd-4d4a-a28a-cb84f88f6e12")
-        );
-
-        assert_eq!(preview.id, "bcf48806-b317-4351-9ee7-36e7d557d4de");
-        assert_eq!(preview.state, DeployState::Ready);
-        assert_eq!(
-            preview.environment,
-            ProviderEnvironment::Preview {
-                branch: Some("branchname".into()),
-                pr_number: None
-            }
-        );
-        assert_eq!(
-            preview.commit.sha.as_deref(),
-            Some("209c5bb11d89533f426b2f8469bcae12fdccf71b")
-        );
-        assert_eq!(preview.created_at, at("2021-03-08T10:00:00Z"));
-    }
-
-    #[test]
-    fn rollback_fixture_parses_as_a_deployment() {
-        let envelope: WireEnvelope<WireDeployment> =
-            serde_json::from_str(ROLLBACK_FIXTURE).unwrap();
-        assert!(envelope.result_info.is_none());
-        let deployment = client().to_deployment(envelope.result.unwrap()).unwrap();
-        assert_eq!(deployment.id, "f64788e9-fccd-4d4a-a28a-cb84f88f6e12");
-        assert_eq!(deployment.state, DeployState::Ready);
-        assert_eq!(
-            deployment.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            deployment.commit.message.as_deref(),
-            Some("Update index.html")
-        );
-    }
-
-    #[test]
-    fn error_fixture_yields_its_message_and_code() {
-        assert_eq!(
-            error_message(ERROR_FIXTURE.as_bytes()).as_deref(),
-            Some("message (code 1000)")
-        );
-        let envelope: WireEnvelope<serde_json::Value> =
-            serde_json::from_str(ERROR_FIXTURE).unwrap();
-        assert!(!envelope.success);
-        assert!(envelope.result.is_none());
-        assert_eq!(error_message(b"<html>bad gateway</html>"), None);
-        assert_eq!(error_message(br#"{"success":false,"errors":[]}"#), None);
-        assert_eq!(
-            error_message(
-                br#"{"errors":[{"code":10000,"message":"Authentication error"},{"code":7003}]}"#
-            )
-            .as_deref(),
-            Some("Authentication error (code 10000); code 7003")
-        );
-    }
-
-    #[test]
-    fn lenient_parsing_and_shapes_that_are_not_an_envelope() {
-        let deployment = serde_json::from_str::<WireDeployment>(
-            r#"{"id": "d1", "environment": "preview", "is_skipped": true,
-                "latest_stage": {"name": "queued", "status": "skipped"},
-                "created_on": "2021-03-09T00:58:59.045655", "brand_new": [1]}"#,
-        )
-        .unwrap()
-        .into_provider()
-        .unwrap();
-        assert_eq!(deployment.state, DeployState::Canceled);
-        assert_eq!(
-            deployment.created_at,
-            Some(
-                Utc.with_ymd_and_hms(2021, 3, 9, 0, 58, 59).unwrap()
-                    + chrono::Duration::microseconds(45_655)
-            )
-        );
-        assert_eq!(
-            deployment.environment,
-            ProviderEnvironment::Preview {
-                branch: None,
-                pr_number: None
-            }
-        );
-        let building = serde_json::from_str::<WireDeployment>(
-            r#"{"id": "d2", "environment": "production",
-                "latest_stage": {"name": "build", "status": "active", "ended_on": null}}"#,
-        )
-        .unwrap()
-        .into_provider()
-        .unwrap();
-        assert_eq!(building.state, DeployState::Building);
-        assert_eq!(building.provider_state, "build:active");
-        assert_eq!(building.finished_at, None);
-
-        let no_id = serde_json::from_str::<WireDeployment>(r#"{"environment": "preview"}"#)
-            .unwrap()
-            .into_provider();
-        assert!(matches!(no_id, Err(ProviderError::Malformed { .. })));
-        assert!(serde_json::from_str::<WireEnvelope<Vec<WireDeployment>>>(r#"[]"#).is_err());
-        assert!(
-            serde_json::from_str::<WireEnvelope<Vec<WireDeployment>>>(r#"{"result": []}"#).is_err(),
-            "no `success`: not Cloudflare's envelope"
-        );
-    }
-
-    #[test]
-    fn next_page_reads_result_info() {
-        let info = |page, per_page, total_count, total_pages| WireResultInfo {
-            page,
-            per_page,
-            total_count,
-            total_pages,
-        };
-        assert_eq!(
-            next_page(Some(&info(Some(1), Some(25), Some(60), None)), 1, 25, 25),
-            Some(2)
-        );
-        assert_eq!(
-            next_page(Some(&info(Some(3), Some(25), Some(60), None)), 3, 25, 10),
-            None
-        );
-        assert_eq!(
-            next_page(Some(&info(Some(2), None, None, Some(3))), 2, 25, 25),
-            Some(3)
-        );
-        assert_eq!(
-            next_page(Some(&info(Some(3), None, None, Some(3))), 3, 25, 25),
-            None
-        );
-        assert_eq!(next_page(None, 4, 25, 25), Some(5));
-        assert_eq!(next_page(None, 4, 25, 24), None);
-        assert_eq!(
-            next_page(Some(&info(Some(1), Some(25), Some(60), None)), 1, 25, 0),
-            None
-        );
-    }
-
-    #[test]
-    fn the_ratelimit_header_gives_a_wait() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "ratelimit",
-            HeaderValue::from_static("\"default\";r=0;t=30"),
-        );
-        assert_eq!(ratelimit_reset(&headers), Some(Duration::from_secs(30)));
-        assert_eq!(ratelimit_reset(&HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn urls_keep_the_base_path_and_encode_names() {
-        let mut config = client().config.clone();
-        config.api_base = "http://127.0.0.1:9/cloudflare/".into();
-        config.project_name = "a/b".into();
-        let nested = CloudflarePagesClient::new(reqwest::Client::new(), config);
-        assert_eq!(
-            nested.project_url(&["deployments", "x y"]).unwrap().as_str(),
-            "http://127.0.0.1:9/cloudflare/accounts/023e105f4ecef8ad9ca31a8372d0c353/pages/projects/a%2Fb/deployments/x%20y"
-        );
-        assert!(!format!("{nested:?}").contains("cf_do_not_print"));
-    }
-}
+mod tests;

@@ -19,8 +19,10 @@
 //! `x-ratelimit-remaining: 0`, or with `retry-after`, is a rate limit, not a refusal).
 //! Contract: `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`, section 1.
 
-use super::http::{parse_rate_limit, read_success, status_error, transport_error};
+use super::http::{parse_rate_limit, status_error, Failure, RestApi};
+use super::paging;
 use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
+use super::wire;
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError, ScopeCompare, ScopeRule,
@@ -35,9 +37,12 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use url::Url;
+
+mod runs;
+pub use runs::workflow_run_state;
 
 /// GitHub's `per_page` maximum on every list endpoint used here (default 30).
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -46,6 +51,13 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// this one.
 pub const API_VERSION: &str = "2022-11-28";
 const ACCEPT: &str = "application/vnd.github+json";
+/// GitHub's REST API: its media type, `{message}` bodies, and its rate-limit rules
+/// ([`github_failure`]).
+const API: RestApi = RestApi {
+    accept: ACCEPT,
+    on_failure: github_failure,
+    ..RestApi::new("GitHub", error_message)
+};
 /// How many statuses are read per deployment. One would do if GitHub lists statuses newest
 /// first, which is the common practice but UNCONFIRMED (the spec does not say). A few let the
 /// client see the order (and go to the last page if it is oldest first), and find when a
@@ -121,20 +133,15 @@ impl GithubClient {
     /// `{api_base}/repos/{owner}/{repo}/{segments…}`, each segment percent-encoded so that no
     /// configured name or id can change the path.
     fn endpoint(&self, segments: &[&str]) -> Result<Url, ProviderError> {
-        let invalid_base = || ProviderError::Transport {
-            detail: "the configured GitHub API base is not a valid http(s) URL".into(),
-        };
-        let mut url = Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
-        url.path_segments_mut()
-            .map_err(|()| invalid_base())?
-            .pop_if_empty()
-            .extend([
+        API.url(
+            &self.config.api_base,
+            &[
                 "repos",
                 self.config.owner.as_str(),
                 self.config.repo.as_str(),
-            ])
-            .extend(segments);
-        Ok(url)
+            ],
+            segments,
+        )
     }
 
     /// GETs `url` and decodes the JSON body; the response headers come back for `Link`.
@@ -149,26 +156,11 @@ impl GithubClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(T, StatusCode, HeaderMap), ProviderError> {
-        let response = request
-            .bearer_auth(self.config.token.expose())
-            .header(reqwest::header::ACCEPT, ACCEPT)
-            .header("x-github-api-version", API_VERSION)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
-            // GitHub answers its rate limits with 403 as well as 429, so these two are read
-            // here rather than by the shared mapping (which takes every 403 for a refusal).
-            let body = super::http::read_body(response, super::http::MAX_PROVIDER_BODY).await?;
-            return Err(refusal_error(status, &headers, &body, Utc::now()));
-        }
-        let (bytes, _rate_limit) = read_success(response, error_message).await?;
-        let value = serde_json::from_slice(&bytes).map_err(|error| ProviderError::Malformed {
-            detail: format!("unexpected JSON from GitHub: {error}"),
-        })?;
-        Ok((value, status, headers))
+        let request = API
+            .bearer(request, &self.config.token)
+            .header("x-github-api-version", API_VERSION);
+        let answer = API.send(request).await?;
+        Ok((API.decode(&answer.body)?, answer.status, answer.headers))
     }
 
     /// The Deployments source, or the refusal for a workflow-run source (Lookout cannot
@@ -245,7 +237,10 @@ impl GithubClient {
         // UNCONFIRMED: the spec does not state the list's order; in practice it is newest
         // first, which the paging relies on. Within a page it is made so here.
         deployments.sort_by_key(|deployment| {
-            std::cmp::Reverse((parse_time(deployment.created_at.as_deref()), deployment.id))
+            std::cmp::Reverse((
+                wire::parse_time("github", deployment.created_at.as_deref()),
+                deployment.id,
+            ))
         });
         Ok((deployments, link_page(&headers, "next")))
     }
@@ -357,7 +352,7 @@ impl GithubClient {
         let deployments = self.with_statuses(deployments).await?;
         Ok(DeploymentPage {
             deployments,
-            next: next.map(page_cursor),
+            next: next.map(paging::page_cursor),
         })
     }
 
@@ -419,143 +414,6 @@ impl GithubClient {
         let (deployment, _) = self.get::<WireDeployment>(url).await?;
         let status = self.latest_status(deployment.id).await?;
         Ok(deployment.into_provider(status))
-    }
-
-    // ---- Workflow-runs source -----------------------------------------------------------
-
-    /// One page of a workflow's runs, and the next page number.
-    async fn runs_page(
-        &self,
-        workflow: &str,
-        filters: &[(&str, &str)],
-        page: u32,
-        per_page: u32,
-    ) -> Result<(Vec<WireRun>, Option<u32>), ProviderError> {
-        let mut url = self.endpoint(&["actions", "workflows", workflow, "runs"])?;
-        {
-            let mut query = url.query_pairs_mut();
-            for (key, value) in filters {
-                query.append_pair(key, value);
-            }
-            query
-                .append_pair("per_page", &per_page.clamp(1, MAX_PAGE_SIZE).to_string())
-                .append_pair("page", &page.to_string());
-        }
-        let (list, headers) = self.get::<WireRunList>(url).await?;
-        let mut runs = list.workflow_runs;
-        runs.sort_by_key(|run| std::cmp::Reverse((parse_time(run.created_at.as_deref()), run.id)));
-        Ok((runs, link_page(&headers, "next")))
-    }
-
-    fn keeps_run(&self, run: &ProviderDeployment) -> bool {
-        match &run.environment {
-            ProviderEnvironment::Named(name) => self.wants_environment(name),
-            ProviderEnvironment::Preview { .. } => true,
-        }
-    }
-
-    async fn list_from_runs(
-        &self,
-        workflow: &str,
-        branch_environments: &[(String, String)],
-        page: u32,
-        per_page: u32,
-    ) -> Result<DeploymentPage, ProviderError> {
-        let (deployments, next) = self
-            .filtered_pages(
-                page,
-                |page| async move {
-                    let (runs, next) = self.runs_page(workflow, &[], page, per_page).await?;
-                    let mapped = runs
-                        .into_iter()
-                        .map(|run| run.into_provider(branch_environments))
-                        .collect();
-                    Ok((mapped, next))
-                },
-                |deployment| self.keeps_run(deployment),
-            )
-            .await?;
-        Ok(DeploymentPage {
-            deployments,
-            next: next.map(page_cursor),
-        })
-    }
-
-    /// The newest successful run per mapped environment, and per preview branch among the
-    /// newest page of successful runs.
-    async fn live_from_runs(
-        &self,
-        workflow: &str,
-        branch_environments: &[(String, String)],
-    ) -> Result<Vec<ProviderDeployment>, ProviderError> {
-        // `status=success` filters on the conclusion too (GH-SPEC: "status or conclusion").
-        let (recent, _) = self
-            .runs_page(workflow, &[("status", "success")], 1, MAX_PAGE_SIZE)
-            .await?;
-        let mut successful: Vec<ProviderDeployment> = recent
-            .into_iter()
-            .map(|run| run.into_provider(branch_environments))
-            .filter(|run| run.state == DeployState::Ready)
-            .collect();
-        // A mapped branch that has not succeeded within that page is asked for by name, so a
-        // rarely deployed production branch is not lost behind busy preview branches.
-        let seen_branches: HashSet<String> = successful
-            .iter()
-            .filter_map(|run| run.commit.branch.clone())
-            .collect();
-        let mut asked = HashSet::new();
-        for (branch, environment) in branch_environments {
-            if seen_branches.contains(branch)
-                || !self.wants_environment(environment)
-                || !asked.insert(branch.clone())
-            {
-                continue;
-            }
-            let (runs, _) = self
-                .runs_page(workflow, &[("branch", branch), ("status", "success")], 1, 1)
-                .await?;
-            successful.extend(
-                runs.into_iter()
-                    .map(|run| run.into_provider(branch_environments))
-                    .filter(|run| run.state == DeployState::Ready),
-            );
-        }
-        successful.sort_by_key(|run| std::cmp::Reverse(run.created_at));
-
-        let mut live = Vec::new();
-        let mut settled_environments = HashSet::new();
-        let mut settled_previews = HashSet::new();
-        for run in successful {
-            let first = match &run.environment {
-                ProviderEnvironment::Named(name) => {
-                    self.wants_environment(name) && settled_environments.insert(name.clone())
-                }
-                // Branch-less runs (e.g. a tag's run without head_branch) are no branch's
-                // preview.
-                ProviderEnvironment::Preview { branch: None, .. } => false,
-                ProviderEnvironment::Preview {
-                    branch: Some(branch),
-                    ..
-                } => settled_previews.insert(branch.clone()),
-            };
-            if first {
-                live.push(run);
-            }
-        }
-        Ok(live)
-    }
-
-    async fn one_run(
-        &self,
-        id: &str,
-        branch_environments: &[(String, String)],
-    ) -> Result<ProviderDeployment, ProviderError> {
-        id.parse::<u64>().map_err(|_| ProviderError::NotFound {
-            message: format!("no GitHub workflow run {id}"),
-        })?;
-        let url = self.endpoint(&["actions", "runs", id])?;
-        let (run, _) = self.get::<WireRun>(url).await?;
-        Ok(run.into_provider(branch_environments))
     }
 }
 
@@ -788,55 +646,28 @@ pub fn deployment_status_state(state: &str) -> DeployState {
         // GitHub marks a deployment `inactive` when a newer one of its environment succeeds.
         "inactive" => DeployState::Superseded,
         other => {
-            warn_unknown("deployment status state", other);
+            wire::warn_unknown("github", "deployment status state", other);
             DeployState::Unknown
         }
     }
 }
 
-/// A workflow run's `status` (+ `conclusion` once `completed`) → Lookout's state.
-pub fn workflow_run_state(status: Option<&str>, conclusion: Option<&str>) -> DeployState {
-    match status.unwrap_or("") {
-        "requested" | "queued" | "pending" | "waiting" => DeployState::Queued,
-        "in_progress" => DeployState::Building,
-        "completed" => match conclusion {
-            Some("success") => DeployState::Ready,
-            Some("failure" | "timed_out" | "startup_failure") => DeployState::Failed,
-            // Finished without deploying anything.
-            Some("cancelled" | "skipped" | "stale") => DeployState::Canceled,
-            // Waiting for someone to approve (e.g. a protected environment's reviewers).
-            Some("action_required") => DeployState::Queued,
-            // Neither passed nor failed: Lookout cannot tell whether it deployed.
-            Some("neutral") => DeployState::Unknown,
-            Some(other) => {
-                warn_unknown("workflow run conclusion", other);
-                DeployState::Unknown
-            }
-            None => DeployState::Unknown,
-        },
-        other => {
-            warn_unknown("workflow run status", other);
-            DeployState::Unknown
-        }
-    }
-}
-
-/// Logs each unknown enum value once per process.
-fn warn_unknown(what: &'static str, value: &str) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let first_time = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(format!("{what}:{value}"));
-    if first_time {
-        tracing::warn!(
-            provider = "github",
-            what,
-            value,
-            "unknown GitHub value; shown as unknown"
+/// GitHub answers its rate limits with 403 as well as 429, so those two go to
+/// [`refusal_error`]; every other failure maps as any provider's.
+fn github_failure(failure: Failure<'_>) -> ProviderError {
+    let answer = failure.answer;
+    if matches!(
+        answer.status,
+        StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+    ) {
+        return refusal_error(
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            answer.received_at,
         );
     }
+    failure.mapped()
 }
 
 /// Maps a 403 or 429. GitHub signals its primary limit with `x-ratelimit-remaining: 0`
@@ -884,94 +715,16 @@ fn error_message(body: &[u8]) -> Option<String> {
 
 /// The `page` of the link with relation `rel` in a `Link` header (`<url>; rel="next", …`).
 fn link_page(headers: &HeaderMap, rel: &str) -> Option<u32> {
-    headers
-        .get_all(reqwest::header::LINK)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(split_links)
-        .find(|(_, rels)| rels.split_whitespace().any(|r| r.eq_ignore_ascii_case(rel)))
-        .and_then(|(target, _)| page_of(&target))
-}
-
-/// Splits a `Link` header into `(target, rel)` pairs. Commas inside `<…>` belong to the URL.
-fn split_links(header: &str) -> Vec<(String, String)> {
-    let mut links = Vec::new();
-    let mut rest = header;
-    while let Some(open) = rest.find('<') {
-        let after_open = &rest[open + 1..];
-        let Some(close) = after_open.find('>') else {
-            break;
-        };
-        let target = after_open[..close].to_string();
-        let after_target = &after_open[close + 1..];
-        let params_end = after_target.find('<').unwrap_or(after_target.len());
-        let params = &after_target[..params_end];
-        let rel = params
-            .split([';', ','])
-            .filter_map(|param| {
-                let (key, value) = param.split_once('=')?;
-                key.trim()
-                    .eq_ignore_ascii_case("rel")
-                    .then(|| value.trim().trim_matches('"').to_string())
-            })
-            .next()
-            .unwrap_or_default();
-        links.push((target, rel));
-        rest = &after_target[params_end..];
-    }
-    links
-}
-
-/// The `page` query parameter of a link target (absolute, or relative to anything). Only the
-/// number is kept: the client rebuilds the URL from its own base, so a link can never send the
-/// token to another host.
-fn page_of(target: &str) -> Option<u32> {
-    let url = Url::parse(target)
-        .or_else(|_| Url::parse("http://link.invalid/").and_then(|base| base.join(target)))
-        .ok()?;
-    url.query_pairs()
-        .find(|(key, _)| key == "page")
-        .and_then(|(_, value)| value.trim().parse::<u32>().ok())
-        .filter(|page| *page >= 1)
-}
-
-fn page_cursor(page: u32) -> PageCursor {
-    PageCursor(page.to_string())
+    paging::link_in(headers, rel).and_then(|target| paging::page_of(&target))
 }
 
 /// Cursors are GitHub page numbers (with the caller's page size kept the same between calls,
 /// as `list_recent_deployments` does).
 fn parse_page_cursor(cursor: &PageCursor) -> Result<u32, ProviderError> {
-    cursor
-        .0
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|page| *page >= 1)
-        .ok_or_else(|| ProviderError::Rejected {
-            status: 400,
-            message: "not a GitHub page cursor (a page number)".into(),
-        })
-}
-
-/// A timestamp Lookout cannot read is left out rather than failing the whole answer.
-fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
-    let value = value?;
-    match DateTime::parse_from_rfc3339(value) {
-        Ok(time) => Some(time.with_timezone(&Utc)),
-        Err(_) => {
-            tracing::warn!(
-                provider = "github",
-                value,
-                "unreadable GitHub timestamp; ignored"
-            );
-            None
-        }
-    }
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|value| !value.trim().is_empty())
+    paging::requested_page(Some(cursor)).ok_or_else(|| ProviderError::Rejected {
+        status: 400,
+        message: "not a GitHub page cursor (a page number)".into(),
+    })
 }
 
 /// A full commit SHA (SHA-1 or SHA-256), as opposed to a branch or tag name.
@@ -1020,7 +773,7 @@ impl LatestStatus {
             statuses
                 .iter()
                 .find(|status| matches!(status.state.as_str(), "success" | "failure" | "error"))
-                .and_then(|status| parse_time(status.created_at.as_deref()))
+                .and_then(|status| wire::parse_time("github", status.created_at.as_deref()))
         };
         let log_url = statuses.iter().find_map(|status| {
             super::web_url(status.log_url.clone(), "log_url")
@@ -1061,7 +814,7 @@ struct WireUser {
 
 impl WireDeployment {
     fn environment_name(&self) -> String {
-        non_empty(self.environment.clone()).unwrap_or_else(|| "production".to_string())
+        wire::non_empty(self.environment.clone()).unwrap_or_else(|| "production".to_string())
     }
 
     fn into_provider(self, status: Option<LatestStatus>) -> ProviderDeployment {
@@ -1082,7 +835,7 @@ impl WireDeployment {
             provider_state,
             environment,
             commit: CommitInfo {
-                sha: non_empty(self.sha),
+                sha: wire::non_empty(self.sha),
                 // A deployment carries neither the commit message nor its author (only
                 // `GET /repos/{o}/{r}/commits/{sha}` has them, one more call per deployment).
                 message: None,
@@ -1091,8 +844,8 @@ impl WireDeployment {
             },
             pr_number,
             // The user who created the deployment (often a bot or an app), not the author.
-            creator: self.creator.and_then(|user| non_empty(user.login)),
-            created_at: parse_time(self.created_at.as_deref()),
+            creator: self.creator.and_then(|user| wire::non_empty(user.login)),
+            created_at: wire::parse_time("github", self.created_at.as_deref()),
             finished_at: status.as_ref().and_then(|status| status.finished_at),
             url: status
                 .as_ref()
@@ -1134,670 +887,12 @@ struct WireStatus {
 impl WireStatus {
     /// Newer statuses sort higher: by creation time, then by id (ids only grow).
     fn order_key(&self) -> (Option<DateTime<Utc>>, u64) {
-        (parse_time(self.created_at.as_deref()), self.id)
-    }
-}
-
-/// `{ total_count, workflow_runs }`.
-#[derive(Debug, Deserialize)]
-struct WireRunList {
-    workflow_runs: Vec<WireRun>,
-}
-
-/// A GitHub `workflow-run`. `status` and `conclusion` are plain strings in the REST schema.
-#[derive(Debug, Deserialize)]
-struct WireRun {
-    id: u64,
-    #[serde(default)]
-    head_branch: Option<String>,
-    #[serde(default)]
-    head_sha: Option<String>,
-    #[serde(default)]
-    display_title: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    conclusion: Option<String>,
-    #[serde(default)]
-    html_url: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
-    #[serde(default)]
-    updated_at: Option<String>,
-    #[serde(default)]
-    actor: Option<WireUser>,
-    #[serde(default)]
-    triggering_actor: Option<WireUser>,
-    #[serde(default)]
-    head_commit: Option<WireHeadCommit>,
-    /// Empty for runs of pull requests from forks.
-    #[serde(default)]
-    pull_requests: Option<Vec<WirePullRequest>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireHeadCommit {
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    author: Option<WireGitPerson>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireGitPerson {
-    #[serde(default)]
-    name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WirePullRequest {
-    #[serde(default)]
-    number: Option<u64>,
-}
-
-impl WireRun {
-    fn into_provider(self, branch_environments: &[(String, String)]) -> ProviderDeployment {
-        let state = workflow_run_state(self.status.as_deref(), self.conclusion.as_deref());
-        let provider_state = match (self.status.as_deref(), &self.conclusion) {
-            (Some("completed"), Some(conclusion)) => conclusion.clone(),
-            (status, _) => status.unwrap_or_default().to_string(),
-        };
-        let branch = non_empty(self.head_branch);
-        let pr_number = self
-            .pull_requests
-            .unwrap_or_default()
-            .first()
-            .and_then(|pr| pr.number)
-            .and_then(|number| u32::try_from(number).ok());
-        let mapped = branch.as_ref().and_then(|branch| {
-            branch_environments
-                .iter()
-                .find(|(mapped_branch, _)| mapped_branch == branch)
-                .map(|(_, environment)| environment.clone())
-        });
-        let environment = match mapped {
-            Some(environment) => ProviderEnvironment::Named(environment),
-            None => ProviderEnvironment::Preview {
-                branch: branch.clone(),
-                pr_number,
-            },
-        };
-        let (message, author) = match self.head_commit {
-            Some(commit) => (
-                non_empty(commit.message),
-                commit.author.and_then(|author| non_empty(author.name)),
-            ),
-            None => (None, None),
-        };
-        // A run has no completion time of its own; `updated_at` of a completed run is when
-        // it finished (a re-run makes it a new attempt and moves it on).
-        let finished_at = if self.status.as_deref() == Some("completed") {
-            parse_time(self.updated_at.as_deref())
-        } else {
-            None
-        };
-        let origin = OriginFact::all("head_branch", [branch.as_deref()]);
-        ProviderDeployment {
-            origin,
-            rollback_refusal: None,
-            id: self.id.to_string(),
-            state,
-            provider_state,
-            environment,
-            commit: CommitInfo {
-                sha: non_empty(self.head_sha),
-                message: message.or_else(|| non_empty(self.display_title)),
-                author,
-                branch,
-            },
-            pr_number,
-            // Who started this attempt (a re-run's actor), else who started the run.
-            creator: self
-                .triggering_actor
-                .and_then(|user| non_empty(user.login))
-                .or_else(|| self.actor.and_then(|user| non_empty(user.login))),
-            created_at: parse_time(self.created_at.as_deref()),
-            finished_at,
-            // A run has no URL of its own; what it deployed is the environment's business.
-            url: None,
-            dashboard_url: super::web_url(self.html_url, "html_url"),
-        }
+        (
+            wire::parse_time("github", self.created_at.as_deref()),
+            self.id,
+        )
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-    use reqwest::header::{HeaderName, HeaderValue};
-
-    const LIST_DEPLOYMENTS: &str =
-        include_str!("../../tests/fixtures/providers/github_list_deployments.json");
-    const LIST_STATUSES: &str =
-        include_str!("../../tests/fixtures/providers/github_list_deployment_statuses.json");
-    const CREATE_DEPLOYMENT: &str = include_str!(
-        "../../tests/fixtures/providers/github_create_deployment_rollback_response.json"
-    );
-    const CREATE_STATUS: &str = include_str!(
-        "../../tests/fixtures/providers/github_create_deployment_status_response.json"
-    );
-    const LIST_RUNS: &str =
-        include_str!("../../tests/fixtures/providers/github_list_workflow_runs.json");
-    const RERUN: &str =
-        include_str!("../../tests/fixtures/providers/github_rerun_workflow_response.json");
-    const DISPATCH: &str =
-        include_str!("../../tests/fixtures/providers/github_workflow_dispatch_response.json");
-
-    fn at(text: &str) -> Option<DateTime<Utc>> {
-        Some(
-            DateTime::parse_from_rfc3339(text)
-                .unwrap()
-                .with_timezone(&Utc),
-        )
-    }
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        map
-    }
-
-    fn client(source: GithubSource) -> GithubClient {
-        GithubClient::new(
-            reqwest::Client::new(),
-            GithubClientConfig {
-                api_base: "https://api.github.com".into(),
-                token: Secret::new("ghp_do_not_print"),
-                owner: "octocat".into(),
-                repo: "example".into(),
-                environments: Vec::new(),
-                source,
-            },
-        )
-    }
-
-    #[test]
-    fn every_deployment_status_state_maps_onto_lookout() {
-        let expected = [
-            ("error", DeployState::Failed),
-            ("failure", DeployState::Failed),
-            ("inactive", DeployState::Superseded),
-            ("pending", DeployState::Queued),
-            ("success", DeployState::Ready),
-            ("queued", DeployState::Queued),
-            ("in_progress", DeployState::Deploying),
-            ("destroyed", DeployState::Unknown),
-            ("", DeployState::Unknown),
-        ];
-        for (github, lookout) in expected {
-            assert_eq!(deployment_status_state(github), lookout, "{github}");
-        }
-    }
-
-    #[test]
-    fn every_workflow_run_status_and_conclusion_maps_onto_lookout() {
-        let statuses = [
-            ("requested", DeployState::Queued),
-            ("queued", DeployState::Queued),
-            ("pending", DeployState::Queued),
-            ("waiting", DeployState::Queued),
-            ("in_progress", DeployState::Building),
-            ("exploding", DeployState::Unknown),
-        ];
-        for (status, lookout) in statuses {
-            assert_eq!(workflow_run_state(Some(status), None), lookout, "{status}");
-        }
-        let conclusions = [
-            ("success", DeployState::Ready),
-            ("failure", DeployState::Failed),
-            ("timed_out", DeployState::Failed),
-            ("startup_failure", DeployState::Failed),
-            ("cancelled", DeployState::Canceled),
-            ("skipped", DeployState::Canceled),
-            ("stale", DeployState::Canceled),
-            ("action_required", DeployState::Queued),
-            ("neutral", DeployState::Unknown),
-            ("vanished", DeployState::Unknown),
-        ];
-        for (conclusion, lookout) in conclusions {
-            assert_eq!(
-                workflow_run_state(Some("completed"), Some(conclusion)),
-                lookout,
-                "{conclusion}"
-            );
-        }
-        assert_eq!(
-            workflow_run_state(Some("completed"), None),
-            DeployState::Unknown
-        );
-        assert_eq!(workflow_run_state(None, None), DeployState::Unknown);
-    }
-
-    #[test]
-    fn list_deployments_fixture_with_its_statuses_fixture() {
-        let deployments: Vec<WireDeployment> = serde_json::from_str(LIST_DEPLOYMENTS).unwrap();
-        assert_eq!(deployments.len(), 1);
-        let statuses: Vec<WireStatus> = serde_json::from_str(LIST_STATUSES).unwrap();
-        let latest = LatestStatus::from_statuses(statuses).unwrap();
-        assert_eq!(
-            latest,
-            LatestStatus {
-                state: "success".into(),
-                environment_url: Some("https://test-branch.lab.acme.com".into()),
-                log_url: Some("https://example.com/deployment/42/output".into()),
-                finished_at: at("2012-07-20T01:19:13Z"),
-            }
-        );
-        let deployment = deployments
-            .into_iter()
-            .next()
-            .unwrap()
-            .into_provider(Some(latest));
-        assert_eq!(deployment.id, "1");
-        assert_eq!(deployment.state, DeployState::Ready);
-        assert_eq!(deployment.provider_state, "success");
-        assert_eq!(
-            deployment.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            deployment.commit,
-            CommitInfo {
-                sha: Some("a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d".into()),
-                message: None,
-                author: None,
-                branch: Some("topic-branch".into()),
-            }
-        );
-        assert_eq!(deployment.pr_number, None);
-        assert_eq!(deployment.creator.as_deref(), Some("octocat"));
-        assert_eq!(deployment.created_at, at("2012-07-20T01:19:13Z"));
-        assert_eq!(deployment.finished_at, at("2012-07-20T01:19:13Z"));
-        assert_eq!(
-            deployment.url.as_deref(),
-            Some("https://test-branch.lab.acme.com")
-        );
-        assert_eq!(
-            deployment.dashboard_url.as_deref(),
-            Some("https://example.com/deployment/42/output")
-        );
-    }
-
-    #[test]
-    fn create_deployment_fixture_without_a_status_is_queued() {
-        let deployment: WireDeployment = serde_json::from_str(CREATE_DEPLOYMENT).unwrap();
-        let deployment = deployment.into_provider(None);
-        assert_eq!(deployment.id, "1");
-        assert_eq!(deployment.state, DeployState::Queued);
-        assert_eq!(deployment.provider_state, "");
-        assert_eq!(
-            deployment.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            deployment.commit.sha.as_deref(),
-            Some("a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d")
-        );
-        assert_eq!(deployment.finished_at, None);
-        assert_eq!(deployment.url, None);
-        assert_eq!(deployment.dashboard_url, None);
-    }
-
-    #[test]
-    fn creating_answers_a_deployment_or_a_merge_message() {
-        let created: WireCreated = serde_json::from_str(CREATE_DEPLOYMENT).unwrap();
-        assert!(matches!(created, WireCreated::Deployment(ref d) if d.id == 1));
-        let merged: WireCreated = serde_json::from_str(
-            r#"{"message":"Auto-merged master into topic-branch on deployment."}"#,
-        )
-        .unwrap();
-        assert!(
-            matches!(merged, WireCreated::Message { message: Some(ref m) } if m.starts_with("Auto-merged"))
-        );
-    }
-
-    #[test]
-    fn only_the_deployments_source_has_a_rollback() {
-        assert!(client(GithubSource::Deployments)
-            .rollback_method()
-            .is_some());
-        let runs = client(GithubSource::WorkflowRuns {
-            workflow: "deploy.yml".into(),
-            branch_environments: Vec::new(),
-        });
-        assert_eq!(runs.rollback_method(), None);
-    }
-
-    #[test]
-    fn create_status_fixture_is_a_success_status() {
-        let status: WireStatus = serde_json::from_str(CREATE_STATUS).unwrap();
-        assert_eq!(status.id, 1);
-        assert_eq!(status.state, "success");
-        assert_eq!(status.created_at.as_deref(), Some("2012-07-20T01:19:13Z"));
-        assert_eq!(
-            status.environment_url.as_deref(),
-            Some("https://test-branch.lab.acme.com")
-        );
-        let latest = LatestStatus::from_statuses(vec![status]).unwrap();
-        assert_eq!(deployment_status_state(&latest.state), DeployState::Ready);
-    }
-
-    #[test]
-    fn list_workflow_runs_fixture() {
-        let list: WireRunList = serde_json::from_str(LIST_RUNS).unwrap();
-        assert_eq!(list.workflow_runs.len(), 1);
-        let mapping = vec![("master".to_string(), "production".to_string())];
-        let run = list
-            .workflow_runs
-            .into_iter()
-            .next()
-            .unwrap()
-            .into_provider(&mapping);
-        assert_eq!(run.id, "30433642");
-        assert_eq!(run.state, DeployState::Queued);
-        assert_eq!(run.provider_state, "queued");
-        assert_eq!(
-            run.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            run.commit,
-            CommitInfo {
-                sha: Some("acb5820ced9479c074f688cc328bf03f341a511d".into()),
-                message: Some("Create linter.yaml".into()),
-                author: Some("Octo Cat".into()),
-                branch: Some("master".into()),
-            }
-        );
-        assert_eq!(run.pr_number, None);
-        assert_eq!(run.creator.as_deref(), Some("octocat"));
-        assert_eq!(run.created_at, at("2020-01-22T19:33:08Z"));
-        assert_eq!(run.finished_at, None, "queued: not finished");
-        assert_eq!(run.url, None);
-        assert_eq!(
-            run.dashboard_url.as_deref(),
-            Some("https://github.com/octo-org/octo-repo/actions/runs/30433642")
-        );
-    }
-
-    #[test]
-    fn an_unmapped_branch_run_is_a_preview_with_its_pull_request() {
-        let json = r#"{
-            "id": 7, "head_branch": "feature/login", "head_sha": "abc",
-            "display_title": "Add login", "status": "completed", "conclusion": "success",
-            "created_at": "2026-03-01T09:00:00Z", "updated_at": "2026-03-01T09:02:00Z",
-            "actor": {"login": "ada"}, "triggering_actor": {"login": "grace"},
-            "head_commit": null, "pull_requests": [{"number": 42, "id": 1}], "new": true
-        }"#;
-        let run: WireRun = serde_json::from_str(json).unwrap();
-        let run = run.into_provider(&[("main".into(), "production".into())]);
-        assert_eq!(run.state, DeployState::Ready);
-        assert_eq!(run.provider_state, "success");
-        assert_eq!(
-            run.environment,
-            ProviderEnvironment::Preview {
-                branch: Some("feature/login".into()),
-                pr_number: Some(42)
-            }
-        );
-        assert_eq!(run.pr_number, Some(42));
-        assert_eq!(
-            run.commit.message.as_deref(),
-            Some("Add login"),
-            "display_title"
-        );
-        assert_eq!(run.commit.author, None);
-        assert_eq!(run.creator.as_deref(), Some("grace"), "the re-run's actor");
-        assert_eq!(run.finished_at, at("2026-03-01T09:02:00Z"));
-    }
-
-    #[test]
-    fn rerun_and_dispatch_fixtures_are_not_deployment_lists() {
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(RERUN).unwrap(),
-            serde_json::json!({})
-        );
-        assert!(serde_json::from_str::<WireRunList>(RERUN).is_err());
-        assert!(serde_json::from_str::<Vec<WireDeployment>>(RERUN).is_err());
-        #[derive(Deserialize)]
-        struct Dispatch {
-            workflow_run_id: u64,
-            run_url: String,
-            html_url: String,
-        }
-        let dispatch: Dispatch = serde_json::from_str(DISPATCH).unwrap();
-        assert_eq!(dispatch.workflow_run_id, 1);
-        assert_eq!(
-            dispatch.run_url,
-            "https://api.github.com/repos/octo-org/octo-repo/actions/runs/1"
-        );
-        assert_eq!(
-            dispatch.html_url,
-            "https://github.com/octo-org/octo-repo/actions/runs/1"
-        );
-        assert!(serde_json::from_str::<WireRunList>(DISPATCH).is_err());
-    }
-
-    #[test]
-    fn the_latest_status_wins_in_either_order_and_finish_survives_inactive() {
-        let statuses = |order: &[(u64, &str, &str)]| -> Vec<WireStatus> {
-            order
-                .iter()
-                .map(|(id, state, time)| WireStatus {
-                    id: *id,
-                    state: state.to_string(),
-                    created_at: Some(time.to_string()),
-                    environment_url: (*state == "success").then(|| "https://app.example".into()),
-                    log_url: (*state != "inactive").then(|| format!("https://ci.example/{id}")),
-                    target_url: None,
-                })
-                .collect()
-        };
-        let history = [
-            (1, "queued", "2026-03-01T09:00:00Z"),
-            (2, "in_progress", "2026-03-01T09:00:30Z"),
-            (3, "success", "2026-03-01T09:02:00Z"),
-            (4, "inactive", "2026-03-01T10:00:00Z"),
-        ];
-        let mut newest_first = history;
-        newest_first.reverse();
-        for order in [&history[..], &newest_first[..]] {
-            let latest = LatestStatus::from_statuses(statuses(order)).unwrap();
-            assert_eq!(latest.state, "inactive");
-            assert_eq!(latest.finished_at, at("2026-03-01T09:02:00Z"));
-            assert_eq!(latest.environment_url, None, "only the latest status's URL");
-            assert_eq!(latest.log_url.as_deref(), Some("https://ci.example/3"));
-        }
-        let running = LatestStatus::from_statuses(statuses(&history[..2])).unwrap();
-        assert_eq!(running.state, "in_progress");
-        assert_eq!(running.finished_at, None);
-        assert_eq!(LatestStatus::from_statuses(Vec::new()), None);
-    }
-
-    #[test]
-    fn refs_name_a_branch_or_a_pull_request() {
-        assert_eq!(
-            branch_and_pr_of_ref(Some("main")),
-            (Some("main".into()), None)
-        );
-        assert_eq!(
-            branch_and_pr_of_ref(Some("refs/heads/release/2")),
-            (Some("release/2".into()), None)
-        );
-        assert_eq!(
-            branch_and_pr_of_ref(Some("refs/pull/17/merge")),
-            (None, Some(17))
-        );
-        assert_eq!(branch_and_pr_of_ref(Some("refs/tags/v1.0.0")), (None, None));
-        assert_eq!(
-            branch_and_pr_of_ref(Some("a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d")),
-            (None, None)
-        );
-        assert_eq!(branch_and_pr_of_ref(None), (None, None));
-    }
-
-    #[test]
-    fn link_headers_give_page_numbers() {
-        let map = headers(&[(
-            "link",
-            r#"<https://api.github.com/repositories/1/deployments?per_page=2&page=3>; rel="next", <https://api.github.com/repositories/1/deployments?per_page=2&page=9>; rel="last""#,
-        )]);
-        assert_eq!(link_page(&map, "next"), Some(3));
-        assert_eq!(link_page(&map, "last"), Some(9));
-        assert_eq!(link_page(&map, "prev"), None);
-        // Commas inside a URL, several header lines, relative targets, unquoted rel.
-        let map = headers(&[
-            ("link", r#"</x?q=a,b&page=1>; rel="prev first""#),
-            ("link", "</x?page=4&q=c,d>; rel=next"),
-        ]);
-        assert_eq!(link_page(&map, "first"), Some(1));
-        assert_eq!(link_page(&map, "next"), Some(4));
-        assert_eq!(link_page(&headers(&[("link", "garbage")]), "next"), None);
-        assert_eq!(
-            link_page(
-                &headers(&[("link", "<https://x/?page=0>; rel=\"next\"")]),
-                "next"
-            ),
-            None
-        );
-        assert_eq!(link_page(&HeaderMap::new(), "next"), None);
-    }
-
-    #[test]
-    fn a_403_with_no_requests_left_is_a_rate_limit_not_a_refusal() {
-        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        let body = br#"{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest"}"#;
-        let primary = refusal_error(
-            StatusCode::FORBIDDEN,
-            &headers(&[
-                ("x-ratelimit-remaining", "0"),
-                ("x-ratelimit-reset", "1700000090"),
-            ]),
-            body,
-            now,
-        );
-        assert_eq!(
-            primary,
-            ProviderError::RateLimited {
-                retry_after: Some(Duration::from_secs(90)),
-                message: "API rate limit exceeded for user ID 1.".into()
-            }
-        );
-        let secondary = refusal_error(
-            StatusCode::FORBIDDEN,
-            &headers(&[("retry-after", "30"), ("x-ratelimit-remaining", "4000")]),
-            br#"{"message":"You have exceeded a secondary rate limit."}"#,
-            now,
-        );
-        assert_eq!(secondary.retry_after(), Some(Duration::from_secs(30)));
-        let message_only = refusal_error(
-            StatusCode::FORBIDDEN,
-            &HeaderMap::new(),
-            br#"{"message":"You have exceeded a secondary rate limit. Please wait."}"#,
-            now,
-        );
-        assert_eq!(message_only.retry_after(), Some(SECONDARY_LIMIT_WAIT));
-        let plain_429 = refusal_error(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), b"", now);
-        assert_eq!(plain_429.retry_after(), Some(SECONDARY_LIMIT_WAIT));
-
-        let forbidden = refusal_error(
-            StatusCode::FORBIDDEN,
-            &headers(&[("x-ratelimit-remaining", "4999")]),
-            br#"{"message":"Resource not accessible by personal access token","documentation_url":"https://docs.github.com/rest"}"#,
-            now,
-        );
-        assert_eq!(
-            forbidden,
-            ProviderError::Forbidden {
-                message: "Resource not accessible by personal access token".into()
-            }
-        );
-    }
-
-    #[test]
-    fn error_bodies_give_their_message() {
-        assert_eq!(
-            error_message(br#"{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}"#)
-                .as_deref(),
-            Some("Bad credentials")
-        );
-        assert_eq!(
-            error_message(br#"{"message":"Validation Failed","errors":[{"resource":"Deployment","field":"ref","code":"missing"}]}"#)
-                .as_deref(),
-            Some("Validation Failed")
-        );
-        assert_eq!(error_message(b"<html>unicorn</html>"), None);
-        assert_eq!(error_message(br#"{"message":""}"#), None);
-    }
-
-    #[test]
-    fn lenient_parsing_and_the_wrong_shape() {
-        let deployment: WireDeployment = serde_json::from_str(
-            r#"{"id": 5, "payload": "a string payload", "created_at": "yesterday", "future": [1]}"#,
-        )
-        .unwrap();
-        let deployment = deployment.into_provider(None);
-        assert_eq!(deployment.created_at, None);
-        assert_eq!(
-            deployment.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert!(serde_json::from_str::<Vec<WireDeployment>>(r#"{"deployments": []}"#).is_err());
-        assert!(serde_json::from_str::<Vec<WireDeployment>>(r#"[{"sha": "abc"}]"#).is_err());
-        assert!(serde_json::from_str::<WireRunList>(r#"[]"#).is_err());
-    }
-
-    #[test]
-    fn endpoints_keep_the_base_path_and_encode_segments() {
-        let mut client = client(GithubSource::Deployments);
-        client.config.api_base = "http://127.0.0.1:9/github/".into();
-        client.config.owner = "octo cat".into();
-        assert_eq!(
-            client
-                .endpoint(&["deployments", "1/../x", "statuses"])
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:9/github/repos/octo%20cat/example/deployments/1%2F..%2Fx/statuses"
-        );
-        assert!(!format!("{client:?}").contains("ghp_do_not_print"));
-        client.config.api_base = "not a url".into();
-        assert!(matches!(
-            client.endpoint(&[]),
-            Err(ProviderError::Transport { .. })
-        ));
-    }
-
-    #[test]
-    fn cursors_are_page_numbers() {
-        assert_eq!(parse_page_cursor(&page_cursor(3)).unwrap(), 3);
-        for bad in ["0", "-1", "two", ""] {
-            assert!(parse_page_cursor(&PageCursor(bad.into())).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn only_terminal_statuses_are_cached() {
-        let client = client(GithubSource::Deployments);
-        let status = |state: &str| LatestStatus {
-            state: state.into(),
-            environment_url: None,
-            log_url: None,
-            finished_at: None,
-        };
-        client.remember_status(1, &status("success"));
-        client.remember_status(2, &status("in_progress"));
-        client.remember_status(3, &status("failure"));
-        client.remember_status(4, &status("inactive"));
-        assert_eq!(client.cached_status(1), None);
-        assert_eq!(client.cached_status(2), None);
-        assert_eq!(client.cached_status(3), Some(status("failure")));
-        assert_eq!(client.cached_status(4), Some(status("inactive")));
-        // Clones share the cache.
-        assert_eq!(client.clone().cached_status(3), Some(status("failure")));
-    }
-}
+mod tests;

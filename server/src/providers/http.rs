@@ -6,6 +6,7 @@
 //! 3xx is [`ProviderError::Redirected`] instead, shown as a stale row.
 
 use super::ProviderError;
+use crate::secret::Secret;
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -216,147 +217,190 @@ pub fn status_error(
     }
 }
 
-/// Sends a request and decodes a JSON success body into `T`. For a failure status, the body
-/// is handed to `error_message` (the provider's own error shape) and mapped by [`status_error`].
-pub async fn send_json<T: DeserializeOwned>(
-    request: RequestBuilder,
-    error_message: fn(&[u8]) -> Option<String>,
-) -> Result<(T, RateLimitInfo), ProviderError> {
-    let response = request.send().await.map_err(transport_error)?;
-    let (bytes, rate_limit) = read_success(response, error_message).await?;
-    let value = serde_json::from_slice(&bytes).map_err(|error| ProviderError::Malformed {
-        detail: format!("unexpected JSON: {error}"),
-    })?;
-    Ok((value, rate_limit))
+/// One exchange with a provider, read to the end (up to [`MAX_PROVIDER_BODY`]): what every
+/// client gets back, whatever its status, before any provider rule has looked at it.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+    /// When the answer came, for the waits its rate-limit headers announce.
+    pub received_at: DateTime<Utc>,
 }
 
-/// Reads the body of a response, or maps its failure status onto [`ProviderError`].
-pub async fn read_success(
-    response: Response,
-    error_message: fn(&[u8]) -> Option<String>,
-) -> Result<(bytes::Bytes, RateLimitInfo), ProviderError> {
-    let now = Utc::now();
+impl Answer {
+    /// What the rate-limit headers said.
+    pub fn rate_limit(&self) -> RateLimitInfo {
+        parse_rate_limit(&self.headers, self.received_at)
+    }
+
+    /// A header's value as trimmed text, when present and not empty.
+    pub fn header(&self, name: impl reqwest::header::AsHeaderName) -> Option<&str> {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    }
+}
+
+/// Sends `request` and reads its answer, mapping only transport failures; the status is the
+/// caller's to judge (GraphQL errors come with any status, see fly and railway).
+pub async fn exchange(request: RequestBuilder) -> Result<Answer, ProviderError> {
+    let response = request.send().await.map_err(transport_error)?;
+    let received_at = Utc::now();
     let status = response.status();
     let headers = response.headers().clone();
-    let rate_limit = parse_rate_limit(&headers, now);
-    let bytes = read_body(response, MAX_PROVIDER_BODY).await?;
-    if status.is_success() {
-        return Ok((bytes, rate_limit));
+    let body = read_body(response, MAX_PROVIDER_BODY).await?;
+    Ok(Answer {
+        status,
+        headers,
+        body,
+        received_at,
+    })
+}
+
+/// A failure status as a provider rule sees it: the answer, and the message its error body
+/// gave (or the status's reason).
+pub struct Failure<'a> {
+    pub answer: &'a Answer,
+    pub message: String,
+}
+
+impl Failure<'_> {
+    /// The shared mapping of [`status_error`].
+    pub fn mapped(self) -> ProviderError {
+        status_error(
+            self.answer.status,
+            &self.answer.headers,
+            self.message,
+            self.answer.received_at,
+        )
     }
-    let body = &bytes[..bytes.len().min(MAX_ERROR_BODY)];
-    let message = error_message(body).unwrap_or_else(|| {
-        status
-            .canonical_reason()
-            .unwrap_or("error without a message")
-            .to_string()
-    });
-    Err(status_error(status, &headers, message, now))
+}
+
+/// The one place a failure status becomes a [`ProviderError`] for a REST client.
+pub type FailureRule = fn(Failure<'_>) -> ProviderError;
+
+/// The rule of every provider that documents nothing of its own: [`status_error`].
+pub fn shared_mapping(failure: Failure<'_>) -> ProviderError {
+    failure.mapped()
+}
+
+/// How a client speaks one provider's REST API: the provider's name (for messages), the
+/// `Accept` it sends, the shape of its error body, and how a failure status maps: the shared
+/// [`status_error`] (via [`Failure::mapped`]) unless the provider documents otherwise.
+#[derive(Clone, Copy, Debug)]
+pub struct RestApi {
+    pub provider: &'static str,
+    pub accept: &'static str,
+    /// The message of the provider's error body, when it has one.
+    pub error_message: fn(&[u8]) -> Option<String>,
+    pub on_failure: FailureRule,
+}
+
+impl RestApi {
+    /// A provider whose failures follow the shared mapping.
+    pub const fn new(provider: &'static str, error_message: fn(&[u8]) -> Option<String>) -> Self {
+        Self {
+            provider,
+            accept: "application/json",
+            error_message,
+            on_failure: shared_mapping,
+        }
+    }
+
+    /// `base` + the `resource`'s segments (`["sites", site_id]`) + `extra`, each
+    /// percent-encoded so that no configured name or id can change the path (a trailing `/`
+    /// on the base is dropped).
+    pub fn url(
+        &self,
+        base: &str,
+        resource: &[&str],
+        extra: &[&str],
+    ) -> Result<url::Url, ProviderError> {
+        let invalid_base = || ProviderError::Transport {
+            detail: format!(
+                "the configured {} API base is not a valid http(s) URL",
+                self.provider
+            ),
+        };
+        let mut url = url::Url::parse(base).map_err(|_| invalid_base())?;
+        url.path_segments_mut()
+            .map_err(|()| invalid_base())?
+            .pop_if_empty()
+            .extend(resource)
+            .extend(extra);
+        Ok(url)
+    }
+
+    /// `request` with the provider's `Accept` and the token as a Bearer credential.
+    pub fn bearer(&self, request: RequestBuilder, token: &Secret) -> RequestBuilder {
+        request
+            .bearer_auth(token.expose())
+            .header(reqwest::header::ACCEPT, self.accept)
+    }
+
+    /// Sends `request` (already authorized) and returns its successful answer, or the failure
+    /// mapped by this provider's rule.
+    pub async fn send(&self, request: RequestBuilder) -> Result<Answer, ProviderError> {
+        let answer = exchange(request).await?;
+        if answer.status.is_success() {
+            return Ok(answer);
+        }
+        Err(self.failure(&answer))
+    }
+
+    /// Sends `request` and decodes its JSON success body.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, ProviderError> {
+        let answer = self.send(request).await?;
+        self.decode(&answer.body)
+    }
+
+    /// A failure answer as [`ProviderError`], by this provider's rule.
+    pub fn failure(&self, answer: &Answer) -> ProviderError {
+        let message = failure_message(answer, self.error_message);
+        (self.on_failure)(Failure { answer, message })
+    }
+
+    /// Decodes a JSON body; a body of another shape is [`ProviderError::Malformed`] with
+    /// serde's description (which names fields and positions, never values).
+    pub fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, ProviderError> {
+        serde_json::from_slice(body).map_err(|error| ProviderError::Malformed {
+            detail: format!("unexpected JSON from {}: {error}", self.provider),
+        })
+    }
+}
+
+/// The message of a failure answer: what `error_message` finds in (the start of) its body,
+/// else the status's reason.
+pub fn failure_message(answer: &Answer, error_message: fn(&[u8]) -> Option<String>) -> String {
+    let body = &answer.body[..answer.body.len().min(MAX_ERROR_BODY)];
+    error_message(body).unwrap_or_else(|| status_reason(answer.status))
+}
+
+/// The reason phrase of a status, for an error body that says nothing.
+pub fn status_reason(status: StatusCode) -> String {
+    status
+        .canonical_reason()
+        .unwrap_or("error without a message")
+        .to_string()
+}
+
+/// A sensitive header value from a token (Fly's `Authorization`, Railway's
+/// `Project-Access-Token`): a token holding characters a header cannot carry is refused as
+/// the provider would refuse it.
+pub fn token_header(value: &str) -> Result<reqwest::header::HeaderValue, ProviderError> {
+    let mut value =
+        reqwest::header::HeaderValue::from_str(value).map_err(|_| ProviderError::Unauthorized {
+            message: "the token holds characters an HTTP header cannot carry".into(),
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::{HeaderName, HeaderValue};
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        map
-    }
-
-    fn now() -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000, 0).unwrap()
-    }
-
-    #[test]
-    fn retry_after_in_seconds_and_as_a_date() {
-        let info = parse_rate_limit(&headers(&[("retry-after", "30")]), now());
-        assert_eq!(info.retry_after, Some(Duration::from_secs(30)));
-        let date = (now() + chrono::Duration::seconds(90)).to_rfc2822();
-        let info = parse_rate_limit(&headers(&[("retry-after", &date)]), now());
-        assert_eq!(info.retry_after, Some(Duration::from_secs(90)));
-    }
-
-    #[test]
-    fn render_reset_is_read_as_relative_or_epoch() {
-        let relative = parse_rate_limit(
-            &headers(&[("ratelimit-remaining", "0"), ("ratelimit-reset", "45")]),
-            now(),
-        );
-        assert_eq!(relative.wait(now()), Some(Duration::from_secs(45)));
-        let epoch = parse_rate_limit(
-            &headers(&[
-                ("ratelimit-remaining", "0"),
-                ("ratelimit-reset", "1700000060"),
-            ]),
-            now(),
-        );
-        assert_eq!(epoch.wait(now()), Some(Duration::from_secs(60)));
-    }
-
-    #[test]
-    fn x_ratelimit_headers_are_read() {
-        let info = parse_rate_limit(
-            &headers(&[
-                ("x-ratelimit-limit", "1000"),
-                ("x-ratelimit-remaining", "12"),
-                ("x-ratelimit-reset", "1700000100"),
-            ]),
-            now(),
-        );
-        assert_eq!(info.limit, Some(1000));
-        assert_eq!(info.remaining, Some(12));
-        assert_eq!(info.wait(now()), None, "budget left: no wait");
-    }
-
-    #[test]
-    fn a_429_with_only_a_reset_time_waits_until_then() {
-        let h = headers(&[("x-ratelimit-reset", "1700000009")]);
-        assert!(matches!(
-            status_error(StatusCode::TOO_MANY_REQUESTS, &h, String::new(), now()),
-            ProviderError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(9)
-        ));
-    }
-
-    #[test]
-    fn garbage_headers_are_ignored() {
-        let info = parse_rate_limit(
-            &headers(&[("retry-after", "soon"), ("ratelimit-limit", "-3")]),
-            now(),
-        );
-        assert_eq!(info, RateLimitInfo::default());
-    }
-
-    #[test]
-    fn statuses_map_to_typed_errors() {
-        let h = headers(&[("retry-after", "7")]);
-        assert!(matches!(
-            status_error(StatusCode::TOO_MANY_REQUESTS, &h, "slow down".into(), now()),
-            ProviderError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(7)
-        ));
-        assert!(matches!(
-            status_error(StatusCode::BAD_GATEWAY, &h, String::new(), now()),
-            ProviderError::Unavailable {
-                status: Some(502),
-                ..
-            }
-        ));
-        assert!(matches!(
-            status_error(StatusCode::UNAUTHORIZED, &h, String::new(), now()),
-            ProviderError::Unauthorized { .. }
-        ));
-        assert!(matches!(
-            status_error(StatusCode::UNPROCESSABLE_ENTITY, &h, String::new(), now()),
-            ProviderError::Rejected { status: 422, .. }
-        ));
-        assert_eq!(
-            status_error(StatusCode::FOUND, &h, String::new(), now()),
-            ProviderError::Redirected { status: 302 }
-        );
-    }
-}
+mod tests;

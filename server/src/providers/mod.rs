@@ -10,15 +10,20 @@ pub mod cloudflare;
 pub mod digitalocean;
 pub mod fly;
 pub mod github;
+mod graphql;
 pub mod health;
 pub mod heroku;
 pub mod http;
 pub mod netlify;
+pub mod paging;
 pub mod railway;
 pub mod render;
 pub mod rollback;
 pub mod supabase;
+#[cfg(test)]
+mod testkit;
 pub mod vercel;
+mod wire;
 
 use app::model::{DeployState, DeploymentView, ProviderKind};
 use async_trait::async_trait;
@@ -149,6 +154,28 @@ impl ScopeRule {
             presence: ScopePresence::Required,
         }
     }
+
+    /// One of these values when the payload names the field at all.
+    pub fn if_reported(field: &'static str, accepted: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            presence: ScopePresence::IfReported,
+            ..Self::required(field, accepted)
+        }
+    }
+}
+
+/// The scope of a client bound to one resource that serves several environments (a Vercel
+/// project, a Netlify site, a Pages project): the `resource` rule, and `field` naming the
+/// environment. Previews are never rollback targets, so they have no scope.
+pub(crate) fn named_environment_scope(
+    environment: &ProviderEnvironment,
+    resource: ScopeRule,
+    field: &'static str,
+) -> Option<Vec<ScopeRule>> {
+    let ProviderEnvironment::Named(name) = environment else {
+        return None;
+    };
+    Some(vec![resource, ScopeRule::required(field, [name.clone()])])
 }
 
 impl ProviderDeployment {
@@ -389,6 +416,25 @@ fn unsupported(operation: &str) -> ProviderError {
         status: 501,
         message: format!("this provider has no {operation} Lookout can call"),
     }
+}
+
+/// What serves each branch's preview where the provider marks none (Vercel, Netlify,
+/// Cloudflare Pages): the newest ready deployment of each branch, from a list that is newest
+/// first. Branch-less previews (CLI uploads, drafts) are no branch's preview and are skipped.
+pub(crate) fn branch_previews(
+    recent: Vec<ProviderDeployment>,
+) -> impl Iterator<Item = ProviderDeployment> {
+    let mut seen_branches = std::collections::HashSet::new();
+    recent.into_iter().filter(move |deployment| {
+        let ProviderEnvironment::Preview {
+            branch: Some(branch),
+            ..
+        } = &deployment.environment
+        else {
+            return false;
+        };
+        deployment.state == DeployState::Ready && seen_branches.insert(branch.clone())
+    })
 }
 
 /// Reads deployments page by page until `depth` are collected or the provider has no more.

@@ -9,10 +9,12 @@
 //! Railway has no production/preview flag: an environment is a name, and PR environments are
 //! marked `isEphemeral`. Lookout's config maps the names; ephemeral ones become previews.
 
+use super::graphql::{self, decode_data, GraphQlError, GraphQlResponse, PageInfo};
 use super::http;
 use super::rollback::{
     live_in, RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted,
 };
+use super::wire;
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError, ScopePresence, ScopeRule,
@@ -21,12 +23,11 @@ use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, OnceLock};
 
 /// Railway's public GraphQL endpoint (the default `api_base`).
 pub const DEFAULT_API_BASE: &str = "https://backboard.railway.com/graphql/v2";
@@ -38,9 +39,6 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// How many recent deployments `live_deployments` reads to find what ephemeral (PR)
 /// environments serve: those are not configured, so they are discovered from history.
 const EPHEMERAL_SCAN_DEPTH: u32 = 50;
-
-/// Provider error messages are kept for logs and the page; a runaway body is cut here.
-const MAX_MESSAGE_CHARS: usize = 300;
 
 /// How the token is sent: Railway uses a different header for project tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,34 +140,6 @@ fn live_query(environment_count: usize) -> String {
 // Wire types (lenient: every field optional, unknown fields ignored)
 // ---------------------------------------------------------------------------------------------
 
-/// A GraphQL response body: `data` and/or `errors`.
-#[derive(Debug, Deserialize)]
-struct GraphQlResponse {
-    #[serde(default)]
-    data: Option<Value>,
-    #[serde(default)]
-    errors: Option<Vec<GraphQlError>>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct GraphQlError {
-    #[serde(default)]
-    message: String,
-    /// Which (aliased) root field failed, e.g. `["env1"]`.
-    #[serde(default)]
-    path: Option<Vec<Value>>,
-}
-
-impl GraphQlError {
-    fn root_field(&self) -> Option<&str> {
-        self.path.as_ref()?.first()?.as_str()
-    }
-
-    fn short_message(&self) -> String {
-        truncate(&self.message)
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeploymentNode {
@@ -241,15 +211,6 @@ struct Edge {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageInfo {
-    #[serde(default)]
-    end_cursor: Option<String>,
-    #[serde(default)]
-    has_next_page: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
 struct DeploymentData {
     #[serde(default)]
     deployment: Option<DeploymentNode>,
@@ -289,25 +250,9 @@ pub fn map_status(status: &str) -> DeployState {
         "REMOVED" | "REMOVING" => DeployState::Superseded,
         "SKIPPED" => DeployState::Canceled,
         other => {
-            warn_unknown_status(other);
+            wire::warn_unknown("railway", "deployment status", other);
             DeployState::Unknown
         }
-    }
-}
-
-fn warn_unknown_status(status: &str) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let first_time = SEEN
-        .get_or_init(|| Mutex::new(HashSet::new()))
-        .lock()
-        .map(|mut seen| seen.insert(status.to_string()))
-        .unwrap_or(true);
-    if first_time {
-        tracing::warn!(
-            provider = "railway",
-            status,
-            "unknown Railway deployment status"
-        );
     }
 }
 
@@ -318,27 +263,15 @@ fn status_is_finished(status: &str) -> bool {
     matches!(status, "SUCCESS" | "FAILED" | "CRASHED" | "SKIPPED")
 }
 
-fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value?)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
-}
-
-fn non_empty(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .map(str::to_string)
-}
-
 fn meta_string(meta: Option<&Value>, key: &str) -> Option<String> {
-    non_empty(meta?.get(key)?.as_str())
+    wire::trimmed(meta?.get(key)?.as_str())
 }
 
 /// `url`/`staticUrl` come as bare host names (meanings UNCONFIRMED); either is the address of
 /// the deployment, so the first present one gets a scheme if it has none.
 fn deployment_url(node: &DeploymentNode) -> Option<String> {
-    let raw = non_empty(node.url.as_deref()).or_else(|| non_empty(node.static_url.as_deref()))?;
+    let raw =
+        wire::trimmed(node.url.as_deref()).or_else(|| wire::trimmed(node.static_url.as_deref()))?;
     let url = if raw.contains("://") {
         raw
     } else {
@@ -360,14 +293,6 @@ pub fn pr_number_from_environment_name(name: &str) -> Option<u32> {
         return None;
     }
     digits.parse().ok()
-}
-
-fn truncate(message: &str) -> String {
-    let message = message.trim();
-    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &message[..cut]),
-        None => message.to_string(),
-    }
 }
 
 fn dashboard_url(config: &RailwayClientConfig, environment_id: Option<&str>, id: &str) -> String {
@@ -404,7 +329,7 @@ fn map_deployment(config: &RailwayClientConfig, node: &DeploymentNode) -> Provid
     let environment_name = node
         .environment
         .as_ref()
-        .and_then(|env| non_empty(env.name.as_deref()))
+        .and_then(|env| wire::trimmed(env.name.as_deref()))
         .or_else(|| {
             // Without the environment object, the configured name for its id will do.
             let id = environment_id.as_deref()?;
@@ -436,10 +361,10 @@ fn map_deployment(config: &RailwayClientConfig, node: &DeploymentNode) -> Provid
         (ProviderEnvironment::Named(name), None)
     };
     let creator = node.creator.as_ref().and_then(|creator| {
-        non_empty(creator.name.as_deref()).or_else(|| non_empty(creator.email.as_deref()))
+        wire::trimmed(creator.name.as_deref()).or_else(|| wire::trimmed(creator.email.as_deref()))
     });
     let finished_at = if status_is_finished(&status) {
-        parse_time(node.status_updated_at.as_deref())
+        wire::parse_time("railway", node.status_updated_at.as_deref())
     } else {
         None
     };
@@ -454,7 +379,7 @@ fn map_deployment(config: &RailwayClientConfig, node: &DeploymentNode) -> Provid
         commit,
         pr_number,
         creator,
-        created_at: parse_time(node.created_at.as_deref()),
+        created_at: wire::parse_time("railway", node.created_at.as_deref()),
         finished_at,
         url: deployment_url(node),
         dashboard_url: Some(dashboard_url(config, environment_id.as_deref(), &node.id)),
@@ -533,17 +458,6 @@ fn strict_data<T: serde::de::DeserializeOwned>(
     decode_data(outcome.data)
 }
 
-fn decode_data<T: serde::de::DeserializeOwned>(data: Option<Value>) -> Result<T, ProviderError> {
-    let data = data
-        .filter(|data| !data.is_null())
-        .ok_or_else(|| ProviderError::Malformed {
-            detail: "a GraphQL response without data or errors".into(),
-        })?;
-    serde_json::from_value(data).map_err(|error| ProviderError::Malformed {
-        detail: format!("unexpected GraphQL data: {error}"),
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // The client
 // ---------------------------------------------------------------------------------------------
@@ -561,20 +475,13 @@ impl RailwayClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, ProviderError> {
-        match self.config.token_kind {
-            RailwayTokenKind::Bearer => Ok(request.bearer_auth(self.config.token.expose())),
-            RailwayTokenKind::ProjectAccessToken => {
-                let mut value =
-                    HeaderValue::from_str(self.config.token.expose()).map_err(|_| {
-                        ProviderError::Unauthorized {
-                            message: "the token holds characters an HTTP header cannot carry"
-                                .into(),
-                        }
-                    })?;
-                value.set_sensitive(true);
-                Ok(request.header("Project-Access-Token", value))
-            }
-        }
+        Ok(match self.config.token_kind {
+            RailwayTokenKind::Bearer => request.bearer_auth(self.config.token.expose()),
+            RailwayTokenKind::ProjectAccessToken => request.header(
+                "Project-Access-Token",
+                http::token_header(self.config.token.expose())?,
+            ),
+        })
     }
 
     /// Sends one GraphQL request and sorts out what came back. The body is parsed whatever
@@ -586,14 +493,16 @@ impl RailwayClient {
         query: &str,
         variables: Value,
     ) -> Result<GraphQlOutcome, ProviderError> {
-        let body = json!({ "query": query, "variables": variables });
+        let body = graphql::request_body(query, variables);
         let request = self.authorize(self.http.post(&self.config.api_base).json(&body))?;
-        let response = request.send().await.map_err(http::transport_error)?;
-        let now = Utc::now();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = http::read_body(response, http::MAX_PROVIDER_BODY).await?;
-        let rate_limit = http::parse_rate_limit(&headers, now);
+        let answer = http::exchange(request).await?;
+        let (status, headers, bytes, now) = (
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            answer.received_at,
+        );
+        let rate_limit = answer.rate_limit();
         if rate_limit.remaining.is_some() {
             tracing::debug!(
                 provider = "railway",
@@ -602,9 +511,7 @@ impl RailwayClient {
                 "rate-limit budget"
             );
         }
-        let envelope = serde_json::from_slice::<GraphQlResponse>(&bytes)
-            .ok()
-            .filter(|envelope| envelope.data.is_some() || envelope.errors.is_some());
+        let envelope = GraphQlResponse::read(bytes);
         let errors = envelope
             .as_ref()
             .and_then(|envelope| envelope.errors.clone())
@@ -613,19 +520,14 @@ impl RailwayClient {
             .first()
             .map(GraphQlError::short_message)
             .filter(|message| !message.is_empty());
-        let reason = || {
-            status
-                .canonical_reason()
-                .unwrap_or("error without a message")
-                .to_string()
-        };
+        let reason = || http::status_reason(status);
         if status == StatusCode::TOO_MANY_REQUESTS {
             let message = first_message.unwrap_or_else(reason);
-            return Err(http::status_error(status, &headers, message, now));
+            return Err(http::status_error(status, headers, message, now));
         }
         if let Some(error) = errors
             .iter()
-            .find_map(|error| fatal_error(error, &headers, now))
+            .find_map(|error| fatal_error(error, headers, now))
         {
             return Err(error);
         }
@@ -641,7 +543,7 @@ impl RailwayClient {
                 }
             }
             let message = first_message.unwrap_or_else(reason);
-            return Err(http::status_error(status, &headers, message, now));
+            return Err(http::status_error(status, headers, message, now));
         }
         let Some(envelope) = envelope else {
             return Err(ProviderError::Malformed {
@@ -699,12 +601,7 @@ impl DeploymentProvider for RailwayClient {
             .collect();
         // Railway returns newest first; sorting again guards the page order Lookout relies on.
         sort_newest_first(&mut deployments);
-        let next = data
-            .deployments
-            .page_info
-            .filter(|info| info.has_next_page == Some(true))
-            .and_then(|info| non_empty(info.end_cursor.as_deref()))
-            .map(PageCursor);
+        let next = PageInfo::next_cursor(data.deployments.page_info).map(PageCursor);
         Ok(DeploymentPage { deployments, next })
     }
 
@@ -957,308 +854,4 @@ impl DeploymentProvider for RailwayClient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    const PROJECT: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
-    const SERVICE: &str = "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c";
-    const PRODUCTION: &str = "0b8e3a1c-6f0d-4b1e-9d2a-2f5c7e9a1b3c";
-
-    fn config() -> RailwayClientConfig {
-        RailwayClientConfig {
-            api_base: DEFAULT_API_BASE.into(),
-            token: Secret::new("railway-token-123"),
-            token_kind: RailwayTokenKind::Bearer,
-            project_id: PROJECT.into(),
-            service_id: SERVICE.into(),
-            environments: vec![RailwayEnvironmentRef {
-                environment_id: PRODUCTION.into(),
-                name: "production".into(),
-            }],
-        }
-    }
-
-    fn envelope(text: &str) -> GraphQlResponse {
-        serde_json::from_str(text).unwrap()
-    }
-
-    #[test]
-    fn every_railway_status_maps_to_a_lookout_state() {
-        let expected = [
-            ("QUEUED", DeployState::Queued),
-            ("WAITING", DeployState::Queued),
-            ("NEEDS_APPROVAL", DeployState::Queued),
-            ("INITIALIZING", DeployState::Queued),
-            ("BUILDING", DeployState::Building),
-            ("DEPLOYING", DeployState::Deploying),
-            ("SUCCESS", DeployState::Ready),
-            ("SLEEPING", DeployState::Ready),
-            ("FAILED", DeployState::Failed),
-            ("CRASHED", DeployState::Failed),
-            ("REMOVED", DeployState::Superseded),
-            ("REMOVING", DeployState::Superseded),
-            ("SKIPPED", DeployState::Canceled),
-            ("TELEPORTING", DeployState::Unknown),
-            ("", DeployState::Unknown),
-        ];
-        for (status, state) in expected {
-            assert_eq!(map_status(status), state, "{status}");
-        }
-    }
-
-    #[test]
-    fn the_list_fixture_maps_onto_lookout_deployments() {
-        let body = envelope(include_str!(
-            "../../tests/fixtures/providers/railway_list_deployments_CONSTRUCTED.json"
-        ));
-        assert!(body.errors.is_none());
-        let data: ListData = decode_data(body.data).unwrap();
-        let config = config();
-        let mapped: Vec<ProviderDeployment> = data
-            .deployments
-            .edges
-            .iter()
-            .map(|edge| map_deployment(&config, &edge.node))
-            .collect();
-        assert_eq!(mapped.len(), 2);
-
-        let live = &mapped[0];
-        assert_eq!(live.id, "8107edff-4b8e-44fc-b43a-04566e847a2a");
-        assert_eq!(live.state, DeployState::Ready);
-        assert_eq!(live.provider_state, "SUCCESS");
-        // The fixture has no `environment` object: the configured name for the id is used.
-        assert_eq!(
-            live.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            live.commit,
-            CommitInfo {
-                sha: Some("de8b89f13b2bc164cf07e735921bf5513e17951d".into()),
-                message: Some("Fix header layout".into()),
-                author: Some("octocat".into()),
-                branch: Some("main".into()),
-            }
-        );
-        assert_eq!(
-            live.created_at,
-            Some(
-                Utc.with_ymd_and_hms(2025, 11, 21, 23, 48, 42).unwrap()
-                    + chrono::Duration::milliseconds(311)
-            )
-        );
-        assert_eq!(
-            live.finished_at,
-            Some(Utc.with_ymd_and_hms(2025, 11, 21, 23, 50, 2).unwrap())
-        );
-        assert_eq!(
-            live.url.as_deref(),
-            Some("https://web-production-1a2b.up.railway.app")
-        );
-        assert_eq!(
-            live.dashboard_url.as_deref(),
-            Some(
-                "https://railway.com/project/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d/service/\
-                 5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c?environmentId=\
-                 0b8e3a1c-6f0d-4b1e-9d2a-2f5c7e9a1b3c&id=8107edff-4b8e-44fc-b43a-04566e847a2a"
-            )
-        );
-        assert_eq!(live.creator, None);
-        assert_eq!(live.pr_number, None);
-
-        let removed = &mapped[1];
-        assert_eq!(removed.id, "2c1b0a9f-8e7d-4c6b-9a5f-4e3d2c1b0a9f");
-        assert_eq!(removed.state, DeployState::Superseded);
-        assert_eq!(
-            removed.commit.sha.as_deref(),
-            Some("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c")
-        );
-        assert_eq!(
-            removed.commit.message, None,
-            "unconfirmed meta keys are optional"
-        );
-        // `url` is null, so `staticUrl` is the address.
-        assert_eq!(
-            removed.url.as_deref(),
-            Some("https://web-production-1a2b.up.railway.app")
-        );
-        // statusUpdatedAt of a REMOVED deployment is when it was removed, not a finish time.
-        assert_eq!(removed.finished_at, None);
-
-        let info = data.deployments.page_info.unwrap();
-        assert_eq!(info.has_next_page, Some(false));
-        assert_eq!(info.end_cursor.as_deref(), Some("Y3Vyc29yOjI="));
-    }
-
-    #[test]
-    fn the_not_authorized_fixture_is_unauthorized() {
-        let body = envelope(include_str!(
-            "../../tests/fixtures/providers/railway_error_not_authorized_CONSTRUCTED.json"
-        ));
-        // `"data": null` reads as no data.
-        assert!(body.data.is_none());
-        let errors = body.errors.unwrap();
-        assert_eq!(errors[0].message, "Not Authorized");
-        assert_eq!(
-            fatal_error(&errors[0], &HeaderMap::new(), Utc::now()),
-            Some(ProviderError::Unauthorized {
-                message: "Not Authorized".into()
-            })
-        );
-    }
-
-    #[test]
-    fn the_rollback_fixtures_have_the_documented_shape() {
-        let request: Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/providers/railway_rollback_request.json"
-        ))
-        .unwrap();
-        let query = request["query"].as_str().unwrap();
-        assert!(query.contains("deploymentRollback(id: $id)"));
-        assert!(
-            !query.contains("deploymentRollback(id: $id) {"),
-            "Boolean!: no sub-selection"
-        );
-        assert_eq!(
-            request["variables"]["id"],
-            "2c1b0a9f-8e7d-4c6b-9a5f-4e3d2c1b0a9f"
-        );
-
-        let response = envelope(include_str!(
-            "../../tests/fixtures/providers/railway_rollback_response_CONSTRUCTED.json"
-        ));
-        assert!(response.errors.is_none());
-        let data: HashMap<String, bool> = decode_data(response.data).unwrap();
-        assert_eq!(data.get("deploymentRollback"), Some(&true));
-    }
-
-    #[test]
-    fn the_webhook_fixture_uses_the_same_status_and_meta_names() {
-        let event: Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/providers/railway_webhook_deployment.json"
-        ))
-        .unwrap();
-        assert_eq!(event["type"], "Deployment.failed");
-        assert_eq!(
-            map_status(event["details"]["status"].as_str().unwrap()),
-            DeployState::Ready
-        );
-        for key in ["commitHash", "commitMessage", "commitAuthor", "branch"] {
-            assert_eq!(
-                meta_string(Some(&event["details"]), key).as_deref(),
-                Some("...")
-            );
-        }
-        assert_eq!(event["resource"]["environment"]["isEphemeral"], false);
-    }
-
-    #[test]
-    fn graphql_errors_map_by_message() {
-        let error = |message: &str| GraphQlError {
-            message: message.into(),
-            path: None,
-        };
-        let none = HeaderMap::new();
-        let now = Utc::now();
-        assert!(matches!(
-            fatal_error(&error("Project Token not found"), &none, now),
-            Some(ProviderError::Unauthorized { .. })
-        ));
-        assert!(matches!(
-            fatal_error(&error("Two Factor Authentication Required"), &none, now),
-            Some(ProviderError::Forbidden { .. })
-        ));
-        assert_eq!(
-            fatal_error(&error("Deployment not found"), &none, now),
-            None
-        );
-        assert!(matches!(
-            request_error(&error("Deployment not found"), StatusCode::OK),
-            ProviderError::NotFound { .. }
-        ));
-        assert!(matches!(
-            request_error(&error("Problem processing request"), StatusCode::OK),
-            ProviderError::Rejected { status: 200, .. }
-        ));
-    }
-
-    #[test]
-    fn an_ephemeral_environment_is_a_preview_with_its_pr_number() {
-        let node: DeploymentNode = serde_json::from_value(json!({
-            "id": "d1",
-            "status": "BUILDING",
-            "createdAt": "2026-01-02T03:04:05Z",
-            "staticUrl": "https://web-web-pr-42.up.railway.app",
-            "meta": { "commitHash": "abc", "branch": "feature/x" },
-            "creator": { "name": null, "email": "dev@example.com" },
-            "environmentId": "env-pr",
-            "environment": { "id": "env-pr", "name": "web-pr-42", "isEphemeral": true },
-            "someNewField": { "nested": 1 }
-        }))
-        .unwrap();
-        let mapped = map_deployment(&config(), &node);
-        assert_eq!(
-            mapped.environment,
-            ProviderEnvironment::Preview {
-                branch: Some("feature/x".into()),
-                pr_number: Some(42)
-            }
-        );
-        assert_eq!(mapped.pr_number, Some(42));
-        assert_eq!(mapped.state, DeployState::Building);
-        assert_eq!(mapped.finished_at, None);
-        assert_eq!(mapped.creator.as_deref(), Some("dev@example.com"));
-        assert_eq!(
-            mapped.url.as_deref(),
-            Some("https://web-web-pr-42.up.railway.app")
-        );
-    }
-
-    #[test]
-    fn pr_numbers_come_only_from_matching_names() {
-        assert_eq!(pr_number_from_environment_name("pr-42"), Some(42));
-        assert_eq!(pr_number_from_environment_name("web-PR-7"), Some(7));
-        assert_eq!(pr_number_from_environment_name("api_pr-3"), Some(3));
-        assert_eq!(pr_number_from_environment_name("production"), None);
-        assert_eq!(pr_number_from_environment_name("upr-5"), None);
-        assert_eq!(pr_number_from_environment_name("pr-5b"), None);
-        assert_eq!(pr_number_from_environment_name("pr-"), None);
-    }
-
-    #[test]
-    fn the_live_query_aliases_each_environment() {
-        let query = live_query(2);
-        assert!(query.contains("$env0: String!, $env1: String!"));
-        assert!(
-            query.contains("env1: serviceInstance(serviceId: $serviceId, environmentId: $env1)")
-        );
-        assert!(query.contains("recent: deployments(input: $recentInput, first: 50)"));
-        assert!(query.contains("fragment LookoutDeployment on Deployment"));
-    }
-
-    #[test]
-    fn a_project_token_scopes_the_list_to_its_one_environment() {
-        let bearer = RailwayClient::new(reqwest::Client::new(), config());
-        assert_eq!(
-            bearer.recent_input(),
-            json!({ "projectId": PROJECT, "serviceId": SERVICE })
-        );
-        let mut project = config();
-        project.token_kind = RailwayTokenKind::ProjectAccessToken;
-        let scoped = RailwayClient::new(reqwest::Client::new(), project.clone());
-        assert_eq!(scoped.recent_input()["environmentId"], PRODUCTION);
-        project.environments.push(RailwayEnvironmentRef {
-            environment_id: "other".into(),
-            name: "staging".into(),
-        });
-        let unscoped = RailwayClient::new(reqwest::Client::new(), project);
-        assert_eq!(unscoped.recent_input().get("environmentId"), None);
-    }
-
-    #[test]
-    fn the_client_debug_output_hides_the_token() {
-        let client = RailwayClient::new(reqwest::Client::new(), config());
-        assert!(!format!("{client:?}").contains("railway-token-123"));
-    }
-}
+mod tests;

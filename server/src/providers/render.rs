@@ -5,11 +5,12 @@
 //! PR previews as separate services. So one [`RenderClient`] serves one service, and every
 //! deployment it returns belongs to the Lookout environment named in its config.
 
-use super::http::{read_success, send_json, transport_error};
+use super::http::RestApi;
 use super::rollback::{
     HoldKind, HoldOffer, HoldPlacement, HoldRelease, RollbackMethod, RollbackRequest,
     RollbackStarted,
 };
+use super::wire;
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError, ScopeRule,
@@ -17,14 +18,13 @@ use super::{
 use crate::secret::Secret;
 use app::model::{DeployState, ProviderKind};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
 use url::Url;
 
 /// Render's page size limit for `GET /services/{id}/deploys` (default 20, max 100).
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Render's REST API: `{id, message, code}` bodies, the shared status mapping.
+const API: RestApi = RestApi::new("Render", error_message);
 const DASHBOARD_BASE: &str = "https://dashboard.render.com";
 /// The `status` value of the deploy that serves traffic.
 const LIVE_STATUS: &str = "live";
@@ -65,18 +65,15 @@ impl RenderClient {
 
     /// `{api_base}/services/{serviceId}[/…]`, segments percent-encoded.
     fn service_url(&self, extra: &[&str]) -> Result<Url, ProviderError> {
-        let invalid_base = || ProviderError::Transport {
-            detail: "the configured Render API base is not a usable URL".into(),
-        };
-        let mut url = Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
-        {
-            let mut segments = url.path_segments_mut().map_err(|()| invalid_base())?;
-            segments
-                .pop_if_empty()
-                .extend(["services", self.config.service_id.as_str()])
-                .extend(extra);
-        }
-        Ok(url)
+        API.url(
+            &self.config.api_base,
+            &["services", self.config.service_id.as_str()],
+            extra,
+        )
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        API.bearer(request, &self.config.token)
     }
 
     /// Sets the service's `autoDeploy` (`yes` | `no`; the schema's enum, although the docs'
@@ -84,22 +81,13 @@ impl RenderClient {
     async fn set_auto_deploy(&self, on: bool) -> Result<(), ProviderError> {
         let url = self.service_url(&[])?;
         let body = serde_json::json!({ "autoDeploy": if on { "yes" } else { "no" } });
-        let request = self
-            .http
-            .patch(url)
-            .bearer_auth(self.config.token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body);
-        let response = request.send().await.map_err(transport_error)?;
-        read_success(response, error_message).await?;
+        API.send(self.authorized(self.http.patch(url)).json(&body))
+            .await?;
         Ok(())
     }
 
     fn get(&self, url: Url) -> reqwest::RequestBuilder {
-        self.http
-            .get(url)
-            .bearer_auth(self.config.token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
+        self.authorized(self.http.get(url))
     }
 
     async fn fetch_page(
@@ -107,8 +95,7 @@ impl RenderClient {
         query: &[(&str, &str)],
     ) -> Result<Vec<RenderDeployWithCursor>, ProviderError> {
         let url = self.deploys_url(None)?;
-        let (items, _rate_limit) = send_json(self.get(url).query(query), error_message).await?;
-        Ok(items)
+        API.send_json(self.get(url).query(query)).await
     }
 
     /// Maps one Render deploy onto Lookout's deployment.
@@ -138,8 +125,8 @@ impl RenderClient {
             // PR previews are separate Render services, never a field of a deploy.
             pr_number: None,
             creator: None,
-            created_at: parse_time(deploy.created_at.as_deref()),
-            finished_at: parse_time(deploy.finished_at.as_deref()),
+            created_at: wire::parse_time("render", deploy.created_at.as_deref()),
+            finished_at: wire::parse_time("render", deploy.finished_at.as_deref()),
             // Render deploys have no URL of their own: only the live one is reachable, at the
             // service's URL.
             url: if is_live {
@@ -225,7 +212,7 @@ impl DeploymentProvider for RenderClient {
     #[tracing::instrument(skip_all, fields(provider = "render", service_id = %self.config.service_id, deploy_id = %id))]
     async fn deployment(&self, id: &str) -> Result<ProviderDeployment, ProviderError> {
         let url = self.deploys_url(Some(id))?;
-        let (deploy, _rate_limit) = send_json::<RenderDeploy>(self.get(url), error_message).await?;
+        let deploy: RenderDeploy = API.send_json(self.get(url)).await?;
         Ok(self.to_deployment(deploy))
     }
 
@@ -267,15 +254,10 @@ impl DeploymentProvider for RenderClient {
         }
         let url = self.service_url(&["rollback"])?;
         let body = serde_json::json!({ "deployId": request.target.id });
-        let post = self
-            .http
-            .post(url)
-            .bearer_auth(self.config.token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body);
+        let post = self.authorized(self.http.post(url)).json(&body);
         // 201 with the new Deploy; its first status (`created`?) is UNCONFIRMED and not relied
         // on: progress reads the deploy by id.
-        let (created, _rate_limit) = send_json::<RenderDeploy>(post, error_message).await?;
+        let created: RenderDeploy = API.send_json(post).await?;
         Ok(RollbackStarted {
             new_deployment_id: Some(created.id),
             provider_reference: None,
@@ -311,20 +293,9 @@ pub fn deploy_state(status: &str) -> DeployState {
         "build_failed" | "update_failed" | "pre_deploy_failed" => DeployState::Failed,
         "canceled" => DeployState::Canceled,
         other => {
-            warn_unknown_status(other);
+            wire::warn_unknown("render", "deploy status", other);
             DeployState::Unknown
         }
-    }
-}
-
-fn warn_unknown_status(status: &str) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let mut seen = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if seen.insert(status.to_string()) {
-        tracing::warn!(status, "unknown Render deploy status; shown as unknown");
     }
 }
 
@@ -337,18 +308,6 @@ fn error_message(body: &[u8]) -> Option<String> {
         .or(error.code)
         .or(error.id)
         .filter(|text| !text.trim().is_empty())
-}
-
-/// A timestamp Lookout cannot read is left out rather than failing the whole answer.
-fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
-    let value = value?;
-    match DateTime::parse_from_rfc3339(value) {
-        Ok(time) => Some(time.with_timezone(&Utc)),
-        Err(_) => {
-            tracing::warn!(value, "unreadable Render timestamp; ignored");
-            None
-        }
-    }
 }
 
 /// Newest first; deployments without a creation time go last (stable otherwise).
@@ -402,209 +361,4 @@ struct RenderError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    const LIST_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/render_list_deploys_CONSTRUCTED.json");
-    const ROLLBACK_RESPONSE_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/render_rollback_response_CONSTRUCTED.json");
-    const ROLLBACK_REQUEST_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/render_rollback_request.json");
-    const ERROR_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/render_error_CONSTRUCTED.json");
-
-    fn client() -> RenderClient {
-        RenderClient::new(
-            reqwest::Client::new(),
-            RenderClientConfig {
-                api_base: "https://api.render.com/v1".into(),
-                token: Secret::new("rnd_test_token"),
-                service_id: "srv-abc123".into(),
-                environment: "production".into(),
-                service_url: Some("https://api.example.com".into()),
-            },
-        )
-    }
-
-    fn at(text: &str) -> Option<DateTime<Utc>> {
-        Some(
-            DateTime::parse_from_rfc3339(text)
-                .unwrap()
-                .with_timezone(&Utc),
-        )
-    }
-
-    #[test]
-    fn every_render_status_maps_to_a_lookout_state() {
-        let cases = [
-            ("created", DeployState::Queued),
-            ("queued", DeployState::Queued),
-            ("build_in_progress", DeployState::Building),
-            ("update_in_progress", DeployState::Deploying),
-            ("pre_deploy_in_progress", DeployState::Deploying),
-            ("live", DeployState::Ready),
-            ("deactivated", DeployState::Superseded),
-            ("build_failed", DeployState::Failed),
-            ("update_failed", DeployState::Failed),
-            ("pre_deploy_failed", DeployState::Failed),
-            ("canceled", DeployState::Canceled),
-            ("some_future_status", DeployState::Unknown),
-            ("", DeployState::Unknown),
-        ];
-        for (status, expected) in cases {
-            assert_eq!(deploy_state(status), expected, "status {status:?}");
-        }
-    }
-
-    #[test]
-    fn list_fixture_parses_into_a_page() {
-        let items: Vec<RenderDeployWithCursor> = serde_json::from_str(LIST_FIXTURE).unwrap();
-        assert_eq!(items.len(), 2);
-        assert_eq!(items[0].cursor.as_deref(), Some("cfQ74cE2sDI="));
-
-        let page = client().to_page(items, 2);
-        assert_eq!(page.next, Some(PageCursor("mpFjFKeYgnw=".into())));
-        let [live, old] = page.deployments.as_slice() else {
-            panic!("two deployments expected");
-        };
-
-        assert_eq!(live.id, "dep-d0c1b2a3f4e5d6c7b8a9");
-        assert_eq!(live.state, DeployState::Ready);
-        assert_eq!(live.provider_state, "live");
-        assert_eq!(
-            live.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            live.commit,
-            CommitInfo {
-                sha: Some("de8b89f13b2bc164cf07e735921bf5513e17951d".into()),
-                message: Some("Fix header layout".into()),
-                author: None,
-                branch: None,
-            }
-        );
-        assert_eq!(live.creator, None);
-        assert_eq!(live.pr_number, None);
-        assert_eq!(live.created_at, at("2021-06-17T08:15:30Z"));
-        assert_eq!(live.finished_at, at("2021-06-17T08:18:02Z"));
-        assert_eq!(live.url.as_deref(), Some("https://api.example.com"));
-        assert_eq!(
-            live.dashboard_url.as_deref(),
-            Some("https://dashboard.render.com/web/srv-abc123/deploys/dep-d0c1b2a3f4e5d6c7b8a9")
-        );
-
-        assert_eq!(old.id, "dep-c9b8a7f6e5d4c3b2a1f0");
-        assert_eq!(old.state, DeployState::Superseded);
-        assert_eq!(old.commit.message.as_deref(), Some("Previous release"));
-        assert_eq!(old.finished_at, at("2021-02-17T08:19:45Z"));
-        assert_eq!(old.url, None, "only the live deploy has the service URL");
-    }
-
-    #[test]
-    fn a_short_page_is_the_last_one() {
-        let items: Vec<RenderDeployWithCursor> = serde_json::from_str(LIST_FIXTURE).unwrap();
-        let page = client().to_page(items, 20);
-        assert_eq!(page.deployments.len(), 2);
-        assert_eq!(page.next, None);
-        assert_eq!(client().to_page(Vec::new(), 20), DeploymentPage::default());
-    }
-
-    #[test]
-    fn a_page_is_sorted_newest_first_but_pages_on_from_the_last_item() {
-        let mut items: Vec<RenderDeployWithCursor> = serde_json::from_str(LIST_FIXTURE).unwrap();
-        items.reverse();
-        let page = client().to_page(items, 2);
-        assert_eq!(page.deployments[0].id, "dep-d0c1b2a3f4e5d6c7b8a9");
-        assert_eq!(page.deployments[1].id, "dep-c9b8a7f6e5d4c3b2a1f0");
-        assert_eq!(page.next, Some(PageCursor("cfQ74cE2sDI=".into())));
-    }
-
-    #[test]
-    fn rollback_response_fixture_parses_as_a_queued_deploy() {
-        let deploy: RenderDeploy = serde_json::from_str(ROLLBACK_RESPONSE_FIXTURE).unwrap();
-        let deployment = client().to_deployment(deploy);
-        assert_eq!(deployment.id, "dep-e1f2a3b4c5d6e7f8a9b0");
-        assert_eq!(deployment.state, DeployState::Queued);
-        assert_eq!(deployment.provider_state, "created");
-        assert_eq!(
-            deployment.commit.sha.as_deref(),
-            Some("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c")
-        );
-        assert_eq!(deployment.created_at, at("2021-06-18T10:00:00Z"));
-        assert_eq!(deployment.finished_at, None);
-        assert_eq!(deployment.url, None);
-    }
-
-    #[test]
-    fn rollback_request_fixture_names_a_deploy_of_the_list() {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        struct RollbackRequest {
-            deploy_id: String,
-        }
-        let request: RollbackRequest = serde_json::from_str(ROLLBACK_REQUEST_FIXTURE).unwrap();
-        assert_eq!(request.deploy_id, "dep-c9b8a7f6e5d4c3b2a1f0");
-        assert!(LIST_FIXTURE.contains(&request.deploy_id));
-    }
-
-    #[test]
-    fn error_fixture_gives_its_message() {
-        assert_eq!(
-            error_message(ERROR_FIXTURE.as_bytes()).as_deref(),
-            Some("deploy not found")
-        );
-        assert_eq!(
-            error_message(br#"{"id":"x","code":"service_suspended"}"#).as_deref(),
-            Some("service_suspended")
-        );
-        assert_eq!(error_message(b"<html>bad gateway</html>"), None);
-        assert_eq!(error_message(b"{}"), None);
-    }
-
-    #[test]
-    fn lenient_parsing_ignores_new_fields_and_bad_timestamps() {
-        let deploy: RenderDeploy = serde_json::from_str(
-            r#"{"id":"dep-1","status":"rocketing","createdAt":"yesterday","newField":{"a":1}}"#,
-        )
-        .unwrap();
-        let deployment = client().to_deployment(deploy);
-        assert_eq!(deployment.state, DeployState::Unknown);
-        assert_eq!(deployment.provider_state, "rocketing");
-        assert_eq!(deployment.created_at, None);
-        assert_eq!(deployment.commit, CommitInfo::default());
-        // Not the documented shape at all: an object instead of the list.
-        assert!(serde_json::from_str::<Vec<RenderDeployWithCursor>>(r#"{"deploys":[]}"#).is_err());
-    }
-
-    #[test]
-    fn deploy_urls_are_built_under_the_api_base_and_encoded() {
-        let client = client();
-        assert_eq!(
-            client.deploys_url(None).unwrap().as_str(),
-            "https://api.render.com/v1/services/srv-abc123/deploys"
-        );
-        assert_eq!(
-            client.deploys_url(Some("dep-1/../x")).unwrap().as_str(),
-            "https://api.render.com/v1/services/srv-abc123/deploys/dep-1%2F..%2Fx"
-        );
-        let mut config = client.config.clone();
-        config.api_base = "http://127.0.0.1:9/render/".into();
-        let nested = RenderClient::new(reqwest::Client::new(), config);
-        assert_eq!(
-            nested.deploys_url(Some("dep-1")).unwrap().as_str(),
-            "http://127.0.0.1:9/render/services/srv-abc123/deploys/dep-1"
-        );
-        assert!(!format!("{nested:?}").contains("rnd_test_token"));
-    }
-
-    #[test]
-    fn timestamps_parse_as_utc() {
-        assert_eq!(
-            parse_time(Some("2021-06-17T10:15:30+02:00")),
-            Some(Utc.with_ymd_and_hms(2021, 6, 17, 8, 15, 30).unwrap())
-        );
-    }
-}
+mod tests;

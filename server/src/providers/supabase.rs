@@ -13,6 +13,7 @@
 //! `shared/providers/github-digitalocean-fly-heroku-cloudflare-supabase.md`, section 6.
 
 use super::http;
+use super::wire;
 use super::ProviderError;
 use crate::secret::Secret;
 use app::model::{HealthState, HealthView};
@@ -22,7 +23,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// The Management API base.
@@ -30,6 +30,8 @@ pub const DEFAULT_API_BASE: &str = "https://api.supabase.com";
 /// Supabase's public status page (an Atlassian Statuspage; UNCONFIRMED by Supabase's docs, but
 /// widely used).
 pub const DEFAULT_STATUS_BASE: &str = "https://status.supabase.com";
+/// Supabase's Management API and status page: `{message}` bodies, the shared status mapping.
+const API: http::RestApi = http::RestApi::new("Supabase", error_message);
 
 /// One service error text shown in the detail is cut to this many characters.
 const MAX_ERROR_CHARS: usize = 120;
@@ -184,7 +186,7 @@ pub fn service_health(status: &str) -> HealthState {
         "COMING_UP" => HealthState::Degraded,
         "UNHEALTHY" => HealthState::Down,
         other => {
-            warn_unknown("service status", other);
+            wire::warn_unknown("supabase", "service status", other);
             HealthState::Unknown
         }
     }
@@ -206,7 +208,7 @@ pub fn project_health_state(status: &str) -> HealthState {
         | "PAUSE_FAILED" => HealthState::Down,
         "UNKNOWN" => HealthState::Unknown,
         other => {
-            warn_unknown("project status", other);
+            wire::warn_unknown("supabase", "project status", other);
             HealthState::Unknown
         }
     }
@@ -223,26 +225,9 @@ pub fn platform_indicator_health(indicator: &str) -> HealthState {
         "minor" | "major" | "maintenance" => HealthState::Degraded,
         "critical" => HealthState::Down,
         other => {
-            warn_unknown("status page indicator", other);
+            wire::warn_unknown("supabase", "status page indicator", other);
             HealthState::Unknown
         }
-    }
-}
-
-fn warn_unknown(kind: &'static str, value: &str) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let first_time = SEEN
-        .get_or_init(|| Mutex::new(HashSet::new()))
-        .lock()
-        .map(|mut seen| seen.insert(format!("{kind}:{value}")))
-        .unwrap_or(true);
-    if first_time {
-        tracing::warn!(
-            provider = "supabase",
-            kind,
-            value,
-            "unknown Supabase value; shown as unknown"
-        );
     }
 }
 
@@ -384,22 +369,21 @@ impl SupabaseClient {
 
     /// `{base}/{segments…}`, each segment percent-encoded.
     fn url(&self, base: &str, segments: &[&str]) -> Result<url::Url, ProviderError> {
-        let invalid_base = || ProviderError::Transport {
-            detail: "the configured Supabase base is not a usable URL".into(),
-        };
-        let mut url = url::Url::parse(base).map_err(|_| invalid_base())?;
-        url.path_segments_mut()
-            .map_err(|()| invalid_base())?
-            .pop_if_empty()
-            .extend(segments);
-        Ok(url)
+        API.url(base, segments, &[])
     }
 
     fn management_get(&self, url: url::Url) -> reqwest::RequestBuilder {
-        self.http
-            .get(url)
-            .bearer_auth(self.config.token.expose())
-            .header(ACCEPT, "application/json")
+        API.bearer(self.http.get(url), &self.config.token)
+    }
+
+    /// A Management API answer decoded, its rate-limit budget noted.
+    async fn management_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: url::Url,
+    ) -> Result<T, ProviderError> {
+        let answer = API.send(self.management_get(url)).await?;
+        Self::note_budget(&answer.rate_limit());
+        API.decode(&answer.body)
     }
 
     fn note_budget(rate_limit: &http::RateLimitInfo) {
@@ -428,10 +412,8 @@ impl SupabaseClient {
         url.query_pairs_mut()
             .append_pair("services", &services.join(","));
         let started = Instant::now();
-        let (answers, rate_limit): (Vec<WireServiceHealth>, _) =
-            http::send_json(self.management_get(url), error_message).await?;
+        let answers: Vec<WireServiceHealth> = self.management_json(url).await?;
         let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-        Self::note_budget(&rate_limit);
         let (state, detail) = summarize(&self.services, &answers);
         Ok(HealthView {
             state,
@@ -450,9 +432,7 @@ impl SupabaseClient {
             &self.config.api_base,
             &["v1", "projects", &self.config.project_ref],
         )?;
-        let (project, rate_limit): (WireProject, _) =
-            http::send_json(self.management_get(url), error_message).await?;
-        Self::note_budget(&rate_limit);
+        let project: WireProject = self.management_json(url).await?;
         let status = project.status.unwrap_or_default();
         Ok(SupabaseProject {
             health: project_health_state(&status),
@@ -469,8 +449,7 @@ impl SupabaseClient {
     pub async fn platform_status(&self) -> Result<(HealthState, String), ProviderError> {
         let url = self.url(&self.config.status_base, &["api", "v2", "status.json"])?;
         let request = self.http.get(url).header(ACCEPT, "application/json");
-        let (page, _rate_limit): (WireStatusPage, _) =
-            http::send_json(request, error_message).await?;
+        let page: WireStatusPage = API.send_json(request).await?;
         let indicator = page.status.indicator.unwrap_or_default();
         let description = page
             .status
@@ -483,216 +462,4 @@ impl SupabaseClient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HEALTH_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/supabase_project_health.json");
-    const STATUSPAGE_FIXTURE: &str =
-        include_str!("../../tests/fixtures/providers/supabase_statuspage_status_CONSTRUCTED.json");
-
-    fn client() -> SupabaseClient {
-        SupabaseClient::new(
-            reqwest::Client::new(),
-            SupabaseClientConfig {
-                api_base: DEFAULT_API_BASE.into(),
-                token: Secret::new("sbp_test_token"),
-                project_ref: "abcdefghijklmnopqrst".into(),
-                status_base: DEFAULT_STATUS_BASE.into(),
-            },
-        )
-    }
-
-    fn service(name: &str, status: &str) -> WireServiceHealth {
-        WireServiceHealth {
-            name: Some(name.into()),
-            healthy: Some(status == "ACTIVE_HEALTHY"),
-            status: Some(status.into()),
-            error: (status == "UNHEALTHY").then(|| format!("{name} is not responding")),
-        }
-    }
-
-    #[test]
-    fn every_supabase_health_value_maps_to_a_lookout_state() {
-        for (status, expected) in [
-            ("ACTIVE_HEALTHY", HealthState::Up),
-            ("COMING_UP", HealthState::Degraded),
-            ("UNHEALTHY", HealthState::Down),
-            ("SOMETHING_NEW", HealthState::Unknown),
-        ] {
-            assert_eq!(service_health(status), expected, "service {status}");
-        }
-        for (status, expected) in [
-            ("INACTIVE", HealthState::Down),
-            ("ACTIVE_HEALTHY", HealthState::Up),
-            ("ACTIVE_UNHEALTHY", HealthState::Degraded),
-            ("COMING_UP", HealthState::Degraded),
-            ("UNKNOWN", HealthState::Unknown),
-            ("GOING_DOWN", HealthState::Down),
-            ("INIT_FAILED", HealthState::Down),
-            ("REMOVED", HealthState::Down),
-            ("RESTORING", HealthState::Degraded),
-            ("UPGRADING", HealthState::Degraded),
-            ("PAUSING", HealthState::Down),
-            ("RESTORE_FAILED", HealthState::Down),
-            ("RESTARTING", HealthState::Degraded),
-            ("PAUSE_FAILED", HealthState::Down),
-            ("RESIZING", HealthState::Degraded),
-            ("HIBERNATING", HealthState::Unknown),
-        ] {
-            assert_eq!(project_health_state(status), expected, "project {status}");
-        }
-        for (indicator, expected) in [
-            ("none", HealthState::Up),
-            ("minor", HealthState::Degraded),
-            ("major", HealthState::Degraded),
-            ("critical", HealthState::Down),
-            ("maintenance", HealthState::Degraded),
-            ("apocalyptic", HealthState::Unknown),
-        ] {
-            assert_eq!(
-                platform_indicator_health(indicator),
-                expected,
-                "{indicator}"
-            );
-        }
-    }
-
-    #[test]
-    fn health_fixture_parses_and_summarizes() {
-        let answers: Vec<WireServiceHealth> = serde_json::from_str(HEALTH_FIXTURE).unwrap();
-        assert_eq!(answers.len(), 1);
-        assert_eq!(answers[0].name.as_deref(), Some("auth"));
-        assert_eq!(answers[0].status.as_deref(), Some("COMING_UP"));
-        assert_eq!(
-            answers[0].healthy,
-            Some(true),
-            "deprecated and contradicting status"
-        );
-        assert_eq!(answers[0].error.as_deref(), Some("lorem"));
-        let (state, detail) = summarize(&[SupabaseService::Auth], &answers);
-        assert_eq!(state, HealthState::Degraded, "status wins over `healthy`");
-        assert_eq!(detail.as_deref(), Some("coming up: auth"));
-    }
-
-    #[test]
-    fn statuspage_fixture_parses() {
-        let page: WireStatusPage = serde_json::from_str(STATUSPAGE_FIXTURE).unwrap();
-        assert_eq!(page.status.indicator.as_deref(), Some("none"));
-        assert_eq!(
-            page.status.description.as_deref(),
-            Some("All Systems Operational")
-        );
-        assert!(serde_json::from_str::<WireStatusPage>(r#"{"page":{}}"#).is_err());
-    }
-
-    #[test]
-    fn services_roll_up_worst_first_with_the_database_decisive() {
-        let all = DEFAULT_SERVICES;
-        let healthy: Vec<WireServiceHealth> = all
-            .iter()
-            .map(|s| service(s.as_str(), "ACTIVE_HEALTHY"))
-            .collect();
-        assert_eq!(summarize(&all, &healthy), (HealthState::Up, None));
-
-        let mut auth_down = healthy.clone();
-        auth_down[0] = service("auth", "UNHEALTHY");
-        auth_down[5] = service("storage", "COMING_UP");
-        assert_eq!(
-            summarize(&all, &auth_down),
-            (
-                HealthState::Degraded,
-                Some("unhealthy: auth (auth is not responding); coming up: storage".into())
-            )
-        );
-
-        let mut db_down = healthy.clone();
-        db_down[1] = service("db", "UNHEALTHY");
-        assert_eq!(summarize(&all, &db_down).0, HealthState::Down);
-
-        let everything_down: Vec<WireServiceHealth> =
-            [SupabaseService::Auth, SupabaseService::Storage]
-                .iter()
-                .map(|s| service(s.as_str(), "UNHEALTHY"))
-                .collect();
-        assert_eq!(
-            summarize(
-                &[SupabaseService::Auth, SupabaseService::Storage],
-                &everything_down
-            )
-            .0,
-            HealthState::Down
-        );
-
-        let mut strange = healthy.clone();
-        strange[4] = service("rest", "SOMETHING_NEW");
-        strange.pop();
-        assert_eq!(
-            summarize(&all, &strange),
-            (
-                HealthState::Unknown,
-                Some("unknown: rest (SOMETHING_NEW), storage (not reported)".into())
-            )
-        );
-
-        let legacy = vec![WireServiceHealth {
-            name: Some("db".into()),
-            healthy: Some(false),
-            status: None,
-            error: None,
-        }];
-        assert_eq!(
-            summarize(&[SupabaseService::Db], &legacy),
-            (HealthState::Down, Some("unhealthy: db".into()))
-        );
-        assert_eq!(summarize(&all, &[]).0, HealthState::Unknown);
-    }
-
-    #[test]
-    fn error_bodies_give_their_message() {
-        assert_eq!(
-            error_message(br#"{"message":"Unauthorized"}"#).as_deref(),
-            Some("Unauthorized")
-        );
-        assert_eq!(
-            error_message(br#"{"error":"rate limited"}"#).as_deref(),
-            Some("rate limited")
-        );
-        assert_eq!(error_message(b"<html>502</html>"), None);
-        assert_eq!(error_message(br#"{"message":""}"#), None);
-    }
-
-    #[test]
-    fn urls_and_services_are_configured() {
-        let client = client();
-        assert_eq!(client.services(), DEFAULT_SERVICES);
-        let chosen = client.clone().with_services(&[
-            SupabaseService::Db,
-            SupabaseService::PgBouncer,
-            SupabaseService::Db,
-        ]);
-        assert_eq!(
-            chosen.services(),
-            [SupabaseService::Db, SupabaseService::PgBouncer]
-        );
-        assert_eq!(
-            client.clone().with_services(&[]).services(),
-            DEFAULT_SERVICES
-        );
-        assert_eq!(
-            client
-                .url(
-                    "http://127.0.0.1:9/supabase/",
-                    &["v1", "projects", "a/b", "health"]
-                )
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:9/supabase/v1/projects/a%2Fb/health"
-        );
-        for service in SupabaseService::ALL {
-            assert_eq!(SupabaseService::from_wire(service.as_str()), Some(service));
-        }
-        assert_eq!(SupabaseService::from_wire("kafka"), None);
-        assert!(!format!("{client:?}").contains("sbp_test_token"));
-    }
-}
+mod tests;

@@ -7,8 +7,10 @@
 //! the GitHub, GitLab and Bitbucket integrations, and Vercel's `{"error":{code,message}}` body.
 //! Contract: `shared/providers/vercel-netlify-render-railway.md`, section 1.
 
-use super::http::{read_success, send_json, transport_error};
+use super::http::RestApi;
+use super::paging;
 use super::rollback::{RollbackMethod, RollbackProgress, RollbackRequest, RollbackStarted};
+use super::wire;
 use super::{
     CommitInfo, DeploymentPage, DeploymentProvider, OriginFact, PageCursor, ProviderDeployment,
     ProviderEnvironment, ProviderError, ScopeRule,
@@ -18,12 +20,13 @@ use app::model::{DeployState, ProviderKind};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::collections::HashMap;
 
 /// The largest page the client asks for. Vercel's maximum `limit` is UNCONFIRMED; its CLI uses
 /// 100 internally, so 100 is known to be accepted.
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Vercel's REST API: `{"error": {code, message}}` bodies, the shared status mapping.
+const API: RestApi = RestApi::new("Vercel", error_message);
 
 /// Where and as whom the client talks to Vercel, and which project it reads.
 #[derive(Clone, Debug)]
@@ -51,28 +54,19 @@ impl VercelClient {
 
     /// `api_base` + path segments (each percent-encoded) + `teamId` when configured.
     fn endpoint(&self, segments: &[&str]) -> Result<url::Url, ProviderError> {
-        let invalid_base = || ProviderError::Transport {
-            detail: "the configured Vercel API base is not a valid http(s) URL".into(),
-        };
-        let mut url = url::Url::parse(&self.config.api_base).map_err(|_| invalid_base())?;
-        url.path_segments_mut()
-            .map_err(|_| invalid_base())?
-            .pop_if_empty()
-            .extend(segments);
+        let mut url = API.url(&self.config.api_base, segments, &[])?;
         if let Some(team_id) = &self.config.team_id {
             url.query_pairs_mut().append_pair("teamId", team_id);
         }
         Ok(url)
     }
 
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        API.bearer(request, &self.config.token)
+    }
+
     async fn get<T: serde::de::DeserializeOwned>(&self, url: url::Url) -> Result<T, ProviderError> {
-        let request = self
-            .http
-            .get(url)
-            .bearer_auth(self.config.token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
-        let (value, _rate_limit) = send_json(request, error_message).await?;
-        Ok(value)
+        API.send_json(self.authorized(self.http.get(url))).await
     }
 
     async fn deployments_page(
@@ -116,12 +110,12 @@ impl DeploymentProvider for VercelClient {
             .collect::<Result<Vec<_>, _>>()?;
         // An empty page can still carry a `next` timestamp (Vercel's own example does), so
         // emptiness ends the listing too.
-        let next = page
-            .pagination
-            .and_then(|pagination| pagination.next)
-            .and_then(millis_cursor)
-            .filter(|_| !deployments.is_empty())
-            .map(PageCursor);
+        let next = paging::opaque_next(
+            page.pagination
+                .and_then(|pagination| pagination.next)
+                .and_then(millis_cursor),
+            deployments.len(),
+        );
         Ok(DeploymentPage { deployments, next })
     }
 
@@ -164,19 +158,7 @@ impl DeploymentProvider for VercelClient {
         // Previews have no marker: the newest ready deployment of a branch is what its
         // preview URL shows. The list is newest first, so the first one per branch wins.
         // Branch-less previews (CLI uploads without git) are no branch's preview; skipped.
-        let mut seen_branches = HashSet::new();
-        for deployment in recent {
-            let ProviderEnvironment::Preview {
-                branch: Some(branch),
-                ..
-            } = &deployment.environment
-            else {
-                continue;
-            };
-            if deployment.state == DeployState::Ready && seen_branches.insert(branch.clone()) {
-                live.push(deployment);
-            }
-        }
+        live.extend(super::branch_previews(recent));
         Ok(live)
     }
 
@@ -189,13 +171,8 @@ impl DeploymentProvider for VercelClient {
     /// The token sees every project of the team: a target must be this project's (by id or
     /// name, as configured) and built for this environment's target.
     fn target_scope(&self, environment: &ProviderEnvironment) -> Option<Vec<ScopeRule>> {
-        let ProviderEnvironment::Named(target) = environment else {
-            return None;
-        };
-        Some(vec![
-            ScopeRule::required("project", [self.config.project.clone()]),
-            ScopeRule::required("target", [target.clone()]),
-        ])
+        let project = ScopeRule::required("project", [self.config.project.clone()]);
+        super::named_environment_scope(environment, project, "target")
     }
 
     fn rollback_method(&self) -> Option<RollbackMethod> {
@@ -238,15 +215,7 @@ impl DeploymentProvider for VercelClient {
         }
         // 201 with an empty body; what 402 and 409 mean is UNCONFIRMED (402 is probably the
         // plan limit): either way the provider's message reaches the user.
-        let response = self
-            .http
-            .post(url)
-            .bearer_auth(self.config.token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(transport_error)?;
-        read_success(response, error_message).await?;
+        API.send(self.authorized(self.http.post(url))).await?;
         Ok(RollbackStarted::default())
     }
 
@@ -326,27 +295,9 @@ pub fn map_state(state: &str) -> DeployState {
         // A deleted deployment no longer serves anything; it was replaced (or never live).
         "DELETED" => DeployState::Superseded,
         other => {
-            warn_unknown_state(other);
+            wire::warn_unknown("vercel", "state", other);
             DeployState::Unknown
         }
-    }
-}
-
-/// Logs each unknown state value once per process, so a new Vercel state is noticed without
-/// flooding the log on every poll.
-fn warn_unknown_state(state: &str) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let seen = SEEN.get_or_init(|| Mutex::new(HashSet::new()));
-    let first_time = seen
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(state.to_string());
-    if first_time {
-        tracing::warn!(
-            provider = "vercel",
-            state,
-            "unknown deployment state; shown as unknown"
-        );
     }
 }
 
@@ -577,253 +528,4 @@ impl WireDeployment {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse_list(json: &str) -> DeploymentPage {
-        let page: WireDeploymentList = serde_json::from_str(json).unwrap();
-        let deployments: Vec<_> = page
-            .deployments
-            .into_iter()
-            .map(|d| d.into_provider().unwrap())
-            .collect();
-        let next = page
-            .pagination
-            .and_then(|p| p.next)
-            .and_then(millis_cursor)
-            .filter(|_| !deployments.is_empty())
-            .map(PageCursor);
-        DeploymentPage { deployments, next }
-    }
-
-    fn at(millis: i64) -> Option<DateTime<Utc>> {
-        Utc.timestamp_millis_opt(millis).single()
-    }
-
-    #[test]
-    fn every_vercel_state_maps_onto_lookout() {
-        let expected = [
-            ("QUEUED", DeployState::Queued),
-            ("INITIALIZING", DeployState::Queued),
-            ("BUILDING", DeployState::Building),
-            ("READY", DeployState::Ready),
-            ("ERROR", DeployState::Failed),
-            ("CANCELED", DeployState::Canceled),
-            ("BLOCKED", DeployState::Failed),
-            ("DELETED", DeployState::Superseded),
-            ("PROMOTING_SOMEHOW", DeployState::Unknown),
-            ("", DeployState::Unknown),
-        ];
-        for (vercel, lookout) in expected {
-            assert_eq!(map_state(vercel), lookout, "{vercel}");
-        }
-    }
-
-    #[test]
-    fn list_fixture_parses_production_and_preview() {
-        let page = parse_list(include_str!(
-            "../../tests/fixtures/providers/vercel_list_deployments_CONSTRUCTED.json"
-        ));
-        assert_eq!(page.next, Some(PageCursor("1609492100000".into())));
-        assert_eq!(page.deployments.len(), 2);
-
-        let production = &page.deployments[0];
-        assert_eq!(production.id, "dpl_2euZBFqxYdDMDG1jTrHFnNZ2eUVa");
-        assert_eq!(production.state, DeployState::Ready);
-        assert_eq!(production.provider_state, "READY");
-        assert_eq!(
-            production.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            production.commit,
-            CommitInfo {
-                sha: Some("de8b89f13b2bc164cf07e735921bf5513e17951d".into()),
-                message: Some("Fix header layout".into()),
-                author: Some("John Doe".into()),
-                branch: Some("main".into()),
-            }
-        );
-        assert_eq!(production.creator.as_deref(), Some("johndoe"));
-        assert_eq!(production.created_at, at(1_609_492_210_000));
-        assert_eq!(production.finished_at, at(1_609_492_210_000));
-        assert_eq!(
-            production.url.as_deref(),
-            Some("https://docs-9jaeg38me.vercel.app")
-        );
-        assert_eq!(
-            production.dashboard_url.as_deref(),
-            Some("https://vercel.com/acme/nextjs/J1hXN00qjUeoYfpEEf7dnDtpSiVq")
-        );
-
-        let preview = &page.deployments[1];
-        assert_eq!(preview.id, "dpl_7Gw5ZjBRe8zU2q9vVxk3LmP4aTcN");
-        assert_eq!(preview.state, DeployState::Failed);
-        assert_eq!(
-            preview.environment,
-            ProviderEnvironment::Preview {
-                branch: Some("feature/x".into()),
-                pr_number: None
-            }
-        );
-        assert_eq!(
-            preview.commit.message.as_deref(),
-            Some("WIP feature branch")
-        );
-        assert_eq!(preview.commit.author, None);
-        assert_eq!(preview.created_at, at(1_609_492_100_000));
-        assert_eq!(preview.finished_at, None, "no `ready` for a failed build");
-    }
-
-    #[test]
-    fn empty_page_fixture_ends_the_listing_despite_its_next() {
-        let page = parse_list(include_str!(
-            "../../tests/fixtures/providers/vercel_list_deployments_empty_page.json"
-        ));
-        assert!(page.deployments.is_empty());
-        assert_eq!(page.next, None);
-    }
-
-    #[test]
-    fn project_fixture_names_the_live_production_deployment() {
-        let project: WireProject = serde_json::from_str(include_str!(
-            "../../tests/fixtures/providers/vercel_get_project_during_rollback_CONSTRUCTED.json"
-        ))
-        .unwrap();
-        let mut targets = project.targets.unwrap();
-        let production = targets
-            .remove("production")
-            .flatten()
-            .unwrap()
-            .into_provider()
-            .unwrap();
-        assert_eq!(production.id, "dpl_2euZBFqxYdDMDG1jTrHFnNZ2eUVa");
-        assert_eq!(production.state, DeployState::Ready);
-        assert_eq!(
-            production.environment,
-            ProviderEnvironment::Named("production".into())
-        );
-        assert_eq!(
-            production.commit.sha.as_deref(),
-            Some("de8b89f13b2bc164cf07e735921bf5513e17951d")
-        );
-        assert_eq!(production.creator.as_deref(), Some("johndoe"));
-        assert_eq!(production.created_at, at(1_609_492_210_000));
-        assert_eq!(
-            production.url.as_deref(),
-            Some("https://docs-9jaeg38me.vercel.app")
-        );
-    }
-
-    #[test]
-    fn error_fixtures_yield_their_messages() {
-        assert_eq!(
-            error_message(include_bytes!(
-                "../../tests/fixtures/providers/vercel_error_forbidden.json"
-            ))
-            .as_deref(),
-            Some("Not authorized")
-        );
-        assert_eq!(
-            error_message(include_bytes!(
-                "../../tests/fixtures/providers/vercel_error_not_found.json"
-            ))
-            .as_deref(),
-            Some("Could not find the RESOURCE: ID")
-        );
-        let rate_limited = error_message(include_bytes!(
-            "../../tests/fixtures/providers/vercel_error_rate_limited.json"
-        ))
-        .unwrap();
-        assert!(rate_limited.starts_with("The rate limit of 6 exceeded"));
-        assert_eq!(error_message(b"<html>bad gateway</html>"), None);
-    }
-
-    #[test]
-    fn aliases_fixture_is_not_a_deployment_list() {
-        // The rollback/promote alias listing shares `pagination` but is a different shape;
-        // taking it for a deployment list must fail rather than yield an empty page.
-        let parsed = serde_json::from_str::<WireDeploymentList>(include_str!(
-            "../../tests/fixtures/providers/vercel_list_rollback_or_promote_aliases_CONSTRUCTED.json"
-        ));
-        assert!(parsed.is_err());
-    }
-
-    #[test]
-    fn v6_state_only_gitlab_meta_and_pr_id_are_read() {
-        let json = r#"{
-            "uid": "dpl_1", "state": "BUILDING", "target": null, "url": null,
-            "createdAt": 1700000000000,
-            "creator": {"uid": "u1", "email": "dev@example.com"},
-            "meta": {"gitlabCommitSha": "abc", "gitlabCommitRef": "fix/login",
-                     "gitlabCommitAuthorName": "Dev", "githubPrId": "42", "extra": 7}
-        }"#;
-        let deployment = serde_json::from_str::<WireDeployment>(json)
-            .unwrap()
-            .into_provider()
-            .unwrap();
-        assert_eq!(deployment.state, DeployState::Building);
-        assert_eq!(deployment.provider_state, "BUILDING");
-        assert_eq!(deployment.commit.sha.as_deref(), Some("abc"));
-        assert_eq!(deployment.commit.author.as_deref(), Some("Dev"));
-        assert_eq!(deployment.pr_number, Some(42));
-        assert_eq!(
-            deployment.environment,
-            ProviderEnvironment::Preview {
-                branch: Some("fix/login".into()),
-                pr_number: Some(42)
-            }
-        );
-        assert_eq!(deployment.creator.as_deref(), Some("dev@example.com"));
-        assert_eq!(deployment.url, None);
-    }
-
-    #[test]
-    fn staging_and_custom_environments_are_named() {
-        let staging = serde_json::from_str::<WireDeployment>(
-            r#"{"id": "dpl_2", "readyState": "READY", "target": "staging"}"#,
-        )
-        .unwrap()
-        .into_provider()
-        .unwrap();
-        assert_eq!(
-            staging.environment,
-            ProviderEnvironment::Named("staging".into())
-        );
-        let custom = serde_json::from_str::<WireDeployment>(
-            r#"{"uid": "dpl_3", "readyState": "READY", "target": null,
-                "customEnvironment": {"id": "env_1", "slug": "qa"}}"#,
-        )
-        .unwrap()
-        .into_provider()
-        .unwrap();
-        assert_eq!(custom.environment, ProviderEnvironment::Named("qa".into()));
-    }
-
-    #[test]
-    fn a_deployment_without_an_id_is_malformed() {
-        let result = serde_json::from_str::<WireDeployment>(r#"{"readyState": "READY"}"#)
-            .unwrap()
-            .into_provider();
-        assert!(matches!(result, Err(ProviderError::Malformed { .. })));
-    }
-
-    #[test]
-    fn endpoints_keep_the_base_path_encode_ids_and_add_the_team() {
-        let client = VercelClient::new(
-            reqwest::Client::new(),
-            VercelClientConfig {
-                api_base: "http://127.0.0.1:9/vercel/".into(),
-                token: Secret::new("tok_do_not_print"),
-                team_id: Some("team_1".into()),
-                project: "docs".into(),
-            },
-        );
-        let url = client.endpoint(&["v13", "deployments", "a/b"]).unwrap();
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:9/vercel/v13/deployments/a%2Fb?teamId=team_1"
-        );
-        assert!(!format!("{client:?}").contains("tok_do_not_print"));
-    }
-}
+mod tests;
