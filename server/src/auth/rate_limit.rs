@@ -17,6 +17,16 @@ pub const MAX_KEYS: usize = 10_000;
 pub const MAX_NAME_CHARS: usize = 200;
 
 /// Sliding-window failure counters.
+///
+/// Our own type rather than `governor` or the simulators' shared budget
+/// (`crate::simulators::skeleton::RateBudget`), on purpose (issue #21): a login attempt is
+/// *reserved* before the password check and *released* on success, and a success also clears
+/// the user's failures. `governor`'s GCRA can only take cells, never give one back, so it
+/// cannot express release; and the simulators' fixed windows would let a guesser spend a full
+/// budget at the end of one window and another at the start of the next. The same per-key
+/// bookkeeping also bounds the key map (expired, then least recently used keys go first) and
+/// reports each refusal once per window, which neither alternative offers. `governor` is also
+/// not in Cargo.lock, so it would be a new crate for less behaviour.
 pub struct LoginLimiter {
     window: Duration,
     per_user: usize,

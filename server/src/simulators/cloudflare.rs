@@ -13,9 +13,9 @@
 //! `canonical_deployment`. Error codes other than those in the contract (10000, 7003, 8000007,
 //! 8000009, 8000024, 971) are Cloudflare's as third parties report them (UNCONFIRMED).
 
+use super::skeleton::{html_page, RateBudget, RateLimitHeaders, Simulated};
 use super::{
-    apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
+    bearer_matches, fault_status, lock, SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -25,7 +25,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Deployments per page when the request names no `per_page`, and the most it may ask for:
@@ -42,18 +42,10 @@ const STAGES: [&str; 5] = ["queued", "initialize", "clone_repo", "build", "deplo
 const GIT_OWNER: &str = "acme";
 
 /// A stand-in for `api.cloudflare.com/client/v4`, Pages endpoints only.
-pub struct CloudflarePagesSimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    budget: Mutex<RateBudget>,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-    /// How the next rollbacks go, and how many were asked for.
-    pub rollbacks: SimRollbacks,
-}
+pub type CloudflarePagesSimulator = Simulated<Scenario, RateBudget>;
 
 #[derive(Default)]
-struct Scenario {
+pub struct Scenario {
     projects: Vec<SimProject>,
     last_seed: u64,
 }
@@ -95,23 +87,12 @@ struct SimDeployment {
     spec: SimDeploymentSpec,
 }
 
-/// A fixed window of requests, reported the way Cloudflare's `Ratelimit` header does.
-struct RateBudget {
-    per_window: u64,
-    window_started: Instant,
-    used: u64,
+/// Cloudflare's spelling of the rate-limit values: `Ratelimit` and `Ratelimit-Policy`.
+trait CloudflareRateHeaders {
+    fn apply(self, response: Response) -> Response;
 }
 
-#[derive(Clone, Copy, Debug)]
-struct RateLimitHeaders {
-    limit: u64,
-    remaining: u64,
-    reset_secs: u64,
-    /// Set on a 429.
-    retry_after_secs: Option<u64>,
-}
-
-impl RateLimitHeaders {
+impl CloudflareRateHeaders for RateLimitHeaders {
     fn apply(self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         let current = format!("\"default\";r={};t={}", self.remaining, self.reset_secs);
@@ -132,18 +113,11 @@ impl RateLimitHeaders {
 impl CloudflarePagesSimulator {
     /// A simulator that accepts `Authorization: Bearer <token>`.
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario::default()),
-            budget: Mutex::new(RateBudget {
-                per_window: DEFAULT_REQUESTS_PER_WINDOW,
-                window_started: Instant::now(),
-                used: 0,
-            }),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-            rollbacks: SimRollbacks::default(),
-        }
+        Self::assemble(
+            token,
+            Scenario::default(),
+            RateBudget::new(DEFAULT_REQUESTS_PER_WINDOW, RATE_WINDOW),
+        )
     }
 
     /// Adds a Pages project with no deployments to an account (again: no change).
@@ -154,7 +128,7 @@ impl CloudflarePagesSimulator {
 
     /// How many requests per five minutes pass before the simulator answers 429.
     pub fn set_requests_per_window(&self, per_window: u64) {
-        lock(&self.budget).per_window = per_window;
+        self.budget.set_limit(per_window);
     }
 
     /// Adds a deployment and returns its id (a UUID). `environment` is `production` or
@@ -261,8 +235,7 @@ impl CloudflarePagesSimulator {
         headers: &HeaderMap,
         account_id: &str,
     ) -> Result<RateLimitHeaders, Response> {
-        self.requests.record();
-        let fault = apply_delay(self.faults.next()).await;
+        let fault = self.take_fault().await;
         let rate = self.spend_budget();
         if let Some(fault) = fault {
             return Err(fault_response(&fault, rate));
@@ -288,21 +261,7 @@ impl CloudflarePagesSimulator {
     }
 
     fn spend_budget(&self) -> RateLimitHeaders {
-        let mut budget = lock(&self.budget);
-        let now = Instant::now();
-        if now.duration_since(budget.window_started) >= RATE_WINDOW {
-            budget.window_started = now;
-            budget.used = 0;
-        }
-        budget.used += 1;
-        let left = RATE_WINDOW.saturating_sub(now.duration_since(budget.window_started));
-        let reset_secs = left.as_secs_f64().ceil().max(1.0) as u64;
-        RateLimitHeaders {
-            limit: budget.per_window,
-            remaining: budget.per_window.saturating_sub(budget.used),
-            reset_secs,
-            retry_after_secs: (budget.used > budget.per_window).then_some(reset_secs),
-        }
+        RateLimitHeaders::from(self.budget.spend())
     }
 }
 
@@ -688,12 +647,7 @@ fn rate_limited(rate: RateLimitHeaders, retry_after_secs: u64) -> Response {
         StatusCode::TOO_MANY_REQUESTS,
         971,
         "Please wait and consider throttling your request speed",
-        RateLimitHeaders {
-            remaining: 0,
-            reset_secs: retry_after_secs,
-            retry_after_secs: Some(retry_after_secs),
-            ..rate
-        },
+        rate.spent(retry_after_secs),
     )
 }
 
@@ -705,33 +659,25 @@ fn fault_response(fault: &SimFault, rate: RateLimitHeaders) -> Response {
         SimFault::RateLimited { retry_after_secs } => rate_limited(rate, *retry_after_secs),
         SimFault::Unauthorized => error_response(status, 10000, "Authentication error", rate),
         SimFault::ServerError => error_response(status, 10001, "An internal error occurred", rate),
-        SimFault::Garbage | SimFault::Slow { .. } => rate.apply(
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>520: Web server is returning an unknown error</body></html>",
-            )
-                .into_response(),
-        ),
+        SimFault::Garbage | SimFault::Slow { .. } => rate.apply(html_page(
+            "<html><body>520: Web server is returning an unknown error</body></html>",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use crate::simulators::skeleton::test_kit;
 
     const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 
     fn spec(outcome: SimOutcome, minute: i64) -> SimDeploymentSpec {
         SimDeploymentSpec {
-            commit_sha: format!("{minute:040x}"),
-            commit_message: format!("change {minute}"),
             author: "Jane Doe".into(),
             branch: "feature/Login".into(),
             pr_number: Some(3),
-            outcome,
-            created_at: Utc.timestamp_opt(1_700_000_000 + minute * 60, 0).unwrap(),
+            ..test_kit::spec_at(minute, outcome, test_kit::epoch_minute(minute))
         }
     }
 

@@ -14,21 +14,25 @@
 //! `POST …/rollback/commit` (keep, unpin) or `POST …/rollback/revert` (a new deployment of
 //! what was live before the rollback, unpin).
 
+// `timestamp`: RFC 3339 in UTC with whole seconds, as DigitalOcean's examples (`2021-02-10T17:05:30Z`).
+use super::skeleton::{html_page, timestamp_secs as timestamp, Admitted, SimApi, Simulated};
 use super::{
-    apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
+    bearer_matches, fault_status, lock, SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome,
 };
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::{json, Value};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+mod api;
+use api::*;
 
 const DEFAULT_PER_PAGE: u32 = 20;
 const MAX_PER_PAGE: u32 = 200;
@@ -64,19 +68,10 @@ impl SimComponentState {
 }
 
 /// A simulated DigitalOcean account: App Platform apps and their deployments.
-#[derive(Debug)]
-pub struct DigitalOceanSimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    budget: Mutex<RateBudget>,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-    /// How the next rollbacks go, and how many were asked for.
-    pub rollbacks: SimRollbacks,
-}
+pub type DigitalOceanSimulator = Simulated<Scenario, Mutex<SlidingBudget>>;
 
 #[derive(Debug, Default)]
-struct Scenario {
+pub struct Scenario {
     apps: HashMap<String, SimApp>,
     /// Seeds deployment ids; also orders deployments created at the same instant.
     last_seed: u64,
@@ -321,7 +316,7 @@ impl SimDeployment {
 /// DigitalOcean's two windows: the hourly budget the `ratelimit-*` headers describe, and the
 /// per-minute burst limit whose 429 carries `retry-after`.
 #[derive(Debug)]
-struct RateBudget {
+pub struct SlidingBudget {
     per_hour: u64,
     per_minute: u64,
     /// When each request of the last hour was made, oldest first.
@@ -330,7 +325,7 @@ struct RateBudget {
 
 /// The rate-limit headers of one answer.
 #[derive(Clone, Copy, Debug)]
-struct RateLimitHeaders {
+pub(crate) struct RateLimitHeaders {
     limit: u64,
     remaining: u64,
     /// Unix time at which the oldest counted request expires.
@@ -366,18 +361,15 @@ enum SimError {
 impl DigitalOceanSimulator {
     /// A simulator that accepts `token` as its personal access token.
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario::default()),
-            budget: Mutex::new(RateBudget {
+        Self::assemble(
+            token,
+            Scenario::default(),
+            Mutex::new(SlidingBudget {
                 per_hour: DEFAULT_REQUESTS_PER_HOUR,
                 per_minute: DEFAULT_REQUESTS_PER_MINUTE,
                 recent: VecDeque::new(),
             }),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-            rollbacks: SimRollbacks::default(),
-        }
+        )
     }
 
     /// Adds an app (its UUID and name) with no deployments; an existing one keeps them.
@@ -673,29 +665,6 @@ impl DigitalOceanSimulator {
             .with_state(self)
     }
 
-    /// What every API request goes through: counting, injected faults, the rate budget and
-    /// the token. `Ok` carries the rate-limit headers for the normal answer.
-    async fn admit(&self, headers: &HeaderMap) -> Result<RateLimitHeaders, Response> {
-        self.requests.record();
-        let fault = apply_delay(self.faults.next()).await;
-        let rate = self.spend_budget(Utc::now());
-        if let Some(fault) = fault {
-            return Err(fault_response(&fault, rate));
-        }
-        if rate.throttled {
-            return Err(error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                "API rate limit exceeded.",
-                rate,
-            ));
-        }
-        if !bearer_matches(headers, &self.token) {
-            return Err(unauthorized(rate));
-        }
-        Ok(rate)
-    }
-
     /// Counts one request against both windows. Over the hourly budget: 429 with
     /// `ratelimit-remaining: 0` and no `retry-after` (the reset time says when); over the
     /// per-minute burst: 429 with `retry-after`, as DigitalOcean documents.
@@ -883,477 +852,5 @@ fn sorted(app: &SimApp) -> Vec<&SimDeployment> {
     deployments
 }
 
-/// The query of the list endpoint. `deployment_types` is accepted and ignored: every
-/// simulated deployment is a push.
-#[derive(Debug, PartialEq)]
-struct ListParams {
-    page: u32,
-    per_page: u32,
-}
-
-impl ListParams {
-    fn parse(query: Option<&str>) -> Result<Self, SimError> {
-        let mut params = ListParams {
-            page: 1,
-            per_page: DEFAULT_PER_PAGE,
-        };
-        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            match key.as_ref() {
-                "page" => {
-                    params.page = value
-                        .trim()
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|page| *page >= 1)
-                        .ok_or_else(|| {
-                            SimError::BadRequest("page must be an integer of at least 1".into())
-                        })?;
-                }
-                "per_page" => {
-                    params.per_page = value
-                        .trim()
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|per_page| (1..=MAX_PER_PAGE).contains(per_page))
-                        .ok_or_else(|| {
-                            SimError::BadRequest(format!(
-                                "per_page must be an integer between 1 and {MAX_PER_PAGE}"
-                            ))
-                        })?;
-                }
-                _ => {}
-            }
-        }
-        Ok(params)
-    }
-}
-
-/// What `links.pages` URLs start with: the URL this request was made to, as the client saw
-/// it (scheme and host from the request, the path before any nesting prefix was stripped).
-fn link_base(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("api.digitalocean.com");
-    format!("http://{host}{}", uri.path())
-}
-
-async fn get_app(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    respond(sim.app_json(&app_id), rate)
-}
-
-async fn list_deployments(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path(app_id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    let base = link_base(&headers, &uri);
-    let result =
-        ListParams::parse(query.as_deref()).and_then(|params| sim.list(&app_id, &params, &base));
-    respond(result, rate)
-}
-
-async fn get_deployment(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path((app_id, deployment_id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    respond(sim.deployment_json(&app_id, &deployment_id), rate)
-}
-
-async fn get_health(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    respond(sim.health_json(&app_id), rate)
-}
-
-/// `apps_rollback_app_request`: `{deployment_id, skip_pin?}`.
-#[derive(Debug, serde::Deserialize)]
-struct RollbackBody {
-    deployment_id: String,
-    #[serde(default)]
-    skip_pin: bool,
-}
-
-fn missing_deployment_id(rate: RateLimitHeaders) -> Response {
-    error_response(
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        "deployment_id is required",
-        rate,
-    )
-}
-
-async fn validate_rollback(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Option<Json<RollbackBody>>,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    let Some(Json(body)) = body else {
-        return missing_deployment_id(rate);
-    };
-    respond(sim.validate_rollback(&app_id, &body.deployment_id), rate)
-}
-
-async fn create_rollback(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Option<Json<RollbackBody>>,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    let Some(Json(body)) = body else {
-        return missing_deployment_id(rate);
-    };
-    // 200, not 201: `apps_create_rollback.yml` documents 200 `{deployment}`.
-    respond(
-        sim.roll_back(&app_id, &body.deployment_id, body.skip_pin),
-        rate,
-    )
-}
-
-async fn commit_rollback(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    match sim.commit_rollback(&app_id) {
-        // `no_content.yml`: 200 with an empty body.
-        Ok(()) => rate.apply(StatusCode::OK.into_response()),
-        Err(error) => respond(Err(error), rate),
-    }
-}
-
-async fn revert_rollback(
-    State(sim): State<Arc<DigitalOceanSimulator>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    respond(sim.revert_rollback(&app_id), rate)
-}
-
-async fn unknown_route() -> Response {
-    let body = json!({
-        "id": "not_found",
-        "message": "The resource you requested could not be found.",
-        "request_id": request_id(),
-    });
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
-}
-
-fn respond(result: Result<Value, SimError>, rate: RateLimitHeaders) -> Response {
-    match result {
-        Ok(body) => rate.apply(Json(body).into_response()),
-        Err(SimError::NotFound) => error_response(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "The resource you requested could not be found.",
-            rate,
-        ),
-        Err(SimError::BadRequest(message)) => {
-            error_response(StatusCode::BAD_REQUEST, "bad_request", &message, rate)
-        }
-        Err(SimError::Conflict(message)) => {
-            error_response(StatusCode::CONFLICT, "conflict", &message, rate)
-        }
-    }
-}
-
-/// DigitalOcean's error body `{id, message, request_id}`.
-fn error_response(status: StatusCode, id: &str, message: &str, rate: RateLimitHeaders) -> Response {
-    let body = json!({ "id": id, "message": message, "request_id": request_id() });
-    rate.apply((status, Json(body)).into_response())
-}
-
-fn unauthorized(rate: RateLimitHeaders) -> Response {
-    error_response(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "Unable to authenticate you.",
-        rate,
-    )
-}
-
-fn fault_response(fault: &SimFault, rate: RateLimitHeaders) -> Response {
-    let status = fault_status(fault);
-    match fault {
-        SimFault::RateLimited { retry_after_secs } => {
-            let rate = RateLimitHeaders {
-                remaining: 0,
-                reset_epoch: Utc::now().timestamp() + *retry_after_secs as i64,
-                retry_after_secs: Some(*retry_after_secs),
-                ..rate
-            };
-            error_response(
-                status,
-                "too_many_requests",
-                "API rate limit exceeded.",
-                rate,
-            )
-        }
-        SimFault::ServerError => error_response(
-            status,
-            "service_unavailable",
-            "The service is temporarily unavailable.",
-            rate,
-        ),
-        SimFault::Unauthorized => unauthorized(rate),
-        SimFault::Garbage => rate.apply(
-            (
-                status,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>502 upstream hiccup</body></html>",
-            )
-                .into_response(),
-        ),
-        // `apply_delay` has already served a `Slow` fault; answering normally is its point.
-        SimFault::Slow { .. } => error_response(status, "server_error", "unexpected fault", rate),
-    }
-}
-
-/// A request id in DigitalOcean's UUID form; unique enough for a simulator.
-fn request_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{n:08x}-0000-4000-8000-{n:012x}")
-}
-
-/// RFC 3339 in UTC with whole seconds, as DigitalOcean's examples (`2021-02-10T17:05:30Z`).
-fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-        SimDeploymentSpec {
-            commit_sha: format!("{minute:040x}"),
-            commit_message: format!("change {minute}"),
-            author: "ada".into(),
-            branch: "main".into(),
-            pr_number: None,
-            outcome,
-            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap(),
-        }
-    }
-
-    fn phases(sim: &DigitalOceanSimulator, app_id: &str) -> Vec<(String, String)> {
-        let params = ListParams::parse(Some("per_page=200")).unwrap();
-        let list = sim
-            .list(app_id, &params, "http://x/v2/apps/a/deployments")
-            .unwrap();
-        list["deployments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                (
-                    d["id"].as_str().unwrap().to_string(),
-                    d["phase"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_ready_push_goes_active_and_supersedes_the_previous_one() {
-        let sim = DigitalOceanSimulator::new("t");
-        sim.add_app("app-1", "api");
-        let first = sim.push_deployment("app-1", &spec(1, SimOutcome::Ready));
-        let failed = sim.push_deployment("app-1", &spec(2, SimOutcome::Failed));
-        let second = sim.push_deployment("app-1", &spec(3, SimOutcome::Ready));
-        let building = sim.push_deployment("app-1", &spec(4, SimOutcome::Building));
-        let canceled = sim.push_deployment("app-1", &spec(5, SimOutcome::Canceled));
-        let as_pairs = |items: &[(&String, &str)]| -> Vec<(String, String)> {
-            items
-                .iter()
-                .map(|(id, phase)| ((*id).clone(), phase.to_string()))
-                .collect()
-        };
-        assert_eq!(
-            phases(&sim, "app-1"),
-            as_pairs(&[
-                (&canceled, "CANCELED"),
-                (&building, "BUILDING"),
-                (&second, "ACTIVE"),
-                (&failed, "ERROR"),
-                (&first, "SUPERSEDED"),
-            ])
-        );
-        let app = sim.app_json("app-1").unwrap();
-        assert_eq!(app["app"]["active_deployment"]["id"], json!(second));
-        assert_eq!(app["app"]["in_progress_deployment"]["id"], json!(building));
-        assert_eq!(app["app"]["live_url"], "https://api-sim.ondigitalocean.app");
-
-        let superseded = sim.deployment_json("app-1", &first).unwrap();
-        let deployment = &superseded["deployment"];
-        assert_eq!(deployment["created_at"], "2026-03-01T12:01:00Z");
-        assert_eq!(
-            deployment["progress"]["steps"][1]["ended_at"],
-            "2026-03-01T12:03:00Z"
-        );
-        assert_eq!(deployment["phase_last_updated_at"], "2026-03-01T12:05:00Z");
-        assert_eq!(
-            deployment["services"][0]["source_commit_hash"],
-            json!(format!("{:040x}", 1))
-        );
-        assert_eq!(
-            deployment["cause"],
-            "commit 0000000 pushed to github/acme/api"
-        );
-        let in_progress = sim.deployment_json("app-1", &building).unwrap();
-        assert_eq!(
-            in_progress["deployment"]["progress"]["steps"][0]["ended_at"],
-            ZERO_TIME
-        );
-        assert_eq!(
-            sim.deployment_json("app-1", "nope"),
-            Err(SimError::NotFound)
-        );
-    }
-
-    #[test]
-    fn an_app_without_an_active_deployment_has_none() {
-        let sim = DigitalOceanSimulator::new("t");
-        sim.push_deployment("app-2", &spec(1, SimOutcome::Failed));
-        let app = sim.app_json("app-2").unwrap();
-        assert!(app["app"].get("active_deployment").is_none());
-        assert!(app["app"].get("live_url").is_none());
-        assert_eq!(sim.app_json("app-3"), Err(SimError::NotFound));
-    }
-
-    #[test]
-    fn pages_link_to_their_neighbours() {
-        let sim = DigitalOceanSimulator::new("t");
-        for minute in 0..5 {
-            sim.push_deployment("a", &spec(minute, SimOutcome::Ready));
-        }
-        let base = "http://127.0.0.1:1/do/v2/apps/a/deployments";
-        let page = |query: &str| {
-            sim.list("a", &ListParams::parse(Some(query)).unwrap(), base)
-                .unwrap()
-        };
-        let first = page("per_page=2");
-        assert_eq!(first["meta"]["total"], 5);
-        assert_eq!(first["deployments"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            first["links"]["pages"]["next"],
-            json!(format!("{base}?page=2&per_page=2"))
-        );
-        assert_eq!(
-            first["links"]["pages"]["last"],
-            json!(format!("{base}?page=3&per_page=2"))
-        );
-        assert!(first["links"]["pages"].get("prev").is_none());
-        let last = page("page=3&per_page=2");
-        assert_eq!(last["deployments"].as_array().unwrap().len(), 1);
-        assert!(last["links"]["pages"].get("next").is_none());
-        assert_eq!(
-            last["links"]["pages"]["prev"],
-            json!(format!("{base}?page=2&per_page=2"))
-        );
-        let beyond = page("page=9&per_page=2");
-        assert_eq!(beyond["deployments"], json!([]));
-        assert!(matches!(
-            ListParams::parse(Some("per_page=201")),
-            Err(SimError::BadRequest(_))
-        ));
-        assert!(matches!(
-            ListParams::parse(Some("page=0")),
-            Err(SimError::BadRequest(_))
-        ));
-    }
-
-    #[test]
-    fn health_reports_each_component() {
-        let sim = DigitalOceanSimulator::new("t");
-        sim.add_app("a", "api");
-        sim.set_component_health("a", "worker", SimComponentState::Unhealthy);
-        let health = sim.health_json("a").unwrap();
-        let components = health["app_health"]["components"].as_array().unwrap();
-        assert_eq!(components.len(), 2);
-        assert_eq!(components[0]["name"], "web");
-        assert_eq!(components[0]["state"], "HEALTHY");
-        assert_eq!(components[1]["state"], "UNHEALTHY");
-        assert_eq!(components[1]["replicas_ready"], 0);
-    }
-
-    #[test]
-    fn the_budgets_run_out_by_the_minute_and_by_the_hour() {
-        let sim = DigitalOceanSimulator::new("t");
-        sim.set_rate_limits(100, 2);
-        let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
-        let first = sim.spend_budget(now);
-        assert_eq!(
-            (first.limit, first.remaining, first.retry_after_secs),
-            (100, 99, None)
-        );
-        assert_eq!(first.reset_epoch, now.timestamp() + 3600);
-        sim.spend_budget(now + ChronoDuration::seconds(10));
-        let burst = sim.spend_budget(now + ChronoDuration::seconds(20));
-        assert!(burst.throttled);
-        assert_eq!(burst.remaining, 98, "the hourly budget is not used up");
-        assert_eq!(
-            burst.retry_after_secs,
-            Some(40),
-            "until the first request leaves the minute"
-        );
-        let later = sim.spend_budget(now + ChronoDuration::seconds(61));
-        assert!(!later.throttled);
-        assert_eq!(later.remaining, 97);
-
-        sim.set_rate_limits(3, 100);
-        let hourly = sim.spend_budget(now + ChronoDuration::seconds(62));
-        assert!(hourly.throttled);
-        assert_eq!(hourly.remaining, 0);
-        assert_eq!(
-            hourly.retry_after_secs, None,
-            "over the hour: no retry-after header"
-        );
-        assert_eq!(hourly.reset_epoch, now.timestamp() + 3600);
-    }
-}
+mod tests;

@@ -22,20 +22,26 @@
 //! up on the next read (`queued`, `in_progress`) and finishes it when the configured rollback
 //! settles (`success`, which makes the previous one `inactive`, or `failure`).
 
+// `timestamp`: RFC 3339 in UTC with whole seconds, as GitHub's `2012-07-20T01:19:13Z`.
+use super::skeleton::{
+    html_page, timestamp_secs as timestamp, Admitted, RateBudget, SimApi, Simulated, WindowUse,
+};
 use super::{
-    apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
+    bearer_matches, fault_status, lock, SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod api;
+use api::*;
 
 const DEFAULT_PER_PAGE: usize = 30;
 const MAX_PER_PAGE: usize = 100;
@@ -53,17 +59,9 @@ const FINISH_SECS: i64 = 120;
 const FIRST_ID: u64 = 1_000_000;
 
 /// A stand-in for `api.github.com`.
-pub struct GithubSimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    budget: Mutex<RateBudget>,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-    /// How the next rollbacks go, and how many were asked for.
-    pub rollbacks: SimRollbacks,
-}
+pub type GithubSimulator = Simulated<Scenario, RateBudget>;
 
-struct Scenario {
+pub struct Scenario {
     repos: Vec<SimRepo>,
     /// Deployment, status, workflow and run ids all come from here, so they only grow.
     last_id: u64,
@@ -126,22 +124,25 @@ struct SimRun {
     spec: SimDeploymentSpec,
 }
 
-/// The primary limit: a fixed one-hour window, as `x-ratelimit-reset` describes it.
-struct RateBudget {
-    per_hour: u64,
-    window_started: Instant,
-    window_started_at: DateTime<Utc>,
-    used: u64,
-}
-
 /// The `x-ratelimit-*` values for one answer.
 #[derive(Clone, Copy, Debug)]
-struct RateHeaders {
+pub(crate) struct RateHeaders {
     limit: u64,
     used: u64,
     /// Epoch seconds when the window resets.
     reset: i64,
     exhausted: bool,
+}
+
+impl From<WindowUse> for RateHeaders {
+    fn from(used: WindowUse) -> Self {
+        Self {
+            limit: used.limit,
+            used: used.used,
+            reset: used.resets_at.timestamp(),
+            exhausted: used.exhausted(),
+        }
+    }
 }
 
 impl RateHeaders {
@@ -167,24 +168,16 @@ impl GithubSimulator {
     /// A simulator that accepts `Authorization: Bearer <token>` (or GitHub's older
     /// `token <token>`).
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario {
+        Self::assemble(
+            token,
+            Scenario {
                 repos: Vec::new(),
                 last_id: FIRST_ID,
                 auto_inactive: true,
                 statuses_oldest_first: false,
-            }),
-            budget: Mutex::new(RateBudget {
-                per_hour: DEFAULT_REQUESTS_PER_HOUR,
-                window_started: Instant::now(),
-                window_started_at: Utc::now(),
-                used: 0,
-            }),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-            rollbacks: SimRollbacks::default(),
-        }
+            },
+            RateBudget::new(DEFAULT_REQUESTS_PER_HOUR, RATE_WINDOW),
+        )
     }
 
     /// Adds an empty repository (owner and name are case-insensitive, as on GitHub).
@@ -202,7 +195,7 @@ impl GithubSimulator {
     /// How many requests an hour pass before the simulator answers 403 with
     /// `x-ratelimit-remaining: 0` (default 5,000).
     pub fn set_requests_per_hour(&self, per_hour: u64) {
-        lock(&self.budget).per_hour = per_hour;
+        self.budget.set_limit(per_hour);
     }
 
     /// Creates a deployment of `spec.branch` at `spec.commit_sha` in `environment` and the
@@ -451,40 +444,6 @@ impl GithubSimulator {
             .with_state(self)
     }
 
-    /// What every request goes through before its handler: counting, injected faults, the
-    /// token, the API version and the hourly budget. `Err` is the answer to send instead.
-    async fn admit(&self, headers: &HeaderMap) -> Result<RateHeaders, Response> {
-        self.requests.record();
-        let fault = apply_delay(self.faults.next()).await;
-        if let Some(fault) = fault {
-            return Err(fault_response(&fault, self.current_budget()));
-        }
-        if !self.token_matches(headers) {
-            // GitHub answers a bad token before counting it against the user's budget.
-            return Err(error_response(StatusCode::UNAUTHORIZED, "Bad credentials"));
-        }
-        if let Some(version) = headers
-            .get("x-github-api-version")
-            .and_then(|v| v.to_str().ok())
-        {
-            if !API_VERSIONS.contains(&version) {
-                return Err(error_response(
-                    StatusCode::BAD_REQUEST,
-                    &format!("API version {version} is not supported."),
-                ));
-            }
-        }
-        let rate = self.spend_budget();
-        if rate.exhausted {
-            return Err(rate.apply(error_response(
-                StatusCode::FORBIDDEN,
-                "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for \
-                 help, please include the request ID.",
-            )));
-        }
-        Ok(rate)
-    }
-
     /// The scenario, after the simulated CD caught up with the clock.
     fn advanced(&self) -> std::sync::MutexGuard<'_, Scenario> {
         let mut scenario = lock(&self.scenario);
@@ -602,34 +561,12 @@ impl GithubSimulator {
                 .is_some_and(|given| given == self.token)
     }
 
-    fn roll_window(budget: &mut RateBudget) {
-        if budget.window_started.elapsed() >= RATE_WINDOW {
-            budget.window_started = Instant::now();
-            budget.window_started_at = Utc::now();
-            budget.used = 0;
-        }
-    }
-
-    fn headers_of(budget: &RateBudget) -> RateHeaders {
-        RateHeaders {
-            limit: budget.per_hour,
-            used: budget.used,
-            reset: (budget.window_started_at + chrono::Duration::seconds(3_600)).timestamp(),
-            exhausted: budget.used > budget.per_hour,
-        }
-    }
-
     fn spend_budget(&self) -> RateHeaders {
-        let mut budget = lock(&self.budget);
-        Self::roll_window(&mut budget);
-        budget.used += 1;
-        Self::headers_of(&budget)
+        RateHeaders::from(self.budget.spend())
     }
 
     fn current_budget(&self) -> RateHeaders {
-        let mut budget = lock(&self.budget);
-        Self::roll_window(&mut budget);
-        Self::headers_of(&budget)
+        RateHeaders::from(self.budget.peek())
     }
 }
 
@@ -870,677 +807,5 @@ fn with_link(rate: RateHeaders, body: Value, link: Option<String>) -> Response {
     response
 }
 
-async fn list_deployments(
-    State(sim): SimState,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(query): QueryMap,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
-    let base = RequestBase::new(&uri, &headers);
-    let scenario = sim.advanced();
-    let Some(sim_repo) = scenario.repo(&owner, &repo) else {
-        return rate.apply(not_found());
-    };
-    let mut matching: Vec<&SimDeployment> = sim_repo
-        .deployments
-        .iter()
-        .filter(|d| query.get("sha").is_none_or(|sha| d.spec.commit_sha == *sha))
-        .filter(|d| {
-            query
-                .get("ref")
-                .is_none_or(|r| d.spec.branch == *r || d.spec.commit_sha == *r)
-        })
-        // Every simulated deployment is a `deploy` task.
-        .filter(|_| query.get("task").is_none_or(|task| task == "deploy"))
-        .filter(|d| {
-            query
-                .get("environment")
-                .is_none_or(|e| d.environment.eq_ignore_ascii_case(e))
-        })
-        .collect();
-    matching.sort_by_key(|d| std::cmp::Reverse((d.spec.created_at, d.id)));
-    let (page, link) = paginate(matching, &query, &base);
-    let body = page
-        .into_iter()
-        .map(|d| deployment_json(d, sim_repo, &base))
-        .collect();
-    with_link(rate, Value::Array(body), link)
-}
-
-async fn create_deployment(
-    State(sim): SimState,
-    Path((owner, repo)): Path<(String, String)>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Option<Json<Value>>,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
-    let base = RequestBase::new(&uri, &headers);
-    let Some(Json(body)) = body else {
-        return rate.apply(error_response(
-            StatusCode::BAD_REQUEST,
-            "Problems parsing JSON",
-        ));
-    };
-    match sim.create_deployment(&owner, &repo, &body, &base) {
-        Ok(created) => rate.apply((StatusCode::CREATED, Json(created)).into_response()),
-        Err((status, message)) => rate.apply(error_response(status, &message)),
-    }
-}
-
-async fn get_deployment(
-    State(sim): SimState,
-    Path((owner, repo, deployment_id)): Path<(String, String, String)>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
-    let base = RequestBase::new(&uri, &headers);
-    let scenario = sim.advanced();
-    let found = scenario.repo(&owner, &repo).and_then(|sim_repo| {
-        let deployment = sim_repo.find_deployment(&deployment_id)?;
-        Some(deployment_json(deployment, sim_repo, &base))
-    });
-    match found {
-        Some(body) => rate.apply(Json(body).into_response()),
-        None => rate.apply(not_found()),
-    }
-}
-
-async fn list_statuses(
-    State(sim): SimState,
-    Path((owner, repo, deployment_id)): Path<(String, String, String)>,
-    Query(query): QueryMap,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
-    let base = RequestBase::new(&uri, &headers);
-    let scenario = sim.advanced();
-    let Some((sim_repo, deployment)) = scenario
-        .repo(&owner, &repo)
-        .and_then(|sim_repo| Some((sim_repo, sim_repo.find_deployment(&deployment_id)?)))
-    else {
-        return rate.apply(not_found());
-    };
-    // Newest first (or oldest first, when the scenario asks for the other order).
-    let mut statuses: Vec<&SimStatus> = deployment.statuses.iter().collect();
-    statuses.sort_by_key(|status| std::cmp::Reverse(status.id));
-    if scenario.statuses_oldest_first {
-        statuses.reverse();
-    }
-    let (page, link) = paginate(statuses, &query, &base);
-    let body = page
-        .into_iter()
-        .map(|status| status_json(status, deployment, sim_repo, &base))
-        .collect();
-    with_link(rate, Value::Array(body), link)
-}
-
-async fn list_workflow_runs(
-    State(sim): SimState,
-    Path((owner, repo, workflow)): Path<(String, String, String)>,
-    Query(query): QueryMap,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    runs_response(sim, owner, repo, Some(workflow), query, uri, headers).await
-}
-
-async fn list_all_runs(
-    State(sim): SimState,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(query): QueryMap,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    runs_response(sim, owner, repo, None, query, uri, headers).await
-}
-
-async fn runs_response(
-    sim: Arc<GithubSimulator>,
-    owner: String,
-    repo: String,
-    workflow: Option<String>,
-    query: HashMap<String, String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
-    let base = RequestBase::new(&uri, &headers);
-    let scenario = sim.advanced();
-    let Some(sim_repo) = scenario.repo(&owner, &repo) else {
-        return rate.apply(not_found());
-    };
-    let workflow_id = match &workflow {
-        None => None,
-        Some(name_or_id) => match sim_repo
-            .workflows
-            .iter()
-            .find(|w| w.file == *name_or_id || w.id.to_string() == *name_or_id)
-        {
-            Some(found) => Some(found.id),
-            None => return rate.apply(not_found()),
-        },
-    };
-    let mut matching: Vec<&SimRun> = sim_repo
-        .runs
-        .iter()
-        .filter(|run| workflow_id.is_none_or(|id| run.workflow_id == id))
-        .filter(|run| query.get("branch").is_none_or(|b| run.spec.branch == *b))
-        .filter(|run| {
-            // GitHub's `status` filter matches the status or the conclusion.
-            query
-                .get("status")
-                .is_none_or(|s| run.status == s || run.conclusion == Some(s.as_str()))
-        })
-        .filter(|run| query.get("event").is_none_or(|e| run_event(run) == e))
-        .filter(|run| {
-            query
-                .get("head_sha")
-                .is_none_or(|sha| run.spec.commit_sha == *sha)
-        })
-        .filter(|run| {
-            query
-                .get("actor")
-                .is_none_or(|actor| login(&run.spec.author) == *actor)
-        })
-        .collect();
-    matching.sort_by_key(|run| std::cmp::Reverse((run.spec.created_at, run.id)));
-    let total_count = matching.len();
-    let (page, link) = paginate(matching, &query, &base);
-    let runs: Vec<Value> = page
-        .into_iter()
-        .map(|run| run_json(run, sim_repo, &base))
-        .collect();
-    with_link(
-        rate,
-        json!({ "total_count": total_count, "workflow_runs": runs }),
-        link,
-    )
-}
-
-async fn get_run(
-    State(sim): SimState,
-    Path((owner, repo, run_id)): Path<(String, String, String)>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
-    let base = RequestBase::new(&uri, &headers);
-    let scenario = sim.advanced();
-    let found = scenario.repo(&owner, &repo).and_then(|sim_repo| {
-        let run = sim_repo
-            .runs
-            .iter()
-            .find(|run| run.id.to_string() == run_id)?;
-        Some(run_json(run, sim_repo, &base))
-    });
-    match found {
-        Some(body) => rate.apply(Json(body).into_response()),
-        None => rate.apply(not_found()),
-    }
-}
-
-async fn unknown_route() -> Response {
-    not_found()
-}
-
-impl SimRepo {
-    fn find_deployment(&self, id: &str) -> Option<&SimDeployment> {
-        self.deployments.iter().find(|d| d.id.to_string() == id)
-    }
-
-    fn api_url(&self, base: &RequestBase) -> String {
-        format!("{}/repos/{}/{}", base.api_base, self.owner, self.name)
-    }
-}
-
-fn error_body(status: StatusCode, message: &str) -> Value {
-    json!({
-        "message": message,
-        "documentation_url": DOCUMENTATION_URL,
-        "status": status.as_u16().to_string(),
-    })
-}
-
-fn error_response(status: StatusCode, message: &str) -> Response {
-    (status, Json(error_body(status, message))).into_response()
-}
-
-fn not_found() -> Response {
-    error_response(StatusCode::NOT_FOUND, "Not Found")
-}
-
-fn fault_response(fault: &SimFault, rate: RateHeaders) -> Response {
-    let status = fault_status(fault);
-    match fault {
-        SimFault::RateLimited { retry_after_secs } => {
-            // A secondary limit: 429 with `retry-after`; the primary budget may still be left.
-            let mut response = rate.apply(error_response(
-                status,
-                "You have exceeded a secondary rate limit. Please wait a few minutes before \
-                 you try again.",
-            ));
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            response
-        }
-        SimFault::ServerError => rate.apply(error_response(status, "Service Unavailable")),
-        SimFault::Unauthorized => error_response(StatusCode::UNAUTHORIZED, "Bad credentials"),
-        SimFault::Garbage => rate.apply(
-            (
-                status,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>Unicorn! This page is taking too long to load.</body></html>",
-            )
-                .into_response(),
-        ),
-        // `apply_delay` has already served a `Slow` fault; answering normally is its point.
-        SimFault::Slow { .. } => rate.apply(error_response(status, "unexpected fault")),
-    }
-}
-
-/// RFC 3339 in UTC with whole seconds, as GitHub's `2012-07-20T01:19:13Z`.
-fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// A host-name-safe form of a name (`Preview – docs` → `preview-docs`).
-fn slug(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_string()
-}
-
-/// The GitHub login of a simulated author (`Jane Doe` → `janedoe`).
-fn login(author: &str) -> String {
-    let login: String = author
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if login.is_empty() {
-        "octocat".to_string()
-    } else {
-        login
-    }
-}
-
-/// A stable user id for a login.
-fn user_id(login: &str) -> u64 {
-    login.bytes().fold(7u64, |hash, byte| {
-        hash.wrapping_mul(31).wrapping_add(u64::from(byte))
-    }) % 100_000_000
-}
-
-fn user_json(author: &str) -> Value {
-    let login = login(author);
-    json!({
-        "login": login,
-        "id": user_id(&login),
-        "node_id": format!("MDQ6VXNlcj{}", user_id(&login)),
-        "avatar_url": format!("https://avatars.githubusercontent.com/u/{}", user_id(&login)),
-        "url": format!("https://api.github.com/users/{login}"),
-        "html_url": format!("https://github.com/{login}"),
-        "type": "User",
-        "site_admin": false,
-    })
-}
-
-fn deployment_json(deployment: &SimDeployment, sim_repo: &SimRepo, base: &RequestBase) -> Value {
-    let repository_url = sim_repo.api_url(base);
-    let url = format!("{repository_url}/deployments/{}", deployment.id);
-    let updated_at = deployment
-        .statuses
-        .last()
-        .map_or(deployment.spec.created_at, |status| status.created_at);
-    let production = deployment.environment == "production";
-    json!({
-        "url": url,
-        "id": deployment.id,
-        "node_id": format!("DE_sim{}", deployment.id),
-        "sha": deployment.spec.commit_sha,
-        "ref": deployment.git_ref.as_deref().unwrap_or(&deployment.spec.branch),
-        "task": "deploy",
-        "payload": deployment.payload,
-        "original_environment": deployment.environment,
-        "environment": deployment.environment,
-        "description": deployment.description.clone().unwrap_or_else(|| {
-            format!("Deploy {} to {}", deployment.spec.branch, deployment.environment)
-        }),
-        "creator": user_json(&deployment.spec.author),
-        "created_at": timestamp(deployment.spec.created_at),
-        "updated_at": timestamp(updated_at),
-        "statuses_url": format!("{url}/statuses"),
-        "repository_url": repository_url,
-        "transient_environment": false,
-        "production_environment": production,
-    })
-}
-
-fn status_json(
-    status: &SimStatus,
-    deployment: &SimDeployment,
-    sim_repo: &SimRepo,
-    base: &RequestBase,
-) -> Value {
-    let repository_url = sim_repo.api_url(base);
-    let deployment_url = format!("{repository_url}/deployments/{}", deployment.id);
-    json!({
-        "url": format!("{deployment_url}/statuses/{}", status.id),
-        "id": status.id,
-        "node_id": format!("DES_sim{}", status.id),
-        "state": status.state,
-        "creator": user_json("github-actions"),
-        "description": status.description,
-        "environment": deployment.environment,
-        "target_url": status.log_url.clone().unwrap_or_default(),
-        "created_at": timestamp(status.created_at),
-        "updated_at": timestamp(status.created_at),
-        "deployment_url": deployment_url,
-        "repository_url": repository_url,
-        "environment_url": status.environment_url.clone().unwrap_or_default(),
-        "log_url": status.log_url.clone().unwrap_or_default(),
-    })
-}
-
-fn run_event(run: &SimRun) -> &'static str {
-    if run.spec.pr_number.is_some() {
-        "pull_request"
-    } else {
-        "push"
-    }
-}
-
-fn run_json(run: &SimRun, sim_repo: &SimRepo, base: &RequestBase) -> Value {
-    let repository_url = sim_repo.api_url(base);
-    let url = format!("{repository_url}/actions/runs/{}", run.id);
-    let html_url = format!(
-        "https://github.com/{}/{}/actions/runs/{}",
-        sim_repo.owner, sim_repo.name, run.id
-    );
-    let spec = &run.spec;
-    let title = spec.commit_message.lines().next().unwrap_or_default();
-    let name = run
-        .workflow_file
-        .trim_end_matches(".yml")
-        .trim_end_matches(".yaml");
-    let pull_requests: Vec<Value> = spec
-        .pr_number
-        .map(|number| {
-            json!({
-                "id": u64::from(number) + 500_000,
-                "number": number,
-                "url": format!("{repository_url}/pulls/{number}"),
-                "head": {"ref": spec.branch, "sha": spec.commit_sha},
-                "base": {"ref": "main"},
-            })
-        })
-        .into_iter()
-        .collect();
-    let author_email = format!("{}@users.noreply.github.com", login(&spec.author));
-    json!({
-        "id": run.id,
-        "name": name,
-        "node_id": format!("WFR_sim{}", run.id),
-        "head_branch": spec.branch,
-        "head_sha": spec.commit_sha,
-        "path": format!(".github/workflows/{}", run.workflow_file),
-        "display_title": title,
-        "run_number": run.run_number,
-        "run_attempt": 1,
-        "event": run_event(run),
-        "status": run.status,
-        "conclusion": run.conclusion,
-        "workflow_id": run.workflow_id,
-        "url": url,
-        "html_url": html_url,
-        "pull_requests": pull_requests,
-        "created_at": timestamp(spec.created_at),
-        "updated_at": timestamp(run.updated_at),
-        "run_started_at": timestamp(spec.created_at),
-        "actor": user_json(&spec.author),
-        "triggering_actor": user_json(&spec.author),
-        "jobs_url": format!("{url}/jobs"),
-        "logs_url": format!("{url}/logs"),
-        "cancel_url": format!("{url}/cancel"),
-        "rerun_url": format!("{url}/rerun"),
-        "workflow_url": format!("{repository_url}/actions/workflows/{}", run.workflow_id),
-        "head_commit": {
-            "id": spec.commit_sha,
-            "tree_id": spec.commit_sha.chars().rev().collect::<String>(),
-            "message": spec.commit_message,
-            "timestamp": timestamp(spec.created_at - chrono::Duration::minutes(5)),
-            "author": {"name": spec.author, "email": author_email},
-            "committer": {"name": "GitHub", "email": "noreply@github.com"},
-        },
-        "repository": {
-            "id": user_id(&sim_repo.name),
-            "name": sim_repo.name,
-            "full_name": format!("{}/{}", sim_repo.owner, sim_repo.name),
-            "url": repository_url,
-        },
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-        SimDeploymentSpec {
-            commit_sha: format!("{minute:040x}"),
-            commit_message: format!("change {minute}\n\nbody"),
-            author: "Ada Lovelace".into(),
-            branch: "main".into(),
-            pr_number: None,
-            outcome,
-            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap(),
-        }
-    }
-
-    /// `(id, environment, "state,state,…")` per deployment, in push order.
-    fn states(sim: &GithubSimulator) -> Vec<(String, String, String)> {
-        let scenario = lock(&sim.scenario);
-        let repo = scenario.repo("acme", "shop").unwrap();
-        repo.deployments
-            .iter()
-            .map(|d| {
-                let states: Vec<&str> = d.statuses.iter().map(|s| s.state.as_str()).collect();
-                (d.id.to_string(), d.environment.clone(), states.join(","))
-            })
-            .collect()
-    }
-
-    fn row(id: &str, environment: &str, states: &str) -> (String, String, String) {
-        (id.to_string(), environment.to_string(), states.to_string())
-    }
-
-    #[test]
-    fn a_new_success_makes_the_previous_success_of_its_environment_inactive() {
-        let sim = GithubSimulator::new("t");
-        sim.add_repo("acme", "shop");
-        let push = |environment: &str, minute: u32, outcome: SimOutcome| {
-            sim.push_deployment("acme", "shop", environment, &spec(minute, outcome))
-        };
-        let first = push("production", 1, SimOutcome::Ready);
-        let staging = push("staging", 2, SimOutcome::Ready);
-        let failed = push("production", 3, SimOutcome::Failed);
-        let second = sim.push_deployment("Acme", "Shop", "production", &spec(4, SimOutcome::Ready));
-        let building = push("production", 5, SimOutcome::Building);
-        let canceled = push("production", 6, SimOutcome::Canceled);
-        let bare = sim.push_deployment_without_status(
-            "acme",
-            "shop",
-            "production",
-            &spec(7, SimOutcome::Ready),
-        );
-        assert_eq!(
-            states(&sim),
-            vec![
-                row(&first, "production", "queued,in_progress,success,inactive"),
-                row(&staging, "staging", "queued,in_progress,success"),
-                row(&failed, "production", "queued,in_progress,failure"),
-                row(&second, "production", "queued,in_progress,success"),
-                row(&building, "production", "queued,in_progress"),
-                row(&canceled, "production", "queued,inactive"),
-                row(&bare, "production", ""),
-            ]
-        );
-        // Status ids only grow, also for the inactive status added to an older deployment.
-        let scenario = lock(&sim.scenario);
-        let repo = scenario.repo("acme", "shop").unwrap();
-        let inactive = repo.deployments[0].statuses.last().unwrap();
-        assert!(repo.deployments[3]
-            .statuses
-            .iter()
-            .all(|s| s.id < inactive.id));
-        assert!(inactive.created_at > repo.deployments[0].statuses[2].created_at);
-    }
-
-    #[test]
-    fn without_auto_inactive_older_successes_stay_success() {
-        let sim = GithubSimulator::new("t");
-        sim.set_auto_inactive(false);
-        sim.push_deployment("acme", "shop", "production", &spec(1, SimOutcome::Ready));
-        sim.push_deployment("acme", "shop", "production", &spec(2, SimOutcome::Ready));
-        assert!(states(&sim).iter().all(|(_, _, s)| s.ends_with("success")));
-    }
-
-    #[test]
-    fn posted_statuses_follow_the_latest_and_a_success_inactivates_the_live_one() {
-        let sim = GithubSimulator::new("t");
-        let live = sim.push_deployment("acme", "shop", "production", &spec(1, SimOutcome::Ready));
-        let bare = sim.push_deployment_without_status(
-            "acme",
-            "shop",
-            "production",
-            &spec(5, SimOutcome::Ready),
-        );
-        assert!(sim.post_status("acme", "shop", &bare, "in_progress"));
-        assert!(sim.post_status("acme", "shop", &bare, "success"));
-        assert!(!sim.post_status("acme", "shop", "1", "success"));
-        assert!(!sim.post_status("acme", "nope", &bare, "success"));
-        assert_eq!(
-            states(&sim),
-            vec![
-                row(&live, "production", "queued,in_progress,success,inactive"),
-                row(&bare, "production", "in_progress,success"),
-            ]
-        );
-    }
-
-    #[test]
-    fn workflow_runs_get_numbers_and_outcomes() {
-        let sim = GithubSimulator::new("t");
-        let a = sim.push_workflow_run("acme", "shop", "deploy.yml", &spec(1, SimOutcome::Ready));
-        let b = sim.push_workflow_run("acme", "shop", "deploy.yml", &spec(2, SimOutcome::Canceled));
-        sim.push_workflow_run("acme", "shop", "ci.yml", &spec(3, SimOutcome::Building));
-        let scenario = lock(&sim.scenario);
-        let repo = scenario.repo("acme", "shop").unwrap();
-        assert_eq!(repo.workflows.len(), 2);
-        let runs: Vec<(String, u64, &str, Option<&str>)> = repo
-            .runs
-            .iter()
-            .map(|r| (r.id.to_string(), r.run_number, r.status, r.conclusion))
-            .collect();
-        assert_eq!(runs[0], (a, 1, "completed", Some("success")));
-        assert_eq!(runs[1], (b, 2, "completed", Some("cancelled")));
-        assert_eq!(runs[2].1, 1, "numbered per workflow");
-        assert_eq!(runs[2].2, "in_progress");
-    }
-
-    #[test]
-    fn pages_and_links() {
-        let base = RequestBase {
-            api_base: "http://h/github".into(),
-            path: "http://h/github/repos/a/b/deployments".into(),
-            query: Some("environment=production&per_page=2&page=1".into()),
-        };
-        let query = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let items: Vec<u32> = (1..=5).collect();
-        let (page, link) = paginate(items.clone(), &query(&[("per_page", "2")]), &base);
-        assert_eq!(page, vec![1, 2]);
-        assert_eq!(
-            link.as_deref(),
-            Some(
-                "<http://h/github/repos/a/b/deployments?environment=production&per_page=2&page=2>; rel=\"next\", \
-                 <http://h/github/repos/a/b/deployments?environment=production&per_page=2&page=3>; rel=\"last\""
-            )
-        );
-        let (page, link) = paginate(
-            items.clone(),
-            &query(&[("per_page", "2"), ("page", "3")]),
-            &base,
-        );
-        assert_eq!(page, vec![5]);
-        let link = link.unwrap();
-        assert!(!link.contains("rel=\"next\"") && link.contains("rel=\"prev\""));
-        let (page, link) = paginate(
-            items.clone(),
-            &query(&[("per_page", "2"), ("page", "9")]),
-            &base,
-        );
-        assert!(page.is_empty());
-        assert!(!link.unwrap().contains("rel=\"next\""));
-        let (page, link) = paginate(items.clone(), &query(&[("per_page", "junk")]), &base);
-        assert_eq!(page.len(), 5, "default 30");
-        assert_eq!(link, None, "one page: no Link header");
-        let many: Vec<u32> = (0..250).collect();
-        let (page, _) = paginate(many, &query(&[("per_page", "1000")]), &base);
-        assert_eq!(page.len(), MAX_PER_PAGE);
-    }
-
-    #[test]
-    fn names_become_slugs_and_logins() {
-        assert_eq!(slug("Preview – docs"), "preview-docs");
-        assert_eq!(slug("production"), "production");
-        assert_eq!(login("Jane Doe"), "janedoe");
-        assert_eq!(login("  "), "octocat");
-    }
-
-    #[test]
-    fn the_hourly_budget_runs_out() {
-        let sim = GithubSimulator::new("t");
-        sim.set_requests_per_hour(1);
-        assert!(!sim.spend_budget().exhausted);
-        let over = sim.spend_budget();
-        assert!(over.exhausted);
-        assert_eq!(over.remaining(), 0);
-        assert!(over.reset > Utc::now().timestamp());
-    }
-}
+mod tests;

@@ -12,19 +12,23 @@
 //! release ("Rollback to vNN") on the target's slug; it settles (succeeded and current, or
 //! failed) when its simulated release phase ends, applied lazily on the next read.
 
+// `timestamp`: RFC 3339 in UTC with whole seconds, as Heroku's examples (`2012-01-01T12:00:00Z`).
+use super::skeleton::{html_page, timestamp_secs as timestamp, Admitted, SimApi, Simulated};
 use super::{
-    apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
+    bearer_matches, fault_status, lock, SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome,
 };
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+mod api;
+use api::*;
 
 /// Heroku's page size when a `Range` names no `max`, and the largest it allows.
 const DEFAULT_MAX: usize = 200;
@@ -39,19 +43,10 @@ const ACCEPT_MEDIA_TYPE: &str = "application/vnd.heroku+json";
 const ACCEPT_VERSION: &str = "version=3";
 
 /// A simulated Heroku account: apps, their releases and slugs.
-#[derive(Debug)]
-pub struct HerokuSimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    pool: Mutex<TokenPool>,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-    /// How the next rollbacks go, and how many were asked for.
-    pub rollbacks: SimRollbacks,
-}
+pub type HerokuSimulator = Simulated<Scenario, Mutex<TokenPool>>;
 
 #[derive(Debug, Default)]
-struct Scenario {
+pub struct Scenario {
     apps: Vec<SimApp>,
     /// Seeds ids.
     last_seed: u64,
@@ -176,7 +171,7 @@ impl SimSlug {
 
 /// Heroku's token pool: requests spend a token each, and tokens trickle back.
 #[derive(Debug)]
-struct TokenPool {
+pub struct TokenPool {
     capacity: f64,
     refill_per_sec: f64,
     tokens: f64,
@@ -185,7 +180,7 @@ struct TokenPool {
 
 /// What the pool says about one request.
 #[derive(Clone, Copy, Debug)]
-struct Budget {
+pub(crate) struct Budget {
     remaining: u64,
     /// Set when the pool is empty: seconds until a token is back.
     retry_after_secs: Option<u64>,
@@ -221,19 +216,16 @@ enum SimError {
 impl HerokuSimulator {
     /// A simulator that accepts `token` as its API token.
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario::default()),
-            pool: Mutex::new(TokenPool {
+        Self::assemble(
+            token,
+            Scenario::default(),
+            Mutex::new(TokenPool {
                 capacity: DEFAULT_POOL,
                 refill_per_sec: DEFAULT_REFILL_PER_MINUTE / 60.0,
                 tokens: DEFAULT_POOL,
                 refilled_at: Instant::now(),
             }),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-            rollbacks: SimRollbacks::default(),
-        }
+        )
     }
 
     /// Adds an app with no releases. A real app starts at v1 "Initial release"; the simulator
@@ -250,7 +242,7 @@ impl HerokuSimulator {
     /// The token pool: its size and how many tokens come back a minute (defaults 4,500 and
     /// 75). The pool starts full.
     pub fn set_rate_limit(&self, pool: u64, refill_per_minute: u64) {
-        let mut guard = lock(&self.pool);
+        let mut guard = lock(&self.budget);
         guard.capacity = pool as f64;
         guard.tokens = pool as f64;
         guard.refill_per_sec = refill_per_minute as f64 / 60.0;
@@ -351,40 +343,9 @@ impl HerokuSimulator {
             .with_state(self)
     }
 
-    /// What every API request goes through: counting, injected faults, the token pool, the
-    /// API version and the token. `Ok` carries the budget for the normal answer's header.
-    async fn admit(&self, headers: &HeaderMap) -> Result<Budget, Response> {
-        self.requests.record();
-        let fault = apply_delay(self.faults.next()).await;
-        let budget = self.spend_token();
-        if let Some(fault) = fault {
-            return Err(fault_response(&fault, budget));
-        }
-        if budget.retry_after_secs.is_some() {
-            return Err(rate_limited(budget));
-        }
-        if !accepts_v3(headers) {
-            return Err(error_response(
-                StatusCode::NOT_ACCEPTABLE,
-                "not_acceptable",
-                "Please specify a version along with Heroku's API MIME type. For example, `Accept: application/vnd.heroku+json; version=3`.",
-                budget,
-            ));
-        }
-        if !bearer_matches(headers, &self.token) {
-            return Err(error_response(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Invalid credentials provided.",
-                budget,
-            ));
-        }
-        Ok(budget)
-    }
-
     /// Takes one token from the pool, refilled for the time since the last request.
     fn spend_token(&self) -> Budget {
-        let mut pool = lock(&self.pool);
+        let mut pool = lock(&self.budget);
         let now = Instant::now();
         let elapsed = now.duration_since(pool.refilled_at).as_secs_f64();
         pool.tokens = (pool.tokens + elapsed * pool.refill_per_sec).min(pool.capacity);
@@ -752,379 +713,5 @@ impl RangeSpec {
     }
 }
 
-async fn list_releases(
-    State(sim): State<Arc<HerokuSimulator>>,
-    Path(app): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let budget = match sim.admit(&headers).await {
-        Ok(budget) => budget,
-        Err(response) => return response,
-    };
-    let range = headers
-        .get(header::RANGE)
-        .map(|value| {
-            value
-                .to_str()
-                .map_err(|_| SimError::BadRange("Invalid Range header".into()))
-        })
-        .transpose()
-        .and_then(RangeSpec::parse);
-    match range.and_then(|range| sim.list(&app, &range)) {
-        Ok((body, next_range)) => {
-            let status = if next_range.is_some() {
-                StatusCode::PARTIAL_CONTENT
-            } else {
-                StatusCode::OK
-            };
-            let mut response = (status, Json(body)).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::ACCEPT_RANGES,
-                HeaderValue::from_static("id, version"),
-            );
-            if let Some(next) = next_range.and_then(|next| HeaderValue::from_str(&next).ok()) {
-                headers.insert("next-range", next);
-            }
-            budget.apply(response)
-        }
-        Err(error) => sim_error_response(error, budget),
-    }
-}
-
-/// `POST /apps/{app}/releases`: the "Rollback" link (`{"release": …}`). The "Create" link on
-/// the same path (`{slug, …}`) is not simulated and answers 422.
-async fn create_release(
-    State(sim): State<Arc<HerokuSimulator>>,
-    Path(app): Path<String>,
-    headers: HeaderMap,
-    body: Option<Json<Value>>,
-) -> Response {
-    let budget = match sim.admit(&headers).await {
-        Ok(budget) => budget,
-        Err(response) => return response,
-    };
-    let target = body
-        .as_ref()
-        .and_then(|Json(body)| body.get("release"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let Some(target) = target else {
-        return error_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_params",
-            "Missing required params: release. (The simulator implements only the rollback form of this endpoint.)",
-            budget,
-        );
-    };
-    match sim.roll_back(&app, &target) {
-        Ok(release) => budget.apply((StatusCode::CREATED, Json(release)).into_response()),
-        Err(error) => sim_error_response(error, budget),
-    }
-}
-
-async fn get_release(
-    State(sim): State<Arc<HerokuSimulator>>,
-    Path((app, id_or_version)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let budget = match sim.admit(&headers).await {
-        Ok(budget) => budget,
-        Err(response) => return response,
-    };
-    match sim.release(&app, &id_or_version) {
-        Ok(body) => budget.apply(Json(body).into_response()),
-        Err(error) => sim_error_response(error, budget),
-    }
-}
-
-async fn get_slug(
-    State(sim): State<Arc<HerokuSimulator>>,
-    Path((app, slug_id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let budget = match sim.admit(&headers).await {
-        Ok(budget) => budget,
-        Err(response) => return response,
-    };
-    match sim.slug(&app, &slug_id) {
-        Ok(body) => budget.apply(Json(body).into_response()),
-        Err(error) => sim_error_response(error, budget),
-    }
-}
-
-async fn unknown_route() -> Response {
-    let body = json!({
-        "id": "not_found",
-        "message": "The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs. `POST`), and did you specify your intended version with the `Accept` header?",
-    });
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
-}
-
-/// Heroku's error body `{id, message}`.
-fn error_response(status: StatusCode, id: &str, message: &str, budget: Budget) -> Response {
-    budget.apply((status, Json(json!({ "id": id, "message": message }))).into_response())
-}
-
-fn rate_limited(budget: Budget) -> Response {
-    error_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limit",
-        "Your account reached the API rate limit\nPlease wait a few minutes before making new requests",
-        Budget {
-            remaining: 0,
-            ..budget
-        },
-    )
-}
-
-fn sim_error_response(error: SimError, budget: Budget) -> Response {
-    match error {
-        SimError::AppNotFound => error_response(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Couldn't find that app.",
-            budget,
-        ),
-        SimError::ReleaseNotFound => error_response(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Couldn't find that release.",
-            budget,
-        ),
-        SimError::SlugNotFound => error_response(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Couldn't find that slug.",
-            budget,
-        ),
-        SimError::InvalidParams(message) => error_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_params",
-            &message,
-            budget,
-        ),
-        SimError::Conflict(message) => {
-            error_response(StatusCode::CONFLICT, "conflict", &message, budget)
-        }
-        SimError::BadRange(message) => error_response(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            "requested_range_not_satisfiable",
-            &message,
-            budget,
-        ),
-    }
-}
-
-fn fault_response(fault: &SimFault, budget: Budget) -> Response {
-    let status = fault_status(fault);
-    match fault {
-        SimFault::RateLimited { retry_after_secs } => rate_limited(Budget {
-            remaining: 0,
-            retry_after_secs: Some(*retry_after_secs),
-        }),
-        SimFault::ServerError => error_response(
-            status,
-            "service_unavailable",
-            "Heroku API is temporarily unavailable.",
-            Budget {
-                retry_after_secs: None,
-                ..budget
-            },
-        ),
-        SimFault::Unauthorized => error_response(
-            status,
-            "unauthorized",
-            "Invalid credentials provided.",
-            Budget {
-                retry_after_secs: None,
-                ..budget
-            },
-        ),
-        SimFault::Garbage => (
-            status,
-            [(header::CONTENT_TYPE, "text/html")],
-            "<html><body>Application error</body></html>",
-        )
-            .into_response(),
-        // `apply_delay` has already served a `Slow` fault; answering normally is its point.
-        SimFault::Slow { .. } => {
-            error_response(status, "internal_server_error", "unexpected fault", budget)
-        }
-    }
-}
-
-/// A uuid-shaped id: `kind` tells apps, slugs and releases apart at a glance.
-fn uuid(kind: u16, seed: u64) -> String {
-    format!("{seed:08x}-{kind:04x}-4000-8000-{seed:012x}")
-}
-
-/// RFC 3339 in UTC with whole seconds, as Heroku's examples (`2012-01-01T12:00:00Z`).
-fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-        SimDeploymentSpec {
-            commit_sha: format!("{minute:040x}"),
-            commit_message: format!("change {minute}"),
-            author: "ada".into(),
-            branch: "main".into(),
-            pr_number: None,
-            outcome,
-            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap(),
-        }
-    }
-
-    fn listed(sim: &HerokuSimulator, range: &str) -> (Vec<(u64, String, bool)>, Option<String>) {
-        let range = RangeSpec::parse(Some(range)).unwrap();
-        let (body, next) = sim.list("shop", &range).unwrap();
-        let rows = body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["version"].as_u64().unwrap(),
-                    r["status"].as_str().unwrap().to_string(),
-                    r["current"].as_bool().unwrap(),
-                )
-            })
-            .collect();
-        (rows, next)
-    }
-
-    #[test]
-    fn a_succeeded_release_becomes_current() {
-        let sim = HerokuSimulator::new("t");
-        sim.add_app("shop");
-        sim.push_deployment("shop", &spec(1, SimOutcome::Ready));
-        sim.push_deployment("shop", &spec(2, SimOutcome::Failed));
-        sim.push_deployment("shop", &spec(3, SimOutcome::Building));
-        sim.push_deployment("shop", &spec(4, SimOutcome::Canceled));
-        let (rows, next) = listed(&sim, "version ..; order=desc");
-        assert_eq!(
-            rows,
-            vec![
-                (4, "failed".into(), false),
-                (3, "pending".into(), false),
-                (2, "failed".into(), false),
-                (1, "succeeded".into(), true),
-            ]
-        );
-        assert_eq!(next, None);
-        sim.push_release("shop", &spec(5, SimOutcome::Ready));
-        let config = sim.push_config_release(
-            "shop",
-            "Set FOO config vars",
-            "bob@example.com",
-            Utc.with_ymd_and_hms(2026, 3, 1, 12, 30, 0).unwrap(),
-        );
-        let (rows, _) = listed(&sim, "version ..; order=desc, max=3");
-        assert_eq!(rows[0], (6, "succeeded".into(), true));
-        assert_eq!(rows[1], (5, "succeeded".into(), false));
-        let release = sim.release("shop", &config).unwrap();
-        let by_version = sim.release("shop", "5").unwrap();
-        assert_eq!(
-            release["slug"], by_version["slug"],
-            "config releases reuse the slug"
-        );
-        assert_eq!(release["description"], "Set FOO config vars");
-        assert_eq!(by_version["description"], "Deploy 0000000");
-        assert_eq!(by_version["user"]["email"], "ada@example.com");
-        assert_eq!(by_version["created_at"], "2026-03-01T12:05:00Z");
-        assert_eq!(by_version["updated_at"], "2026-03-01T12:07:00Z");
-        let slug_id = by_version["slug"]["id"].as_str().unwrap();
-        let slug = sim.slug("shop", slug_id).unwrap();
-        assert_eq!(slug["commit"], json!(format!("{:040x}", 5)));
-        assert_eq!(slug["commit_description"], "change 5");
-        let pending = sim.release("shop", "3").unwrap();
-        assert_eq!(pending["updated_at"], pending["created_at"]);
-        assert_eq!(sim.release("shop", "99"), Err(SimError::ReleaseNotFound));
-        assert_eq!(sim.release("nope", "1"), Err(SimError::AppNotFound));
-        // The app's id works in place of its name.
-        let app_id = sim.app_id("shop").unwrap();
-        assert!(sim.release(&app_id, "1").is_ok());
-    }
-
-    #[test]
-    fn ranges_page_with_next_range() {
-        let sim = HerokuSimulator::new("t");
-        for minute in 1..=5 {
-            sim.push_deployment("shop", &spec(minute, SimOutcome::Ready));
-        }
-        let (rows, next) = listed(&sim, "version ..; order=desc, max=2");
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [5, 4]);
-        let next = next.unwrap();
-        assert_eq!(next, "version ]4..; order=desc, max=2");
-        let (rows, next) = listed(&sim, &next);
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [3, 2]);
-        let (rows, next) = listed(&sim, &next.unwrap());
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1]);
-        assert_eq!(next, None, "the rest fits: a 200");
-
-        let (rows, next) = listed(&sim, "version 2..3");
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 3]);
-        assert_eq!(next, None);
-        let (rows, _) = listed(&sim, "version ]2..; max=1");
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [3]);
-        let (rows, _) = listed(&sim, "]3..; order=desc");
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 1]);
-        let (rows, next) = listed(&sim, "id ..; max=4");
-        assert_eq!(rows.len(), 4);
-        assert!(next.unwrap().starts_with("id ]"));
-    }
-
-    #[test]
-    fn bad_ranges_are_refused() {
-        for bad in [
-            "name ..",
-            "version 1",
-            "version a..",
-            "version ..; max=0",
-            "version ..; order=sideways",
-            "version ..; colour=blue",
-        ] {
-            assert!(
-                matches!(RangeSpec::parse(Some(bad)), Err(SimError::BadRange(_))),
-                "{bad}"
-            );
-        }
-        assert_eq!(RangeSpec::parse(None).unwrap(), RangeSpec::default_range());
-        assert_eq!(
-            RangeSpec::parse(Some("version ..; max=5000")).unwrap().max,
-            MAX_MAX
-        );
-    }
-
-    #[test]
-    fn the_accept_header_must_name_version_3() {
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
-            accepts_v3(&headers)
-        };
-        assert!(with("application/vnd.heroku+json; version=3"));
-        assert!(with("application/vnd.heroku+json;version=3"));
-        assert!(!with("application/json"));
-        assert!(!with("application/vnd.heroku+json"));
-        assert!(!with("application/vnd.heroku+json; version=2"));
-        assert!(!accepts_v3(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn the_token_pool_runs_dry() {
-        let sim = HerokuSimulator::new("t");
-        sim.set_rate_limit(2, 60);
-        assert_eq!(sim.spend_token().remaining, 1);
-        assert_eq!(sim.spend_token().remaining, 0);
-        let dry = sim.spend_token();
-        assert_eq!(dry.remaining, 0);
-        assert_eq!(dry.retry_after_secs, Some(1), "one token a second");
-    }
-}
+mod tests;

@@ -16,6 +16,7 @@ pub mod heroku;
 pub mod netlify;
 pub mod railway;
 pub mod render;
+pub mod skeleton;
 pub mod supabase;
 pub mod vercel;
 

@@ -12,20 +12,23 @@
 //! sends a `Link` header is UNCONFIRMED, so the simulator sends none unless
 //! [`NetlifySimulator::set_link_headers`] asks for it, and the client is tested both ways.
 
+// RFC 3339 in UTC with milliseconds, as Netlify writes them (`2024-05-01T12:00:00.000Z`).
+use super::skeleton::{
+    html_page, timestamp_millis as timestamp, Admitted, RateBudget, SimApi, Simulated,
+};
 use super::{
-    apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
+    bearer_matches, fault_status, lock, sim_id, SimDeploymentSpec, SimFault, SimOutcome,
+    SimRollbackOutcome,
 };
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Deploys per page when the request names no `per_page`, and the most it may ask for
@@ -59,21 +62,14 @@ const DEPLOY_STATES: [&str; 15] = [
 ];
 
 /// A stand-in for `api.netlify.com/api/v1`.
-pub struct NetlifySimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    budget: Mutex<RateBudget>,
-    link_headers: AtomicBool,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-    /// How the next rollbacks go, and how many were asked for.
-    pub rollbacks: SimRollbacks,
-}
+pub type NetlifySimulator = Simulated<Scenario, RateBudget>;
 
 #[derive(Default)]
-struct Scenario {
+pub struct Scenario {
     sites: Vec<SimSite>,
     last_seed: u64,
+    /// Whether deploy lists carry a `Link` header ([`NetlifySimulator::set_link_headers`]).
+    link_headers: bool,
 }
 
 struct SimSite {
@@ -128,16 +124,9 @@ struct SimDeploy {
     spec: SimDeploymentSpec,
 }
 
-/// A fixed one-minute window of requests, as the `X-RateLimit-*` headers describe it.
-struct RateBudget {
-    per_minute: u64,
-    window_started: Instant,
-    used: u64,
-}
-
 /// The `X-RateLimit-*` values for one answer.
 #[derive(Clone, Copy, Debug)]
-struct RateLimitHeaders {
+pub(crate) struct RateLimitHeaders {
     limit: u64,
     remaining: u64,
     /// Unix epoch seconds, as Netlify documents `X-RateLimit-Reset`.
@@ -157,19 +146,11 @@ impl RateLimitHeaders {
 impl NetlifySimulator {
     /// A simulator that accepts `Authorization: Bearer <token>`.
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario::default()),
-            budget: Mutex::new(RateBudget {
-                per_minute: DEFAULT_REQUESTS_PER_MINUTE,
-                window_started: Instant::now(),
-                used: 0,
-            }),
-            link_headers: AtomicBool::new(false),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-            rollbacks: SimRollbacks::default(),
-        }
+        Self::assemble(
+            token,
+            Scenario::default(),
+            RateBudget::new(DEFAULT_REQUESTS_PER_MINUTE, RATE_WINDOW),
+        )
     }
 
     /// Adds a site with no deploys (a second call with the same id renames it). `name` is the
@@ -184,12 +165,12 @@ impl NetlifySimulator {
 
     /// Sends GitHub-style `Link` headers (`rel="next"`, `rel="last"`) on deploy lists.
     pub fn set_link_headers(&self, enabled: bool) {
-        self.link_headers.store(enabled, Ordering::Relaxed);
+        lock(&self.scenario).link_headers = enabled;
     }
 
     /// How many requests per minute pass before the simulator answers 429 (default 500).
     pub fn set_requests_per_minute(&self, per_minute: u64) {
-        lock(&self.budget).per_minute = per_minute;
+        self.budget.set_limit(per_minute);
     }
 
     /// Adds a deploy and returns its id (24 hex digits). `context` is `production`,
@@ -293,11 +274,36 @@ impl NetlifySimulator {
             .with_state(self)
     }
 
+    /// Counts one request against the current window; `true` when it is over the budget.
+    fn spend_budget(&self) -> (RateLimitHeaders, bool) {
+        let used = self.budget.spend();
+        let rate = RateLimitHeaders {
+            limit: used.limit,
+            remaining: used.remaining(),
+            reset_epoch: Utc::now().timestamp() + used.reset_secs as i64,
+        };
+        (rate, used.exhausted())
+    }
+}
+
+type SimState = State<Arc<NetlifySimulator>>;
+
+impl Scenario {
+    /// Netlify addresses a site by its id or by its Netlify domain.
+    fn find_site(&self, id_or_domain: &str) -> Option<&SimSite> {
+        self.sites.iter().find(|site| {
+            site.id == id_or_domain || format!("{}.netlify.app", site.name) == id_or_domain
+        })
+    }
+}
+
+impl SimApi for NetlifySimulator {
+    type Admission = RateLimitHeaders;
+
     /// What every request goes through before its handler: counting, injected faults, the
     /// rate budget and the token. `Ok` carries the rate-limit headers for the normal answer.
     async fn admit(&self, headers: &HeaderMap) -> Result<RateLimitHeaders, Response> {
-        self.requests.record();
-        let fault = apply_delay(self.faults.next()).await;
+        let fault = self.take_fault().await;
         let (rate, over_budget) = self.spend_budget();
         if let Some(fault) = fault {
             return Err(fault_response(&fault, rate));
@@ -315,46 +321,13 @@ impl NetlifySimulator {
         }
         Ok(rate)
     }
-
-    /// Counts one request against the current window; `true` when it is over the budget.
-    fn spend_budget(&self) -> (RateLimitHeaders, bool) {
-        let mut budget = lock(&self.budget);
-        let now = Instant::now();
-        if now.duration_since(budget.window_started) >= RATE_WINDOW {
-            budget.window_started = now;
-            budget.used = 0;
-        }
-        budget.used += 1;
-        let left = RATE_WINDOW.saturating_sub(now.duration_since(budget.window_started));
-        let rate = RateLimitHeaders {
-            limit: budget.per_minute,
-            remaining: budget.per_minute.saturating_sub(budget.used),
-            reset_epoch: Utc::now().timestamp() + left.as_secs_f64().ceil().max(1.0) as i64,
-        };
-        (rate, budget.used > budget.per_minute)
-    }
-}
-
-type SimState = State<Arc<NetlifySimulator>>;
-
-impl Scenario {
-    /// Netlify addresses a site by its id or by its Netlify domain.
-    fn find_site(&self, id_or_domain: &str) -> Option<&SimSite> {
-        self.sites.iter().find(|site| {
-            site.id == id_or_domain || format!("{}.netlify.app", site.name) == id_or_domain
-        })
-    }
 }
 
 async fn get_site(
     State(sim): SimState,
     Path(site_id): Path<String>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
     let mut scenario = lock(&sim.scenario);
     scenario.sites.iter_mut().for_each(SimSite::advance);
     let Some(site) = scenario.find_site(&site_id) else {
@@ -462,12 +435,9 @@ async fn list_deploys(
     Path(site_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     OriginalUri(uri): OriginalUri,
+    Admitted(rate): Admitted<RateLimitHeaders>,
     headers: HeaderMap,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
     let params = match ListQuery::parse(&query) {
         Ok(params) => params,
         Err(message) => return error_response(StatusCode::UNPROCESSABLE_ENTITY, &message, rate),
@@ -491,7 +461,7 @@ async fn list_deploys(
         .map(|deploy| deploy_json(site, deploy))
         .collect();
     let mut response = Json(items).into_response();
-    if sim.link_headers.load(Ordering::Relaxed) {
+    if scenario.link_headers {
         let last_page = total.div_ceil(params.per_page).max(1);
         if let Some(link) = link_header(
             &headers,
@@ -527,12 +497,8 @@ fn link_header(
 async fn get_site_deploy(
     State(sim): SimState,
     Path((site_id, deploy_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
     let scenario = lock(&sim.scenario);
     let found = scenario.find_site(&site_id).and_then(|site| {
         site.deploys
@@ -549,12 +515,8 @@ async fn get_site_deploy(
 async fn get_deploy(
     State(sim): SimState,
     Path(deploy_id): Path<String>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
     let scenario = lock(&sim.scenario);
     let found = scenario.sites.iter().find_map(|site| {
         site.deploys
@@ -575,12 +537,8 @@ async fn get_deploy(
 async fn restore_deploy(
     State(sim): SimState,
     Path((site_id, deploy_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
     let (outcome, settles_at) = sim.rollbacks.next();
     let mut scenario = lock(&sim.scenario);
     let Some(site) = scenario.sites.iter_mut().find(|site| site.id == site_id) else {
@@ -613,30 +571,26 @@ async fn restore_deploy(
 async fn lock_deploy(
     State(sim): SimState,
     Path(deploy_id): Path<String>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    set_lock(sim, deploy_id, headers, true).await
+    set_lock(sim, deploy_id, rate, true)
 }
 
 async fn unlock_deploy(
     State(sim): SimState,
     Path(deploy_id): Path<String>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    set_lock(sim, deploy_id, headers, false).await
+    set_lock(sim, deploy_id, rate, false)
 }
 
 /// `POST /deploys/{id}/lock|unlock` → 200 + the deploy.
-async fn set_lock(
+fn set_lock(
     sim: Arc<NetlifySimulator>,
     deploy_id: String,
-    headers: HeaderMap,
+    rate: RateLimitHeaders,
     locked: bool,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(refusal) => return refusal,
-    };
     let mut scenario = lock(&sim.scenario);
     let Some(site) = scenario
         .sites
@@ -664,11 +618,6 @@ async fn unknown_route() -> Response {
 
 fn admin_url(site: &SimSite) -> String {
     format!("https://app.netlify.com/sites/{}", site.name)
-}
-
-/// RFC 3339 in UTC with milliseconds, as Netlify writes them (`2024-05-01T12:00:00.000Z`).
-fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// One deploy in Netlify's `deploy` shape. The commit author is not in Netlify's schema, so
@@ -750,31 +699,23 @@ fn fault_response(fault: &SimFault, rate: RateLimitHeaders) -> Response {
         }),
         SimFault::Unauthorized => error_response(status, "Access Denied", rate),
         SimFault::ServerError => error_response(status, "Service Unavailable", rate),
-        SimFault::Garbage | SimFault::Slow { .. } => rate.apply(
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>Netlify is having a moment</body></html>",
-            )
-                .into_response(),
-        ),
+        SimFault::Garbage | SimFault::Slow { .. } => rate.apply(html_page(
+            "<html><body>Netlify is having a moment</body></html>",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use crate::simulators::skeleton::test_kit;
 
     fn spec(outcome: SimOutcome, minute: i64) -> SimDeploymentSpec {
         SimDeploymentSpec {
-            commit_sha: format!("{minute:040x}"),
-            commit_message: format!("change {minute}"),
             author: "Jane Doe".into(),
             branch: "main".into(),
             pr_number: Some(9),
-            outcome,
-            created_at: Utc.timestamp_opt(1_700_000_000 + minute * 60, 0).unwrap(),
+            ..test_kit::spec_at(minute, outcome, test_kit::epoch_minute(minute))
         }
     }
 

@@ -5,21 +5,25 @@
 //! The scenario is a set of services, each with its deploys; pushing a deploy that goes live
 //! deactivates the one that was live, the way Render keeps one `live` deploy per service.
 
+use super::skeleton::{
+    html_page, timestamp_secs as timestamp, Admitted, RateBudget, RateLimitHeaders, SimApi,
+    Simulated,
+};
 use super::{
-    apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
-    SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome, SimRollbacks,
+    bearer_matches, fault_status, lock, sim_id, SimDeploymentSpec, SimFault, SimOutcome,
+    SimRollbackOutcome,
 };
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DEFAULT_LIMIT: u32 = 20;
@@ -50,18 +54,10 @@ const DEPLOY_STATUSES: [&str; 11] = [
 ];
 
 /// A simulated Render account: services and their deploys.
-#[derive(Debug)]
-pub struct RenderSimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    budget: Mutex<RateBudget>,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-    pub rollbacks: SimRollbacks,
-}
+pub type RenderSimulator = Simulated<Scenario, RateBudget>;
 
 #[derive(Debug, Default)]
-struct Scenario {
+pub struct Scenario {
     services: HashMap<String, SimService>,
     /// Seeds deploy ids; also orders deploys created at the same instant.
     last_seed: u64,
@@ -73,6 +69,18 @@ struct SimService {
     /// `autoDeploy`: `yes` or `no`.
     auto_deploy: &'static str,
     deploys: Vec<SimDeploy>,
+}
+
+impl Scenario {
+    /// The service, after its rollbacks caught up with the clock.
+    fn advanced_service(&mut self, service_id: &str) -> Result<&mut SimService, SimError> {
+        let service = self
+            .services
+            .get_mut(service_id)
+            .ok_or(SimError::ServiceNotFound)?;
+        service.advance(Instant::now(), Utc::now());
+        Ok(service)
+    }
 }
 
 impl SimService {
@@ -194,26 +202,13 @@ struct ErrorJson<'a> {
     message: &'a str,
 }
 
-/// A fixed one-minute window of requests, as Render's `RateLimit-*` headers describe it.
-#[derive(Debug)]
-struct RateBudget {
-    per_minute: u64,
-    window_started: Instant,
-    used: u64,
+/// Render's spelling of the rate-limit values: `RateLimit-*` (the reset in seconds from now, as
+/// Render's example value `45` reads) and `Retry-After`.
+trait RenderRateHeaders {
+    fn apply(self, response: Response) -> Response;
 }
 
-/// The `RateLimit-*` values for one answer.
-#[derive(Clone, Copy, Debug)]
-struct RateLimitHeaders {
-    limit: u64,
-    remaining: u64,
-    /// Seconds until the window resets (Render's example value `45` reads this way).
-    reset_secs: u64,
-    /// Set on a 429.
-    retry_after_secs: Option<u64>,
-}
-
-impl RateLimitHeaders {
+impl RenderRateHeaders for RateLimitHeaders {
     fn apply(self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
@@ -238,18 +233,11 @@ enum SimError {
 impl RenderSimulator {
     /// A simulator that accepts `token` as its API key.
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario::default()),
-            budget: Mutex::new(RateBudget {
-                per_minute: DEFAULT_REQUESTS_PER_MINUTE,
-                window_started: Instant::now(),
-                used: 0,
-            }),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-            rollbacks: SimRollbacks::default(),
-        }
+        Self::assemble(
+            token,
+            Scenario::default(),
+            RateBudget::new(DEFAULT_REQUESTS_PER_MINUTE, RATE_WINDOW),
+        )
     }
 
     /// Adds a service (`srv-…`) with no deploys yet; an existing one keeps its deploys.
@@ -271,7 +259,7 @@ impl RenderSimulator {
 
     /// How many requests per minute pass before the simulator answers 429 (default 400).
     pub fn set_requests_per_minute(&self, per_minute: u64) {
-        lock(&self.budget).per_minute = per_minute;
+        self.budget.set_limit(per_minute);
     }
 
     /// Adds a deploy (`dep-…`) triggered by a new commit and returns its id. `Ready` goes
@@ -449,46 +437,9 @@ impl RenderSimulator {
             .with_state(self)
     }
 
-    /// What every API request goes through: counting, injected faults, the rate budget and
-    /// the token. `Ok` carries the rate-limit headers for the normal answer.
-    async fn admit(&self, headers: &HeaderMap) -> Result<RateLimitHeaders, Response> {
-        self.requests.record();
-        let fault = apply_delay(self.faults.next()).await;
-        let rate = self.spend_budget();
-        if let Some(fault) = fault {
-            return Err(fault_response(&fault, rate));
-        }
-        if let Some(retry_after) = rate.retry_after_secs {
-            return Err(error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                &format!("rate limit exceeded, retry in {retry_after} seconds"),
-                rate,
-            ));
-        }
-        if !bearer_matches(headers, &self.token) {
-            return Err(unauthorized(rate));
-        }
-        Ok(rate)
-    }
-
     /// Counts one request against the current window.
     fn spend_budget(&self) -> RateLimitHeaders {
-        let mut budget = lock(&self.budget);
-        let now = Instant::now();
-        if now.duration_since(budget.window_started) >= RATE_WINDOW {
-            budget.window_started = now;
-            budget.used = 0;
-        }
-        budget.used += 1;
-        let left_in_window = RATE_WINDOW.saturating_sub(now.duration_since(budget.window_started));
-        let reset_secs = left_in_window.as_secs_f64().ceil().max(1.0) as u64;
-        RateLimitHeaders {
-            limit: budget.per_minute,
-            remaining: budget.per_minute.saturating_sub(budget.used),
-            reset_secs,
-            retry_after_secs: (budget.used > budget.per_minute).then_some(reset_secs),
-        }
+        RateLimitHeaders::from(self.budget.spend())
     }
 
     fn list(
@@ -497,11 +448,7 @@ impl RenderSimulator {
         params: &ListParams,
     ) -> Result<Vec<DeployWithCursorJson>, SimError> {
         let mut scenario = lock(&self.scenario);
-        let service = scenario
-            .services
-            .get_mut(service_id)
-            .ok_or(SimError::ServiceNotFound)?;
-        service.advance(Instant::now(), Utc::now());
+        let service = scenario.advanced_service(service_id)?;
         let mut deploys: Vec<&SimDeploy> = service.deploys.iter().collect();
         deploys.sort_by(|a, b| SimDeploy::newest_first(a, b));
         let start = match &params.cursor {
@@ -531,11 +478,7 @@ impl RenderSimulator {
 
     fn get(&self, service_id: &str, deploy_id: &str) -> Result<DeployJson, SimError> {
         let mut scenario = lock(&self.scenario);
-        let service = scenario
-            .services
-            .get_mut(service_id)
-            .ok_or(SimError::ServiceNotFound)?;
-        service.advance(Instant::now(), Utc::now());
+        let service = scenario.advanced_service(service_id)?;
         service
             .deploys
             .iter()
@@ -594,16 +537,38 @@ impl ListParams {
     }
 }
 
+impl SimApi for RenderSimulator {
+    type Admission = RateLimitHeaders;
+
+    /// What every API request goes through: counting, injected faults, the rate budget and
+    /// the token. `Ok` carries the rate-limit headers for the normal answer.
+    async fn admit(&self, headers: &HeaderMap) -> Result<RateLimitHeaders, Response> {
+        let fault = self.take_fault().await;
+        let rate = self.spend_budget();
+        if let Some(fault) = fault {
+            return Err(fault_response(&fault, rate));
+        }
+        if let Some(retry_after) = rate.retry_after_secs {
+            return Err(error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                &format!("rate limit exceeded, retry in {retry_after} seconds"),
+                rate,
+            ));
+        }
+        if !bearer_matches(headers, &self.token) {
+            return Err(unauthorized(rate));
+        }
+        Ok(rate)
+    }
+}
+
 async fn list_deploys(
     State(sim): State<Arc<RenderSimulator>>,
     Path(service_id): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
     let result =
         ListParams::parse(query.as_deref()).and_then(|params| sim.list(&service_id, &params));
     match result {
@@ -615,12 +580,8 @@ async fn list_deploys(
 async fn get_deploy(
     State(sim): State<Arc<RenderSimulator>>,
     Path((service_id, deploy_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
     match sim.get(&service_id, &deploy_id) {
         Ok(deploy) => rate.apply(Json(deploy).into_response()),
         Err(error) => sim_error_response(error, rate),
@@ -637,13 +598,9 @@ struct RollbackBody {
 async fn rollback_deploy(
     State(sim): State<Arc<RenderSimulator>>,
     Path(service_id): Path<String>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
     body: Option<Json<RollbackBody>>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
     let Some(Json(body)) = body else {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -668,13 +625,9 @@ struct UpdateServiceBody {
 async fn update_service(
     State(sim): State<Arc<RenderSimulator>>,
     Path(service_id): Path<String>,
-    headers: HeaderMap,
+    Admitted(rate): Admitted<RateLimitHeaders>,
     body: Option<Json<UpdateServiceBody>>,
 ) -> Response {
-    let rate = match sim.admit(&headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
     let auto_deploy = body.and_then(|Json(body)| body.auto_deploy);
     let Some(auto_deploy) = auto_deploy else {
         return error_response(
@@ -738,34 +691,17 @@ fn fault_response(fault: &SimFault, rate: RateLimitHeaders) -> Response {
     let status = fault_status(fault);
     match fault {
         SimFault::RateLimited { retry_after_secs } => {
-            let rate = RateLimitHeaders {
-                remaining: 0,
-                reset_secs: *retry_after_secs,
-                retry_after_secs: Some(*retry_after_secs),
-                ..rate
-            };
+            let rate = rate.spent(*retry_after_secs);
             error_response(status, "rate-limited", "rate limit exceeded", rate)
         }
         SimFault::ServerError => {
             error_response(status, "internal-error", "internal server error", rate)
         }
         SimFault::Unauthorized => unauthorized(rate),
-        SimFault::Garbage => rate.apply(
-            (
-                status,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>502 upstream hiccup</body></html>",
-            )
-                .into_response(),
-        ),
+        SimFault::Garbage => rate.apply(html_page("<html><body>502 upstream hiccup</body></html>")),
         // `apply_delay` has already served a `Slow` fault; answering normally is its point.
         SimFault::Slow { .. } => error_response(status, "internal-error", "unexpected fault", rate),
     }
-}
-
-/// RFC 3339 in UTC with whole seconds, as Render's examples (`2021-06-17T08:15:30Z`).
-fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Cursors are opaque to clients; here they are the hex of the deploy id the page ends at.
@@ -788,128 +724,4 @@ fn decode_cursor(cursor: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-        SimDeploymentSpec {
-            commit_sha: format!("{minute:040x}"),
-            commit_message: format!("change {minute}"),
-            author: "ada".into(),
-            branch: "main".into(),
-            pr_number: None,
-            outcome,
-            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap(),
-        }
-    }
-
-    fn statuses(sim: &RenderSimulator, service_id: &str) -> Vec<(String, &'static str)> {
-        let params = ListParams::parse(None).unwrap();
-        sim.list(service_id, &params)
-            .unwrap()
-            .into_iter()
-            .map(|item| (item.deploy.id, item.deploy.status))
-            .collect()
-    }
-
-    #[test]
-    fn a_ready_push_goes_live_and_deactivates_the_previous_live() {
-        let sim = RenderSimulator::new("t");
-        sim.add_service("srv-a", "api");
-        let first = sim.push_deployment("srv-a", &spec(1, SimOutcome::Ready));
-        let failed = sim.push_deployment("srv-a", &spec(2, SimOutcome::Failed));
-        assert_eq!(
-            statuses(&sim, "srv-a"),
-            vec![(failed.clone(), "build_failed"), (first.clone(), "live")]
-        );
-        let second = sim.push_deployment("srv-a", &spec(3, SimOutcome::Ready));
-        let building = sim.push_deployment("srv-a", &spec(4, SimOutcome::Building));
-        let canceled = sim.push_deployment("srv-a", &spec(5, SimOutcome::Canceled));
-        assert_eq!(
-            statuses(&sim, "srv-a"),
-            vec![
-                (canceled, "canceled"),
-                (building.clone(), "build_in_progress"),
-                (second, "live"),
-                (failed, "build_failed"),
-                (first.clone(), "deactivated"),
-            ]
-        );
-        assert!(first.starts_with("dep-") && first.len() == 24);
-        let in_progress = sim.get("srv-a", &building).unwrap();
-        assert_eq!(in_progress.finished_at, None);
-        let done = sim.get("srv-a", &first).unwrap();
-        assert_eq!(done.finished_at.as_deref(), Some("2026-03-01T12:03:00Z"));
-        assert_eq!(done.created_at, "2026-03-01T12:01:00Z");
-    }
-
-    #[test]
-    fn services_are_separate() {
-        let sim = RenderSimulator::new("t");
-        sim.add_service("srv-a", "api");
-        let a = sim.push_deployment("srv-a", &spec(1, SimOutcome::Ready));
-        let b = sim.push_deployment("srv-b", &spec(2, SimOutcome::Ready));
-        assert_eq!(statuses(&sim, "srv-a"), vec![(a, "live")]);
-        assert_eq!(statuses(&sim, "srv-b"), vec![(b.clone(), "live")]);
-        assert_eq!(sim.service_name("srv-b").as_deref(), Some("srv-b"));
-        assert!(matches!(
-            sim.get("srv-a", &b),
-            Err(SimError::DeployNotFound)
-        ));
-        assert!(matches!(
-            sim.list("srv-c", &ListParams::parse(None).unwrap()),
-            Err(SimError::ServiceNotFound)
-        ));
-    }
-
-    #[test]
-    fn query_parameters_are_checked() {
-        let params =
-            ListParams::parse(Some("limit=5&status=live,canceled&status=queued&cursor=ab"))
-                .unwrap();
-        assert_eq!(
-            params,
-            ListParams {
-                limit: 5,
-                cursor: Some("ab".into()),
-                statuses: vec!["live".into(), "canceled".into(), "queued".into()],
-            }
-        );
-        assert_eq!(ListParams::parse(None).unwrap().limit, DEFAULT_LIMIT);
-        for bad in ["limit=0", "limit=101", "limit=ten", "status=exploded"] {
-            assert!(
-                matches!(ListParams::parse(Some(bad)), Err(SimError::BadRequest(_))),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_junk() {
-        let cursor = encode_cursor("dep-0000000000000000002a");
-        assert_eq!(
-            decode_cursor(&cursor).as_deref(),
-            Some("dep-0000000000000000002a")
-        );
-        assert_eq!(decode_cursor("abc"), None);
-        assert_eq!(decode_cursor("zz"), None);
-    }
-
-    #[test]
-    fn the_rate_budget_runs_out_within_a_window() {
-        let sim = RenderSimulator::new("t");
-        sim.set_requests_per_minute(2);
-        let first = sim.spend_budget();
-        assert_eq!(
-            (first.limit, first.remaining, first.retry_after_secs),
-            (2, 1, None)
-        );
-        assert_eq!(sim.spend_budget().remaining, 0);
-        let over = sim.spend_budget();
-        assert_eq!(over.remaining, 0);
-        assert!(over
-            .retry_after_secs
-            .is_some_and(|secs| (1..=60).contains(&secs)));
-    }
-}
+mod tests;

@@ -7,19 +7,18 @@
 //! The scenario is a set of projects, each with a lifecycle status and a status per service,
 //! and one platform status. Supabase has no deployments, so there is no `push_deployment`.
 
-use super::{
-    apply_delay, bearer_matches, fault_status, lock, FaultInjector, RequestCounter, SimFault,
-};
+use super::skeleton::{html_page, RateBudget, RateLimitHeaders, Simulated};
+use super::{bearer_matches, fault_status, lock, SimFault};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The documented `services` values, in the contract's order.
 pub const SERVICES: [&str; 8] = [
@@ -34,22 +33,17 @@ pub const SERVICES: [&str; 8] = [
 ];
 /// Supabase's documented budget: 120 requests a minute per endpoint.
 const DEFAULT_REQUESTS_PER_MINUTE: u64 = 120;
+/// The page a `Garbage` fault answers with.
+const GARBAGE: &str = "<html><body>upstream hiccup</body></html>";
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// `timeout_ms` must lie in this range (SB-SPEC).
 const MAX_TIMEOUT_MS: u64 = 10_000;
 
 /// A simulated Supabase account: projects, their service health, and the platform status.
-#[derive(Debug)]
-pub struct SupabaseSimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    budget: Mutex<RateBudget>,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-}
+pub type SupabaseSimulator = Simulated<Scenario, RateBudget<(String, Endpoint)>>;
 
 #[derive(Debug)]
-struct Scenario {
+pub struct Scenario {
     projects: HashMap<String, SimProject>,
     platform_indicator: String,
     platform_description: String,
@@ -63,36 +57,20 @@ struct SimProject {
     created_at: DateTime<Utc>,
 }
 
-/// Fixed one-minute windows per (project, endpoint), as Supabase counts.
-#[derive(Debug)]
-struct RateBudget {
-    per_minute: u64,
-    windows: HashMap<(String, Endpoint), Window>,
-}
-
-#[derive(Debug)]
-struct Window {
-    started: Instant,
-    used: u64,
-}
-
+/// The Management API endpoints Supabase budgets apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Endpoint {
+pub enum Endpoint {
     Health,
     Project,
 }
 
-/// The `X-RateLimit-*` values for one answer.
-#[derive(Clone, Copy, Debug)]
-struct RateLimitHeaders {
-    limit: u64,
-    remaining: u64,
-    /// Seconds until the window resets (the contract: "seconds until the reset").
-    reset_secs: u64,
-    exhausted: bool,
+/// Supabase's spelling of the rate-limit values: `X-RateLimit-*`, the reset in seconds until
+/// it (the contract: "seconds until the reset"), and no `Retry-After`.
+trait SupabaseRateHeaders {
+    fn apply(self, response: Response) -> Response;
 }
 
-impl RateLimitHeaders {
+impl SupabaseRateHeaders for RateLimitHeaders {
     fn apply(self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
@@ -105,20 +83,15 @@ impl RateLimitHeaders {
 impl SupabaseSimulator {
     /// A simulator that accepts `token` as its access token.
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario {
+        Self::assemble(
+            token,
+            Scenario {
                 projects: HashMap::new(),
                 platform_indicator: "none".into(),
                 platform_description: "All Systems Operational".into(),
-            }),
-            budget: Mutex::new(RateBudget {
-                per_minute: DEFAULT_REQUESTS_PER_MINUTE,
-                windows: HashMap::new(),
-            }),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-        }
+            },
+            RateBudget::new(DEFAULT_REQUESTS_PER_MINUTE, RATE_WINDOW),
+        )
     }
 
     /// Adds a project (`ACTIVE_HEALTHY`, every service `ACTIVE_HEALTHY`); an existing one is
@@ -178,9 +151,8 @@ impl SupabaseSimulator {
 
     /// How many requests per minute each (project, endpoint) gets before a 429 (default 120).
     pub fn set_requests_per_minute(&self, per_minute: u64) {
-        let mut budget = lock(&self.budget);
-        budget.per_minute = per_minute;
-        budget.windows.clear();
+        self.budget.set_limit(per_minute);
+        self.budget.clear();
     }
 
     /// The Supabase routes, relative to the simulator's prefix.
@@ -201,8 +173,7 @@ impl SupabaseSimulator {
         project_ref: &str,
         endpoint: Endpoint,
     ) -> Result<RateLimitHeaders, Response> {
-        self.requests.record();
-        if let Some(fault) = apply_delay(self.faults.next()).await {
+        if let Some(fault) = self.take_fault().await {
             let rate = self.peek_budget(project_ref, endpoint);
             return Err(fault_response(&fault, rate));
         }
@@ -210,7 +181,7 @@ impl SupabaseSimulator {
             return Err(message_response(StatusCode::UNAUTHORIZED, "Unauthorized"));
         }
         let rate = self.spend_budget(project_ref, endpoint);
-        if rate.exhausted {
+        if rate.exhausted() {
             return Err(rate.apply(message_response(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Rate limit exceeded",
@@ -219,47 +190,12 @@ impl SupabaseSimulator {
         Ok(rate)
     }
 
-    fn window_state(
-        budget: &mut RateBudget,
-        key: (String, Endpoint),
-        spend: bool,
-    ) -> RateLimitHeaders {
-        let per_minute = budget.per_minute;
-        let now = Instant::now();
-        let window = budget.windows.entry(key).or_insert(Window {
-            started: now,
-            used: 0,
-        });
-        if now.duration_since(window.started) >= RATE_WINDOW {
-            window.started = now;
-            window.used = 0;
-        }
-        if spend {
-            window.used += 1;
-        }
-        let left = RATE_WINDOW.saturating_sub(now.duration_since(window.started));
-        RateLimitHeaders {
-            limit: per_minute,
-            remaining: per_minute.saturating_sub(window.used),
-            reset_secs: left.as_secs_f64().ceil().max(1.0) as u64,
-            exhausted: window.used > per_minute,
-        }
-    }
-
     fn spend_budget(&self, project_ref: &str, endpoint: Endpoint) -> RateLimitHeaders {
-        Self::window_state(
-            &mut lock(&self.budget),
-            (project_ref.to_string(), endpoint),
-            true,
-        )
+        RateLimitHeaders::from(self.budget.spend_for((project_ref.to_string(), endpoint)))
     }
 
     fn peek_budget(&self, project_ref: &str, endpoint: Endpoint) -> RateLimitHeaders {
-        Self::window_state(
-            &mut lock(&self.budget),
-            (project_ref.to_string(), endpoint),
-            false,
-        )
+        RateLimitHeaders::from(self.budget.peek_for((project_ref.to_string(), endpoint)))
     }
 
     /// The health answer for the requested services, in the order asked.
@@ -417,10 +353,9 @@ async fn project(
 
 /// The public status page: no token, no rate-limit headers.
 async fn platform_status(State(sim): State<Arc<SupabaseSimulator>>) -> Response {
-    sim.requests.record();
-    if let Some(fault) = apply_delay(sim.faults.next()).await {
+    if let Some(fault) = sim.take_fault().await {
         return match fault {
-            SimFault::Garbage => garbage(),
+            SimFault::Garbage => html_page(GARBAGE),
             other => message_response(fault_status(&other), "status page unavailable"),
         };
     }
@@ -451,28 +386,16 @@ fn message_response(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "message": message }))).into_response()
 }
 
-fn garbage() -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/html")],
-        "<html><body>upstream hiccup</body></html>",
-    )
-        .into_response()
-}
-
 fn fault_response(fault: &SimFault, rate: RateLimitHeaders) -> Response {
     let status = fault_status(fault);
     match fault {
         // Supabase sends no `Retry-After`: `X-RateLimit-Reset` says when the budget returns.
-        SimFault::RateLimited { retry_after_secs } => RateLimitHeaders {
-            remaining: 0,
-            reset_secs: *retry_after_secs,
-            ..rate
-        }
-        .apply(message_response(status, "Rate limit exceeded")),
+        SimFault::RateLimited { retry_after_secs } => rate
+            .spent(*retry_after_secs)
+            .apply(message_response(status, "Rate limit exceeded")),
         SimFault::ServerError => rate.apply(message_response(status, "Internal Server Error")),
         SimFault::Unauthorized => message_response(status, "Unauthorized"),
-        SimFault::Garbage => garbage(),
+        SimFault::Garbage => html_page(GARBAGE),
         // `apply_delay` has already served a `Slow` fault; this arm is never reached.
         SimFault::Slow { .. } => message_response(status, "unexpected fault"),
     }
@@ -553,10 +476,10 @@ mod tests {
         assert_eq!(sim.spend_budget(REF, Endpoint::Health).remaining, 1);
         assert_eq!(sim.spend_budget(REF, Endpoint::Health).remaining, 0);
         let over = sim.spend_budget(REF, Endpoint::Health);
-        assert!(over.exhausted);
+        assert!(over.exhausted());
         assert!((1..=60).contains(&over.reset_secs));
-        assert!(!sim.spend_budget(REF, Endpoint::Project).exhausted);
-        assert!(!sim.spend_budget("other", Endpoint::Health).exhausted);
+        assert!(!sim.spend_budget(REF, Endpoint::Project).exhausted());
+        assert!(!sim.spend_budget("other", Endpoint::Health).exhausted());
         assert_eq!(sim.peek_budget(REF, Endpoint::Project).remaining, 1);
     }
 }

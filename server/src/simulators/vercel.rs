@@ -8,10 +8,8 @@
 //! Vercel has no "superseded" state: when a newer deployment becomes live, the old one stays
 //! `READY` and simply stops being the project's `targets.<environment>`.
 
-use super::{
-    apply_delay, bearer_matches, fault_status, lock, sim_id, FaultInjector, RequestCounter,
-    SimRollbacks,
-};
+use super::skeleton::{html_page, Simulated};
+use super::{bearer_matches, fault_status, lock, sim_id};
 use super::{SimDeploymentSpec, SimFault, SimOutcome, SimRollbackOutcome};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,7 +19,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Deployments served per page when the request names no `limit`, and the most it may ask
 /// for (Vercel's real maximum is UNCONFIRMED; its CLI asks for 100).
@@ -33,17 +31,10 @@ const BUILD_MILLIS: i64 = 120_000;
 const SIM_GIT_ORG: &str = "acme";
 
 /// A stand-in for `api.vercel.com`.
-pub struct VercelSimulator {
-    token: String,
-    scenario: Mutex<Scenario>,
-    pub faults: FaultInjector,
-    pub requests: RequestCounter,
-    /// How the next rollbacks go, and how many were asked for.
-    pub rollbacks: SimRollbacks,
-}
+pub type VercelSimulator = Simulated<Scenario>;
 
 #[derive(Default)]
-struct Scenario {
+pub struct Scenario {
     /// When set, a request naming another `teamId` is refused.
     team_id: Option<String>,
     projects: Vec<SimProject>,
@@ -131,13 +122,7 @@ struct SimDeployment {
 impl VercelSimulator {
     /// A simulator that accepts `Authorization: Bearer <token>`.
     pub fn new(token: &str) -> Self {
-        Self {
-            token: token.to_string(),
-            scenario: Mutex::new(Scenario::default()),
-            faults: FaultInjector::default(),
-            requests: RequestCounter::default(),
-            rollbacks: SimRollbacks::default(),
-        }
+        Self::assemble(token, Scenario::default(), ())
     }
 
     /// Scopes the simulated account to a team: a request whose `teamId` names another team is
@@ -338,8 +323,7 @@ impl VercelSimulator {
         headers: &HeaderMap,
         query: &HashMap<String, String>,
     ) -> Result<(), Response> {
-        self.requests.record();
-        if let Some(fault) = apply_delay(self.faults.next()).await {
+        if let Some(fault) = self.take_fault().await {
             return Err(fault_response(&fault));
         }
         if !bearer_matches(headers, &self.token) {
@@ -704,34 +688,22 @@ fn fault_response(fault: &SimFault) -> Response {
             "internal_server_error",
             "An unexpected internal error occurred",
         ),
-        SimFault::Garbage | SimFault::Slow { .. } => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/html")],
-            "<html><body>An error occurred with your deployment</body></html>",
-        )
-            .into_response(),
+        SimFault::Garbage | SimFault::Slow { .. } => {
+            html_page("<html><body>An error occurred with your deployment</body></html>")
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, TimeZone};
+    use crate::simulators::skeleton::test_kit::{self, epoch_minute as at};
 
     fn spec(outcome: SimOutcome, minute: i64) -> SimDeploymentSpec {
         SimDeploymentSpec {
-            commit_sha: format!("{minute:040x}"),
-            commit_message: format!("change {minute}"),
             author: "Jane Doe".into(),
-            branch: "main".into(),
-            pr_number: None,
-            outcome,
-            created_at: at(minute),
+            ..test_kit::spec_at(minute, outcome, at(minute))
         }
-    }
-
-    fn at(minute: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + minute * 60, 0).unwrap()
     }
 
     #[test]
