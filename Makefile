@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # so node_modules/.bin goes before /usr/bin.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy unit e2e screenshots clean fresh-check
+.PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy structure unit e2e screenshots clean fresh-check
 
 ## make run: build and serve the demo dashboard (local simulators, no tokens needed);
 ## DEMO=all shows every provider instead of the basic scenario
@@ -47,7 +47,11 @@ server:
 server-release:
 	cargo build -p server --release --locked
 
-lint: fmt-check clippy
+lint: fmt-check clippy structure
+
+## no import circles, no oversized file in server/src (scripts/structure.py)
+structure:
+	python3 scripts/structure.py app/src server/src
 
 fmt-check:
 	cargo fmt --all -- --check

@@ -143,6 +143,7 @@ fi
 if [ "$what" = test ]; then
   apt_packages=()
   [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+  command -v python3 >/dev/null || apt_packages+=(python3)
   "$here/scripts/test-postgres.sh" installed || apt_packages+=(postgresql)
   if [ "${#apt_packages[@]}" -gt 0 ]; then
     start_job apt apt_install "${apt_packages[@]}"
