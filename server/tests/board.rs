@@ -2,32 +2,27 @@
 //! rows with the ones that need attention first, the environment's own view pages through all
 //! of them, and the live stream of a view carries only that view's rows.
 
+mod common;
+
+use common::app::serve;
+use common::TestApp;
 use server::simulators::health::{HealthSimulator, SimHealthEndpoint};
 use server::simulators::render::RenderSimulator;
 use server::simulators::{SimDeploymentSpec, SimOutcome};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 const TOKEN: &str = "rnd_board_test";
 const SERVICES: usize = 130;
 /// The one service whose health check fails.
 const BROKEN: usize = 117;
 
-struct Board {
-    base: String,
-    http: reqwest::Client,
-    _stop: oneshot::Sender<()>,
-    _providers: tokio::task::JoinHandle<()>,
-    _data_dir: tempfile::TempDir,
-}
-
 fn name(index: usize) -> String {
     format!("svc-{index:04}")
 }
 
-async fn spawn_board() -> Board {
+/// 130 services on one Render account, each with a health check (one failing), once every
+/// service has a live deployment and the broken one is seen down.
+async fn spawn_board() -> TestApp {
     let render = Arc::new(RenderSimulator::new(TOKEN));
     render.set_requests_per_minute(1_000_000);
     let health = Arc::new(HealthSimulator::new());
@@ -53,14 +48,13 @@ async fn spawn_board() -> Board {
         };
         health.set_endpoint(&name(index), endpoint);
     }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let providers_base = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .nest("/render/v1", render.clone().router())
-        .nest("/health", health.clone().router());
-    let providers = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let simulators = serve(
+        axum::Router::new()
+            .nest("/render/v1", render.clone().router())
+            .nest("/health", health.clone().router()),
+    )
+    .await;
+    let providers_base = &simulators.base;
 
     let mut text = format!(
         "[monitor]\npoll_interval_secs = 1\nhealth_interval_secs = 1\nhistory_depth = 3\n\n\
@@ -78,66 +72,30 @@ async fn spawn_board() -> Board {
             service = name(index)
         ));
     }
-    let data_dir = tempfile::tempdir().unwrap();
-    let store_url = format!("sqlite://{}", data_dir.path().join("board.db").display());
-    let runbooks = data_dir.path().join("runbooks");
-    std::fs::create_dir_all(&runbooks).unwrap();
-    let runbooks = runbooks.display().to_string();
-    let lookup = |variable: &str| match variable {
-        "BOARD_TOKEN" => Some(TOKEN.to_string()),
-        "DATABASE_URL" => Some(store_url.clone()),
-        "LOOKOUT_RUNBOOKS_DIR" => Some(runbooks.clone()),
-        _ => None,
-    };
-    let config = server::config::parse(&text, "board test", &lookup).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::startup::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let board = Board {
-        base,
-        http: reqwest::Client::new(),
-        _stop: stop,
-        _providers: providers,
-        _data_dir: data_dir,
-    };
-    board.wait_until_checked().await;
+    let board = TestApp::with_config_text(text)
+        .env("BOARD_TOKEN", TOKEN)
+        .runbooks(&[])
+        .simulators(simulators)
+        .start()
+        .await;
     board
-}
-
-impl Board {
-    async fn get(&self, path: &str) -> (u16, String) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    /// Until every service has a live deployment and the broken one is seen down.
-    async fn wait_until_checked(&self) {
-        for _ in 0..150 {
-            let (_, body) = self.get("/api/v1/status").await;
-            let status: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let rows = status["environments"][0]["services"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let all_live = rows.len() == SERVICES && rows.iter().all(|row| !row["live"].is_null());
-            let broken_seen = rows
-                .iter()
-                .any(|row| row["service"] == name(BROKEN) && row["health"]["state"] == "down");
-            if all_live && broken_seen {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the services were never all polled and checked");
-    }
+        .wait_for_status(
+            "every service polled and the broken one seen down",
+            |status| {
+                let rows = status["environments"][0]["services"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let all_live =
+                    rows.len() == SERVICES && rows.iter().all(|row| !row["live"].is_null());
+                let broken_seen = rows
+                    .iter()
+                    .any(|row| row["service"] == name(BROKEN) && row["health"]["state"] == "down");
+                all_live && broken_seen
+            },
+        )
+        .await;
+    board
 }
 
 /// The services shown as rows, in page order.
@@ -208,29 +166,10 @@ async fn a_big_environment_is_cut_to_a_card_with_problems_first_and_paged_in_its
 
     // The live stream of a view carries that view only.
     let mut stream = board
-        .http
-        .get(format!(
-            "{}/api/events?environment=production&page=2",
-            board.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
-    let mut received = String::new();
-    while !received.contains("\n\n") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        received.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    let data = received
-        .lines()
-        .find_map(|line| line.strip_prefix("data: "))
-        .unwrap();
-    let event: serde_json::Value = serde_json::from_str(data).unwrap();
+        .events("/api/events?environment=production&page=2", None)
+        .await;
+    assert_eq!(stream.status, 200);
+    let event = stream.first_data().await;
     let rows = event["snapshot"]["environments"][0]["services"]
         .as_array()
         .unwrap();

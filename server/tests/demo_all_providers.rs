@@ -2,144 +2,20 @@
 //! against every simulator, read back through `/api/v1/status`; and both scenarios' config
 //! text as a user's config file.
 
-use serde_json::Value;
-use server::config::process_env;
-use server::demo::{demo_config_text, DemoScenario, DemoWorld, DEMO_TOKENS};
-use std::process::Command;
+mod common;
+
+use common::cli::{folder_with, lookout, succeeds, with_demo_tokens};
+use common::status::{environment, row, rows, services_of};
+use common::TestApp;
+use server::demo::{demo_config_text, DemoScenario, DEMO_TOKENS};
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-struct TestApp {
-    base: String,
-    world: DemoWorld,
-    http: reqwest::Client,
-    _stop: oneshot::Sender<()>,
-    _server: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _data_dir: tempfile::TempDir,
-}
-
+/// The all-providers demo, once every row has been polled and every health check (Supabase's
+/// included: it has no deployments to poll) has answered.
 async fn spawn_app() -> TestApp {
-    let world = DemoWorld::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        DemoScenario::AllProviders,
-    )
-    .await
-    .unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let config = world
-        .config(Duration::from_secs(1), data_dir.path(), &process_env)
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(server::startup::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let app = TestApp {
-        base,
-        world,
-        http: reqwest::Client::new(),
-        _stop: stop,
-        _server: server,
-        _data_dir: data_dir,
-    };
+    let app = TestApp::demo(DemoScenario::AllProviders).start().await;
     app.wait_until_settled().await;
     app
-}
-
-impl TestApp {
-    async fn status(&self) -> Value {
-        let response = self
-            .http
-            .get(format!("{}/api/v1/status", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
-
-    /// Waits until every provider-backed row has been polled successfully once and every
-    /// health check (Supabase's included: it has no deployments to poll) has answered.
-    async fn wait_until_settled(&self) {
-        let mut last = Value::Null;
-        for _ in 0..150 {
-            let status = self.status().await;
-            let settled = rows(&status).iter().all(|(_, row)| {
-                let polled = match row["provider"].as_str() {
-                    Some("http_health" | "supabase") => true,
-                    _ => !row["poll"]["last_success_at"].is_null(),
-                };
-                let checked =
-                    row["health"]["state"] == "unchecked" || !row["health"]["checked_at"].is_null();
-                polled && checked
-            });
-            if settled && !rows(&status).is_empty() {
-                return;
-            }
-            last = status;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the monitor never polled every provider: {last:#}");
-    }
-
-    async fn control(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.world.base_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let code = response.status().as_u16();
-        let body = response.json().await.unwrap_or(Value::Null);
-        (code, body)
-    }
-}
-
-fn rows(status: &Value) -> Vec<(String, Value)> {
-    status["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|env| {
-            let name = env["name"].as_str().unwrap().to_string();
-            env["services"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |row| (name.clone(), row.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn environment<'a>(status: &'a Value, name: &str) -> &'a Value {
-    status["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|env| env["name"] == name)
-        .unwrap_or_else(|| panic!("no environment {name}"))
-}
-
-fn row<'a>(status: &'a Value, environment_name: &str, service: &str) -> &'a Value {
-    environment(status, environment_name)["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|row| row["service"] == service)
-        .unwrap_or_else(|| panic!("no {service} in {environment_name}"))
-}
-
-fn services_of(status: &Value, environment_name: &str) -> Vec<String> {
-    environment(status, environment_name)["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| row["service"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// `(environment, service, provider kind, live commit sha)` of every configured row with
@@ -350,7 +226,7 @@ async fn every_provider_shows_its_services_live_in_each_environment() {
         assert_eq!(worker["provider"], "fly");
         assert_eq!(
             worker["live"]["id"].as_str(),
-            app.world.fly.current_release_id(app_name).as_deref(),
+            app.world().fly.current_release_id(app_name).as_deref(),
             "worker in {environment_name}: {worker:#}"
         );
         assert_eq!(worker["live"]["state"], "ready");
@@ -485,46 +361,24 @@ async fn supabase_staging_is_degraded_while_a_service_comes_up() {
 #[tokio::test]
 async fn the_control_api_deploys_the_new_services() {
     let app = spawn_app().await;
-    let deploy = |service: &str, environment: &str, sha: &str, message: &str| {
-        serde_json::json!({
-            "service": service,
-            "environment": environment,
-            "commit_sha": sha,
-            "message": message,
-            "author": "Test Pilot",
-            "outcome": "ready",
-        })
+    let deploy = |service, sha, message| {
+        app.control_deploy((service, "staging"), sha, message, "Test Pilot")
     };
-    let (code, body) = app
-        .control(
-            "/_control/deploy",
-            deploy(
-                "storefront",
-                "staging",
-                "0123456789abcdef0123456789abcdef01234567",
-                "Staging through the control API",
-            ),
-        )
-        .await;
+    let (code, body) = deploy(
+        "storefront",
+        "0123456789abcdef0123456789abcdef01234567",
+        "Staging through the control API",
+    )
+    .await;
     assert_eq!(code, 200, "{body}");
-    let (code, body) = app
-        .control(
-            "/_control/deploy",
-            deploy(
-                "admin",
-                "staging",
-                "89abcdef0123456789abcdef0123456789abcdef",
-                "Heroku through the control API",
-            ),
-        )
-        .await;
+    let (code, body) = deploy(
+        "admin",
+        "89abcdef0123456789abcdef0123456789abcdef",
+        "Heroku through the control API",
+    )
+    .await;
     assert_eq!(code, 200, "{body}");
-    let (code, body) = app
-        .control(
-            "/_control/deploy",
-            deploy("docs", "staging", "00", "docs has no staging"),
-        )
-        .await;
+    let (code, body) = deploy("docs", "00", "docs has no staging").await;
     assert_eq!(code, 400);
     assert!(body["error"].as_str().unwrap().contains("docs"), "{body}");
     let (code, _) = app
@@ -535,24 +389,19 @@ async fn the_control_api_deploys_the_new_services() {
         .await;
     assert_eq!(code, 204);
 
-    let mut status = app.status().await;
-    for _ in 0..100 {
-        let storefront = &row(&status, "staging", "storefront")["live"]["commit_sha"];
-        let admin = &row(&status, "staging", "admin")["live"]["commit_sha"];
-        if storefront == "0123456789abcdef0123456789abcdef01234567"
-            && admin == "89abcdef0123456789abcdef0123456789abcdef"
-        {
-            // The staging branch deploy went to staging, not to a preview of `main`.
-            assert_eq!(
-                row(&status, "staging", "storefront")["live"]["branch"],
-                "staging"
-            );
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        status = app.status().await;
-    }
-    panic!("the control deployments never went live: {status:#}");
+    let status = app
+        .wait_for_status("the control deployments going live", |status| {
+            row(status, "staging", "storefront")["live"]["commit_sha"]
+                == "0123456789abcdef0123456789abcdef01234567"
+                && row(status, "staging", "admin")["live"]["commit_sha"]
+                    == "89abcdef0123456789abcdef0123456789abcdef"
+        })
+        .await;
+    // The staging branch deploy went to staging, not to a preview of `main`.
+    assert_eq!(
+        row(&status, "staging", "storefront")["live"]["branch"],
+        "staging"
+    );
 }
 
 fn demo_env(name: &str) -> Option<String> {
@@ -618,35 +467,15 @@ fn demo_scenarios_parse_from_their_names() {
 
 #[test]
 fn check_config_accepts_the_all_providers_demo_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("all-providers.toml");
-    std::fs::write(
-        &path,
-        demo_config_text(
-            DemoScenario::AllProviders,
-            "http://127.0.0.1:9",
-            Duration::from_secs(5),
-        ),
-    )
-    .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lookout"));
-    command
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env_remove("PORT")
-        .env_remove("LOOKOUT_CONFIG")
-        .env_remove("DATABASE_URL")
-        .arg("check-config")
-        .arg(&path);
-    for (variable, token) in DEMO_TOKENS {
-        command.env(variable, token);
-    }
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
+    let text = demo_config_text(
+        DemoScenario::AllProviders,
+        "http://127.0.0.1:9",
+        Duration::from_secs(5),
     );
+    let (_dir, paths) = folder_with(&[("all-providers.toml", &text)]);
+    let stdout = succeeds(with_demo_tokens(
+        lookout().arg("check-config").arg(&paths[0]),
+    ));
     for expected in [
         "storefront on Netlify: site 5b0c3e1a-8d2f-4c7b-9a6e-1f4d2c8b7a30",
         "api on Railway",
@@ -673,14 +502,8 @@ fn check_config_accepts_the_all_providers_demo_config() {
 #[tokio::test]
 async fn the_home_page_shows_every_provider_with_its_live_version() {
     let app = spawn_app().await;
-    app.wait_until_settled().await;
-    let status = app.status().await;
-    let html = reqwest::get(format!("{}/", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = app.wait_until_settled().await;
+    let (_, html) = app.get("/").await;
     for provider in [
         "Vercel",
         "Render",
@@ -730,7 +553,7 @@ async fn a_javascript_environment_url_from_github_never_reaches_the_page() {
         outcome: SimOutcome::Ready,
         created_at: chrono::Utc::now(),
     };
-    let github = &app.world.github;
+    let github = &app.world().github;
     let id = github.push_deployment("acme", "search", "staging", &spec);
     assert!(github.set_status_urls(
         "acme",
@@ -739,14 +562,12 @@ async fn a_javascript_environment_url_from_github_never_reaches_the_page() {
         "javascript:alert(1)",
         "javascript:alert(2)"
     ));
-    let mut live = Value::Null;
-    for _ in 0..100 {
-        live = row(&app.status().await, "staging", "search")["live"].clone();
-        if live["commit_sha"] == sha {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let search = app
+        .settle_row(None, "staging", "search", |search| {
+            search["live"]["commit_sha"] == sha
+        })
+        .await;
+    let live = &search["live"];
     assert_eq!(
         live["commit_sha"], sha,
         "the new deployment never went live"
@@ -756,15 +577,7 @@ async fn a_javascript_environment_url_from_github_never_reaches_the_page() {
         "{live:#}"
     );
     for path in ["/", "/?environment=staging", "/services/search", "/history"] {
-        let page = app
-            .http
-            .get(format!("{}{path}", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, page) = app.get(path).await;
         assert!(
             page.contains("5ec0ffe"),
             "{path} does not show the deployment"

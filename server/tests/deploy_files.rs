@@ -4,14 +4,9 @@
 //! persistent storage (or name a PostgreSQL), and take secrets from the host's secret store,
 //! never from the file.
 
-use std::path::PathBuf;
+mod common;
 
-fn repo_file(path: &str) -> String {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|error| panic!("{}: {error}", full.display()))
-}
+use common::repo::file as repo_file;
 
 /// A YAML file as JSON values (saphyr is the YAML parser the server already has).
 fn yaml_file(path: &str) -> serde_json::Value {

@@ -1,128 +1,30 @@
-//! The real DigitalOcean App Platform client against the DigitalOcean simulator, over HTTP on
-//! loopback.
+//! The real DigitalOcean App Platform client against the DigitalOcean simulator: what is App
+//! Platform's own (page-number cursors, the active deployment, superseded phases, component
+//! health, its HTTP surface, pinned rollbacks). Paging depth, auth, faults and "live is not the
+//! newest" are the conformance suite's (`provider_conformance.rs`).
+
+mod common;
+
+use common::providers::digitalocean::{APP, LIVE_URL, TOKEN};
+use common::providers::{created, ids, named, rollback_request, sha, Kit, PushOrder};
 
 use app::model::{DeployState, HealthState};
-use chrono::{DateTime, TimeZone, Utc};
-use server::providers::digitalocean::{DigitalOceanClient, DigitalOceanClientConfig};
-use server::providers::{
-    list_recent_deployments, DeploymentProvider, PageCursor, ProviderEnvironment, ProviderError,
-};
-use server::secret::Secret;
+use server::providers::{list_recent_deployments, DeploymentProvider, PageCursor, ProviderError};
 use server::simulators::digitalocean::{DigitalOceanSimulator, SimComponentState};
-use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
-use std::sync::Arc;
+use server::simulators::{SimFault, SimOutcome};
 use std::time::Duration;
 
-const TOKEN: &str = "dop_v1_sim_token_1234";
-const APP: &str = "6f9c1e2a-0000-4000-8000-000000000001";
-const LIVE_URL: &str = "https://api-sim.ondigitalocean.app";
-
-struct Harness {
-    sim: Arc<DigitalOceanSimulator>,
-    api_base: String,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        let sim = Arc::new(DigitalOceanSimulator::new(TOKEN));
-        sim.add_app(APP, "api");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = axum::Router::new().nest("/digitalocean", sim.clone().router());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            sim,
-            api_base: format!("http://{address}/digitalocean"),
-        }
-    }
-
-    fn client_with(&self, http: reqwest::Client, token: &str, app_id: &str) -> DigitalOceanClient {
-        DigitalOceanClient::new(
-            http,
-            DigitalOceanClientConfig {
-                api_base: self.api_base.clone(),
-                token: Secret::new(token),
-                app_id: app_id.into(),
-                environment: "production".into(),
-            },
-        )
-    }
-
-    fn client(&self) -> DigitalOceanClient {
-        self.client_with(server::providers::http::build_client(), TOKEN, APP)
-    }
-
-    fn push(&self, minute: u32, outcome: SimOutcome) -> String {
-        self.sim.push_deployment(APP, &spec(minute, outcome))
-    }
-}
-
-fn created(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
-}
-
-fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-    SimDeploymentSpec {
-        commit_sha: format!("{minute:040x}"),
-        commit_message: format!("change number {minute}"),
-        author: "ada".into(),
-        branch: "main".into(),
-        pr_number: None,
-        outcome,
-        created_at: created(minute),
-    }
-}
+type Harness = Kit<DigitalOceanSimulator>;
 
 #[tokio::test]
-async fn pages_are_read_newest_first_across_several_pages() {
+async fn pages_are_numbered_and_deployments_map_onto_lookouts() {
     let harness = Harness::start().await;
-    let outcomes = [
-        SimOutcome::Ready,
-        SimOutcome::Failed,
-        SimOutcome::Ready,
-        SimOutcome::Canceled,
-        SimOutcome::Ready,
-        SimOutcome::Ready,
-        SimOutcome::Building,
-    ];
-    // Pushed out of time order: the simulator and client must still read newest first.
-    let mut pushed: Vec<(u32, String)> = Vec::new();
-    for (index, outcome) in outcomes.iter().enumerate() {
-        let minute = 10 + index as u32 * 3;
-        pushed.push((minute, harness.push(minute, *outcome)));
-    }
-    pushed.push((5, harness.push(5, SimOutcome::Failed)));
-    pushed.sort_by_key(|(minute, _)| std::cmp::Reverse(*minute));
-    let expected: Vec<String> = pushed.into_iter().map(|(_, id)| id).collect();
+    let newest_first = harness.push_mixed_history(PushOrder::OldestLast);
     let client = harness.client();
-
-    let before = harness.sim.requests.get();
-    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
-    let ids: Vec<&str> = five.iter().map(|d| d.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        expected[..5].iter().map(String::as_str).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        harness.sim.requests.get() - before,
-        3,
-        "pages 1, 2 and 3 of two each"
-    );
-    assert!(five
-        .windows(2)
-        .all(|pair| pair[0].created_at > pair[1].created_at));
-
-    let before = harness.sim.requests.get();
+    // Depth and states over this history are the conformance suite's; the order by creation
+    // time, not push order, is this API's.
     let all = list_recent_deployments(&client, 100, 3).await.unwrap();
-    let ids: Vec<String> = all.iter().map(|d| d.id.clone()).collect();
-    assert_eq!(ids, expected, "every deployment once, in three pages");
-    assert_eq!(
-        harness.sim.requests.get() - before,
-        3,
-        "no request past the last page"
-    );
+    assert_eq!(ids(&all), newest_first);
 
     // By hand: the cursor is the next page number; the last page has none.
     let page = client.list_deployments(None, 3).await.unwrap();
@@ -139,33 +41,16 @@ async fn pages_are_read_newest_first_across_several_pages() {
     assert_eq!(building.provider_state, "BUILDING");
     assert_eq!(building.finished_at, None);
     assert_eq!(building.created_at, Some(created(28)));
-    assert_eq!(building.commit.sha, Some(format!("{:040x}", 28)));
+    assert_eq!(building.commit.sha, Some(sha(28)));
     assert_eq!(building.commit.branch.as_deref(), Some("main"));
     assert_eq!(
         building.commit.message.as_deref(),
-        Some("commit 0000000 pushed to github/acme/api"),
+        Some(format!("commit {} pushed to github/acme/api", &sha(28)[..7]).as_str()),
         "the cause stands in for the message"
     );
     assert_eq!(building.commit.author, None, "no author on App Platform");
-    assert_eq!(
-        building.environment,
-        ProviderEnvironment::Named("production".into())
-    );
+    assert_eq!(building.environment, named("production"));
     assert_eq!(building.url, None);
-    let states: Vec<DeployState> = all.iter().map(|d| d.state).collect();
-    assert_eq!(
-        states,
-        vec![
-            DeployState::Building,
-            DeployState::Ready,
-            DeployState::Superseded,
-            DeployState::Canceled,
-            DeployState::Superseded,
-            DeployState::Failed,
-            DeployState::Superseded,
-            DeployState::Failed,
-        ]
-    );
 }
 
 #[tokio::test]
@@ -183,10 +68,7 @@ async fn the_live_deployment_is_the_apps_active_deployment() {
     assert_eq!(found.state, DeployState::Ready);
     assert_eq!(found.provider_state, "ACTIVE");
     assert_eq!(found.url.as_deref(), Some(LIVE_URL));
-    assert_eq!(
-        found.environment,
-        ProviderEnvironment::Named("production".into())
-    );
+    assert_eq!(found.environment, named("production"));
     assert_eq!(
         found.finished_at,
         Some(created(3)),
@@ -220,14 +102,6 @@ async fn a_pushed_ready_deployment_goes_live_and_the_old_one_is_superseded() {
         Some(created(3)),
         "when it finished, not when it was replaced"
     );
-
-    let failed = harness.push(9, SimOutcome::Failed);
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(live[0].id, new, "a failed build leaves the live one alone");
-    assert_eq!(
-        client.deployment(&failed).await.unwrap().state,
-        DeployState::Failed
-    );
 }
 
 #[tokio::test]
@@ -247,11 +121,7 @@ async fn a_deployment_by_id_and_unknown_ids() {
             message: "The resource you requested could not be found.".into()
         }
     );
-    let other_app = harness.client_with(
-        server::providers::http::build_client(),
-        TOKEN,
-        "00000000-dead-4000-8000-000000000000",
-    );
+    let other_app = harness.client_elsewhere();
     assert!(matches!(
         other_app.list_deployments(None, 10).await,
         Err(ProviderError::NotFound { .. })
@@ -266,100 +136,6 @@ async fn a_deployment_by_id_and_unknown_ids() {
             .await,
         Err(ProviderError::Rejected { status: 400, .. })
     ));
-}
-
-#[tokio::test]
-async fn a_wrong_token_is_unauthorized_and_never_echoed() {
-    let harness = Harness::start().await;
-    harness.push(1, SimOutcome::Ready);
-    let client = harness.client_with(
-        server::providers::http::build_client(),
-        "dop_v1_wrong_token_5678",
-        APP,
-    );
-    let error = client.live_deployments().await.unwrap_err();
-    assert_eq!(
-        error,
-        ProviderError::Unauthorized {
-            message: "Unable to authenticate you.".into()
-        }
-    );
-    assert!(!format!("{error:?} {error}").contains("dop_v1_wrong_token_5678"));
-    assert!(!format!("{client:?}").contains("dop_v1_wrong_token_5678"));
-
-    harness.sim.faults.push_once(SimFault::Unauthorized);
-    assert!(matches!(
-        harness.client().list_deployments(None, 5).await,
-        Err(ProviderError::Unauthorized { .. })
-    ));
-}
-
-#[tokio::test]
-async fn a_429_is_honoured_and_followed_by_success() {
-    let harness = Harness::start().await;
-    let id = harness.push(1, SimOutcome::Ready);
-    let client = harness.client();
-    harness.sim.faults.push_once(SimFault::RateLimited {
-        retry_after_secs: 1,
-    });
-    let error = client.live_deployments().await.unwrap_err();
-    assert_eq!(
-        error,
-        ProviderError::RateLimited {
-            retry_after: Some(Duration::from_secs(1)),
-            message: "API rate limit exceeded.".into()
-        }
-    );
-    tokio::time::sleep(error.retry_after().unwrap()).await;
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(live[0].id, id);
-}
-
-#[tokio::test]
-async fn faults_map_to_typed_errors() {
-    let harness = Harness::start().await;
-    let id = harness.push(1, SimOutcome::Ready);
-    let client = harness.client();
-
-    harness.sim.faults.push_once(SimFault::ServerError);
-    assert!(matches!(
-        client.list_deployments(None, 10).await,
-        Err(ProviderError::Unavailable {
-            status: Some(503),
-            ..
-        })
-    ));
-
-    harness.sim.faults.set_sticky(SimFault::Garbage);
-    for error in [
-        client.list_deployments(None, 10).await.unwrap_err(),
-        client.live_deployments().await.unwrap_err(),
-        client.deployment(&id).await.unwrap_err(),
-        client.app_health().await.unwrap_err(),
-    ] {
-        assert!(
-            matches!(error, ProviderError::Malformed { .. }),
-            "{error:?}"
-        );
-    }
-    harness.sim.faults.clear();
-
-    harness
-        .sim
-        .faults
-        .push_once(SimFault::Slow { millis: 1_500 });
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let impatient = harness.client_with(impatient, TOKEN, APP);
-    assert_eq!(
-        impatient.live_deployments().await.unwrap_err(),
-        ProviderError::Timeout
-    );
-
-    // Faults are used once: the next call answers normally.
-    assert_eq!(client.deployment(&id).await.unwrap().id, id);
 }
 
 #[tokio::test]
@@ -397,6 +173,14 @@ async fn app_health_rolls_the_components_up() {
         .sim
         .set_component_health(APP, "web", SimComponentState::Unhealthy);
     assert_eq!(client.app_health().await.unwrap().state, HealthState::Down);
+
+    // The list, live and by-id reads are the conformance suite's; health is App Platform's.
+    harness.faults().set_sticky(SimFault::Garbage);
+    let error = client.app_health().await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Malformed { .. }),
+        "{error:?}"
+    );
 }
 
 /// The simulator's own HTTP surface, for what the client never looks at.
@@ -407,7 +191,7 @@ async fn the_simulator_speaks_digitalocean_http() {
         harness.push(minute, SimOutcome::Ready);
     }
     let http = reqwest::Client::new();
-    let url = format!("{}/v2/apps/{APP}/deployments", harness.api_base);
+    let url = format!("{}/v2/apps/{APP}/deployments", harness.base);
 
     let response = http
         .get(&url)
@@ -465,37 +249,8 @@ async fn the_simulator_speaks_digitalocean_http() {
 
 use server::providers::rollback::progress_until_settled as settled;
 
-use server::providers::rollback::{
-    HoldKind, HoldPlacement, HoldRelease, RollbackProgress, RollbackRequest,
-};
-use server::providers::ProviderDeployment;
+use server::providers::rollback::{HoldKind, HoldPlacement, HoldRelease, RollbackProgress};
 use server::simulators::SimRollbackOutcome;
-
-/// Three deployments live in turn; returns (the previous one, the live one).
-async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
-    harness.push(1, SimOutcome::Ready);
-    let previous = harness.push(2, SimOutcome::Ready);
-    let live = harness.push(3, SimOutcome::Ready);
-    let client = harness.client();
-    (
-        client.deployment(&previous).await.unwrap(),
-        client.deployment(&live).await.unwrap(),
-    )
-}
-
-fn request<'a>(
-    environment: &'a ProviderEnvironment,
-    target: &'a ProviderDeployment,
-    live: &'a ProviderDeployment,
-) -> RollbackRequest<'a> {
-    RollbackRequest {
-        environment,
-        target,
-        live,
-        reason: "bad release",
-        place_hold: false,
-    }
-}
 
 #[tokio::test]
 async fn a_rollback_deploys_the_target_commit_pins_the_app_and_commits() {
@@ -504,7 +259,7 @@ async fn a_rollback_deploys_the_target_commit_pins_the_app_and_commits() {
         .sim
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
     let method = client.rollback_method().unwrap();
     let hold = method.hold.unwrap();
@@ -513,9 +268,9 @@ async fn a_rollback_deploys_the_target_commit_pins_the_app_and_commits() {
         (HoldKind::Pinned, HoldPlacement::Always)
     );
 
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(rollback_request(&target, &live, &environment))
         .await
         .unwrap();
     let created = started.new_deployment_id.clone().unwrap();
@@ -547,7 +302,7 @@ async fn a_rollback_deploys_the_target_commit_pins_the_app_and_commits() {
     assert_eq!(harness.push(9, SimOutcome::Ready), "");
     assert_eq!(client.live_deployments().await.unwrap()[0].id, created);
     let error = client
-        .roll_back(request(&environment, &live, &now_live))
+        .roll_back(rollback_request(&live, &now_live, &environment))
         .await
         .unwrap_err();
     assert!(
@@ -582,11 +337,11 @@ async fn reverting_a_rollback_goes_back_to_what_was_live_before_it() {
         .sim
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_millis(50));
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(rollback_request(&target, &live, &environment))
         .await
         .unwrap();
     let progress = settled(&client, &target, &started, Duration::from_secs(5))
@@ -619,13 +374,13 @@ async fn reverting_a_rollback_goes_back_to_what_was_live_before_it() {
 #[tokio::test]
 async fn digitalocean_validation_refusals_carry_its_reason() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let failed = harness.push(4, SimOutcome::Failed);
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let failed = client.deployment(&failed).await.unwrap();
     let error = client
-        .roll_back(request(&environment, &failed, &live))
+        .roll_back(rollback_request(&failed, &live, &environment))
         .await
         .unwrap_err();
     assert!(
@@ -636,7 +391,7 @@ async fn digitalocean_validation_refusals_carry_its_reason() {
 
     harness.sim.set_revision_limit(APP, Some(0));
     let error = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(rollback_request(&target, &live, &environment))
         .await
         .unwrap_err();
     assert!(
@@ -656,7 +411,7 @@ async fn digitalocean_validation_refusals_carry_its_reason() {
         .rollbacks
         .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
     let error = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(rollback_request(&target, &live, &environment))
         .await
         .unwrap_err();
     assert!(
@@ -670,16 +425,16 @@ async fn digitalocean_validation_refusals_carry_its_reason() {
 #[tokio::test]
 async fn digitalocean_warnings_are_kept_with_the_rollback() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     harness.sim.add_rollback_warning(
         APP,
         "image_source_missing_digest",
         "one or more components are missing an image digest",
     );
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(rollback_request(&target, &live, &environment))
         .await
         .unwrap();
     let reference = started.provider_reference.unwrap();
@@ -692,21 +447,17 @@ async fn digitalocean_warnings_are_kept_with_the_rollback() {
 #[tokio::test]
 async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
-    let started = client
-        .roll_back(request(&environment, &target, &live))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
+            rollback_request(&target, &live, &environment),
+            Duration::from_secs(5),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("ERROR")),
         "{progress:?}"
@@ -724,7 +475,7 @@ async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() 
         .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
     let live = client.live_deployments().await.unwrap().remove(0);
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(rollback_request(&target, &live, &environment))
         .await
         .unwrap();
     let progress = settled(&client, &target, &started, Duration::from_millis(600))
@@ -740,9 +491,9 @@ async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() 
 #[tokio::test]
 async fn the_simulator_speaks_digitalocean_rollback_http() {
     let harness = Harness::start().await;
-    let (target, _live) = two_releases(&harness).await;
+    let [_, target, _live] = harness.live_in_turn().await;
     let http = reqwest::Client::new();
-    let base = format!("{}/v2/apps/{APP}/rollback", harness.api_base);
+    let base = format!("{}/v2/apps/{APP}/rollback", harness.base);
     let body = serde_json::json!({ "deployment_id": target.id, "skip_pin": true });
     let response = http.post(&base).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 401, "no token");

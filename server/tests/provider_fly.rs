@@ -1,86 +1,24 @@
-//! The real Fly client against the Fly simulator, over HTTP on loopback.
+//! The real Fly client against the Fly simulator: what is Fly's own (GraphQL releases with
+//! versions, what the machines run, macaroon tokens, the two APIs one call reads, its HTTP
+//! surface, rollback by updating machines). Paging depth, auth, faults and "live is not the
+//! newest" are the conformance suite's (`provider_conformance.rs`).
+
+mod common;
+
+use common::providers::fly::{APP, APP_URL, TOKEN};
+use common::providers::{created, held_rollback_request, named, Kit, AUTHOR};
 
 use app::model::DeployState;
-use chrono::{DateTime, TimeZone, Utc};
-use server::providers::fly::{FlyClient, FlyClientConfig};
-use server::providers::{
-    list_recent_deployments, DeploymentProvider, PageCursor, ProviderEnvironment, ProviderError,
-};
-use server::secret::Secret;
+use server::providers::fly::FlyClientConfig;
+use server::providers::{list_recent_deployments, DeploymentProvider, PageCursor, ProviderError};
 use server::simulators::fly::{FlySimulator, GRAPHQL_PATH, MACHINES_PATH};
-use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
-use std::sync::Arc;
+use server::simulators::{SimFault, SimOutcome};
 use std::time::Duration;
 
-const TOKEN: &str = "fly_sim_personal_token_1234";
-const APP: &str = "lookout-api";
-const APP_URL: &str = "https://lookout-api.fly.dev";
-
-struct Harness {
-    sim: Arc<FlySimulator>,
-    base: String,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        Self::start_with_token(TOKEN).await
-    }
-
-    async fn start_with_token(token: &str) -> Self {
-        let sim = Arc::new(FlySimulator::new(token));
-        sim.add_app(APP);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = axum::Router::new().nest("/fly", sim.clone().router());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            sim,
-            base: format!("http://{address}/fly"),
-        }
-    }
-
-    fn client_with(&self, http: reqwest::Client, token: &str, app: &str) -> FlyClient {
-        FlyClient::new(
-            http,
-            FlyClientConfig {
-                graphql_base: format!("{}{GRAPHQL_PATH}", self.base),
-                machines_base: format!("{}{MACHINES_PATH}", self.base),
-                token: Secret::new(token),
-                app: app.into(),
-                environment: "production".into(),
-            },
-        )
-    }
-
-    fn client(&self) -> FlyClient {
-        self.client_with(server::providers::http::build_client(), TOKEN, APP)
-    }
-
-    fn push(&self, minute: u32, outcome: SimOutcome) -> String {
-        self.sim.push_deployment(APP, &spec(minute, outcome))
-    }
-}
-
-fn created(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
-}
-
-fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-    SimDeploymentSpec {
-        commit_sha: format!("{minute:040x}"),
-        commit_message: format!("change number {minute}"),
-        author: "Ada".into(),
-        branch: "main".into(),
-        pr_number: None,
-        outcome,
-        created_at: created(minute),
-    }
-}
+type Harness = Kit<FlySimulator>;
 
 #[tokio::test]
-async fn pages_are_read_newest_first_up_to_the_depth() {
+async fn releases_map_onto_lookouts_states_and_pages_end_where_fly_says() {
     let harness = Harness::start().await;
     let outcomes = [
         SimOutcome::Ready,
@@ -97,22 +35,6 @@ async fn pages_are_read_newest_first_up_to_the_depth() {
     }
     pushed.reverse();
     let client = harness.client();
-
-    let before = harness.sim.requests.get();
-    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
-    assert_eq!(
-        five.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
-        pushed[..5].iter().map(String::as_str).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        harness.sim.requests.get() - before,
-        3,
-        "pages of 2, 2 and 2"
-    );
-    assert!(five
-        .windows(2)
-        .all(|pair| pair[0].created_at > pair[1].created_at));
-
     let all = list_recent_deployments(&client, 100, 3).await.unwrap();
     assert_eq!(
         all.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
@@ -149,12 +71,9 @@ async fn pages_are_read_newest_first_up_to_the_depth() {
     let running = &all[0];
     assert_eq!(running.finished_at, None);
     assert_eq!(running.created_at, Some(created(28)));
-    assert_eq!(running.creator.as_deref(), Some("Ada"));
+    assert_eq!(running.creator.as_deref(), Some(AUTHOR));
     assert_eq!(running.commit.sha, None, "Fly releases carry no commit");
-    assert_eq!(
-        running.environment,
-        ProviderEnvironment::Named("production".into())
-    );
+    assert_eq!(running.environment, named("production"));
     assert_eq!(running.url, None);
     assert_eq!(
         running.dashboard_url.as_deref(),
@@ -197,10 +116,7 @@ async fn the_live_release_is_what_the_machines_run() {
     assert_eq!(live[0].id, first);
     assert_eq!(live[0].state, DeployState::Ready);
     assert_eq!(live[0].url.as_deref(), Some(APP_URL));
-    assert_eq!(
-        live[0].environment,
-        ProviderEnvironment::Named("production".into())
-    );
+    assert_eq!(live[0].environment, named("production"));
     assert_eq!(live[0].finished_at, Some(created(3)));
 
     // Scaled to zero: stopped and suspended machines still say what would serve.
@@ -228,17 +144,6 @@ async fn a_pushed_ready_release_goes_live_and_the_old_one_is_superseded() {
     assert_eq!(superseded.state, DeployState::Superseded);
     assert_eq!(superseded.provider_state, "complete");
     assert_eq!(superseded.url, None);
-
-    let failed = harness.push(9, SimOutcome::Failed);
-    assert_eq!(
-        client.live_deployments().await.unwrap()[0].id,
-        new,
-        "a failed release leaves the machines alone"
-    );
-    assert_eq!(
-        client.deployment(&failed).await.unwrap().state,
-        DeployState::Failed
-    );
 }
 
 #[tokio::test]
@@ -291,8 +196,10 @@ async fn a_release_by_id_by_version_and_unknown_ids() {
         client.deployment("rel_doesnotexist").await,
         Err(ProviderError::NotFound { .. })
     ));
-    let other_app =
-        harness.client_with(server::providers::http::build_client(), TOKEN, "ghost-app");
+    let other_app = harness.client_for(FlyClientConfig {
+        app: "ghost-app".into(),
+        ..harness.config()
+    });
     assert_eq!(
         other_app.list_deployments(None, 10).await.unwrap_err(),
         ProviderError::NotFound {
@@ -312,53 +219,32 @@ async fn a_release_by_id_by_version_and_unknown_ids() {
 }
 
 #[tokio::test]
-async fn a_wrong_token_is_unauthorized_and_never_echoed() {
+async fn a_wrong_token_is_unauthorized_on_the_machines_api_too() {
     let harness = Harness::start().await;
     harness.push(1, SimOutcome::Ready);
     let wrong = "fly_wrong_token_5678";
-    let client = harness.client_with(server::providers::http::build_client(), wrong, APP);
-
-    // GraphQL answers 200 with an error body; the body decides.
-    let error = client.list_deployments(None, 5).await.unwrap_err();
-    assert!(
-        matches!(error, ProviderError::Unauthorized { .. }),
-        "{error:?}"
-    );
-    assert!(!format!("{error:?} {error}").contains(wrong));
-    // The `Unauthorized` fault answers 401 with the same body.
-    harness.sim.faults.push_once(SimFault::Unauthorized);
-    let error = harness
-        .client()
-        .list_deployments(None, 5)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, ProviderError::Unauthorized { .. }),
-        "{error:?}"
-    );
-    // The live check also reads the Machines API, which answers 401. (Last: when one of its
-    // two requests fails, the other may still reach the simulator after the call returned.)
+    let client = harness.client_with_token(wrong);
+    // GraphQL answers a wrong token with 200 and an error body (the conformance suite); the
+    // live check also reads the Machines API, which answers 401.
     let error = client.live_deployments().await.unwrap_err();
     assert!(
         matches!(error, ProviderError::Unauthorized { .. }),
         "{error:?}"
     );
-    assert!(!format!("{client:?}").contains(wrong));
+    assert!(!format!("{error:?} {error} {client:?}").contains(wrong));
 }
 
 #[tokio::test]
 async fn macaroon_tokens_are_sent_as_flyv1() {
     let token = "fm2_lJPECAAAAAAAAAAA,fm2_lJPETTTTTTTTTT";
-    let harness = Harness::start_with_token(token).await;
+    let sim = FlySimulator::new(token);
+    sim.add_app(APP);
+    let harness = Harness::serve(sim).await;
     let id = harness.push(1, SimOutcome::Ready);
-    let client = harness.client_with(server::providers::http::build_client(), token, APP);
+    let client = harness.client_with_token(token);
     assert_eq!(client.live_deployments().await.unwrap()[0].id, id);
     // Pasted the way `fly tokens create deploy` prints it.
-    let pasted = harness.client_with(
-        server::providers::http::build_client(),
-        &format!("FlyV1 {token}"),
-        APP,
-    );
+    let pasted = harness.client_with_token(&format!("FlyV1 {token}"));
     assert_eq!(
         pasted
             .list_deployments(None, 5)
@@ -371,23 +257,10 @@ async fn macaroon_tokens_are_sent_as_flyv1() {
 }
 
 #[tokio::test]
-async fn a_429_is_rate_limited_then_the_call_succeeds_after_the_wait() {
+async fn a_429_on_either_api_rate_limits_the_live_check() {
     let harness = Harness::start().await;
     let id = harness.push(1, SimOutcome::Ready);
     let client = harness.client();
-
-    harness.sim.faults.push_once(SimFault::RateLimited {
-        retry_after_secs: 1,
-    });
-    let error = client.list_deployments(None, 10).await.unwrap_err();
-    assert!(
-        matches!(error, ProviderError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_secs(1)),
-        "{error:?}"
-    );
-    tokio::time::sleep(error.retry_after().unwrap()).await;
-    let page = client.list_deployments(None, 10).await.unwrap();
-    assert_eq!(page.deployments[0].id, id);
-
     // `live_deployments` sends its GraphQL and Machines requests at once; whichever gets the
     // fault, the call is rate limited with the same wait, and succeeds after it.
     harness.sim.faults.push_once(SimFault::RateLimited {
@@ -397,45 +270,6 @@ async fn a_429_is_rate_limited_then_the_call_succeeds_after_the_wait() {
     assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(client.live_deployments().await.unwrap()[0].id, id);
-}
-
-#[tokio::test]
-async fn faults_map_to_typed_errors() {
-    let harness = Harness::start().await;
-    let id = harness.push(1, SimOutcome::Ready);
-    let client = harness.client();
-
-    harness.sim.faults.push_once(SimFault::ServerError);
-    assert!(matches!(
-        client.list_deployments(None, 10).await,
-        Err(ProviderError::Unavailable {
-            status: Some(503),
-            ..
-        })
-    ));
-
-    harness.sim.faults.push_once(SimFault::Garbage);
-    assert!(matches!(
-        client.deployment(&id).await,
-        Err(ProviderError::Malformed { .. })
-    ));
-
-    harness
-        .sim
-        .faults
-        .push_once(SimFault::Slow { millis: 1_500 });
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let impatient = harness.client_with(impatient, TOKEN, APP);
-    assert_eq!(
-        impatient.live_deployments().await.unwrap_err(),
-        ProviderError::Timeout
-    );
-
-    // Faults are used once: the next call answers normally.
-    assert_eq!(client.deployment(&id).await.unwrap().id, id);
 }
 
 /// The simulator's own HTTP surface, for what the client never sends.
@@ -522,35 +356,8 @@ async fn the_simulator_speaks_fly_http() {
 
 use server::providers::rollback::progress_until_settled as settled;
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest};
-use server::providers::ProviderDeployment;
+use server::providers::rollback::RollbackProgress;
 use server::simulators::SimRollbackOutcome;
-
-/// Three releases live in turn; returns (the previous one, the live one).
-async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
-    harness.push(1, SimOutcome::Ready);
-    let previous = harness.push(2, SimOutcome::Ready);
-    let live = harness.push(3, SimOutcome::Ready);
-    let client = harness.client();
-    (
-        client.deployment(&previous).await.unwrap(),
-        client.deployment(&live).await.unwrap(),
-    )
-}
-
-fn request<'a>(
-    environment: &'a ProviderEnvironment,
-    target: &'a ProviderDeployment,
-    live: &'a ProviderDeployment,
-) -> RollbackRequest<'a> {
-    RollbackRequest {
-        environment,
-        target,
-        live,
-        reason: "bad image",
-        place_hold: true,
-    }
-}
 
 #[tokio::test]
 async fn a_rollback_puts_every_machine_on_the_target_image_and_the_target_goes_live() {
@@ -559,15 +366,20 @@ async fn a_rollback_puts_every_machine_on_the_target_image_and_the_target_goes_l
         .sim
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
     let method = client.rollback_method().unwrap();
     assert_eq!(method.hold, None);
     assert!(method.caveats.iter().any(|c| c.contains("pruned")));
 
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &environment,
+            "bad image",
+        ))
         .await
         .unwrap();
     // The simulator, like Fly as the contract infers, records no release for it.
@@ -616,13 +428,18 @@ async fn a_rollback_puts_every_machine_on_the_target_image_and_the_target_goes_l
 #[tokio::test]
 async fn fly_refusals_carry_flys_reason() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
 
     harness.sim.prune_image(APP, &target.id);
     let error = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &environment,
+            "bad image",
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -636,7 +453,12 @@ async fn fly_refusals_carry_flys_reason() {
         .rollbacks
         .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
     let error = client
-        .roll_back(request(&environment, &first, &live))
+        .roll_back(held_rollback_request(
+            &first,
+            &live,
+            &environment,
+            "bad image",
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -649,21 +471,16 @@ async fn fly_refusals_carry_flys_reason() {
 #[tokio::test]
 async fn a_fly_rollback_that_fails_or_never_goes_live_is_reported_so() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
-    let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let [_, target, live] = harness.live_in_turn().await;
+    let environment = named("production");
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
-    let started = client
-        .roll_back(request(&environment, &target, &live))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
+            held_rollback_request(&target, &live, &environment, "bad image"),
+            Duration::from_secs(5),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
         "{progress:?}"
@@ -671,17 +488,13 @@ async fn a_fly_rollback_that_fails_or_never_goes_live_is_reported_so() {
 
     // Back on the live image, then a rollback that never settles.
     harness.sim.roll_machines_to(APP, &live.id);
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
-    let started = client
-        .roll_back(request(&environment, &target, &live))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_millis(600))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::NeverLive, Duration::from_millis(100)),
+            held_rollback_request(&target, &live, &environment, "bad image"),
+            Duration::from_millis(600),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("starting")),
         "{progress:?}"
@@ -692,7 +505,7 @@ async fn a_fly_rollback_that_fails_or_never_goes_live_is_reported_so() {
 #[tokio::test]
 async fn machine_updates_need_the_whole_config() {
     let harness = Harness::start().await;
-    let (target, _live) = two_releases(&harness).await;
+    let [_, target, _live] = harness.live_in_turn().await;
     let machine = harness.sim.machine_ids(APP).remove(0);
     let url = format!(
         "{}{MACHINES_PATH}/apps/{APP}/machines/{machine}",
@@ -733,12 +546,17 @@ async fn when_fly_records_a_release_for_the_update_it_is_the_rollbacks_deploymen
         .sim
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     harness.sim.set_release_on_machine_update(APP, true);
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &environment,
+            "bad image",
+        ))
         .await
         .unwrap();
     let recorded = started

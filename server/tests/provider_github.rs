@@ -1,83 +1,57 @@
-//! The real GitHub client against the GitHub simulator over loopback HTTP: Deployments and
-//! workflow-run sources, `Link` paging, live detection, lookups, auth, GitHub's 403 rate
-//! limit and every injected fault.
+//! The real GitHub client against the GitHub simulator: what is GitHub's own (Deployments and
+//! workflow-run sources, statuses per deployment, environment filters, GitHub's 403 rate
+//! limit, its HTTP surface, rollback as a deployment of the target sha). Paging depth, auth,
+//! faults and "live is not the newest" are the conformance suite's
+//! (`provider_conformance.rs`).
+
+mod common;
+
+use common::providers::github::{OWNER, REPO, TOKEN};
+use common::providers::{
+    created, held_rollback_request, ids, named, preview, sha, spec, spec_on, Kit, AUTHOR,
+};
 
 use app::model::DeployState;
-use chrono::{DateTime, TimeZone, Utc};
 use server::providers::github::{GithubClient, GithubClientConfig, GithubSource};
 use server::providers::{
-    list_recent_deployments, DeploymentProvider, PageCursor, ProviderDeployment,
-    ProviderEnvironment, ProviderError,
+    list_recent_deployments, DeploymentProvider, PageCursor, ProviderEnvironment, ProviderError,
 };
-use server::secret::Secret;
 use server::simulators::github::GithubSimulator;
-use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
-use std::sync::Arc;
+use server::simulators::{SimFault, SimOutcome};
 use std::time::Duration;
 
-const TOKEN: &str = "ghp_sim_token_0123456789";
-const OWNER: &str = "acme";
-const REPO: &str = "shop";
 const WORKFLOW: &str = "deploy.yml";
 
-struct Harness {
-    sim: Arc<GithubSimulator>,
-    api_base: String,
+type Harness = Kit<GithubSimulator>;
+
+/// What the GitHub tests add to the kit: both sources, and pushes of either kind.
+trait GithubKit {
+    fn config_for(&self, environments: &[&str], source: GithubSource) -> GithubClientConfig;
+    fn runs_client(&self) -> GithubClient;
+    fn deploy(&self, environment: &str, minute: u32, outcome: SimOutcome) -> String;
+    fn run(&self, branch: &str, minute: u32, outcome: SimOutcome, pr: Option<u32>) -> String;
 }
 
-impl Harness {
-    async fn start() -> Self {
-        let sim = Arc::new(GithubSimulator::new(TOKEN));
-        sim.add_repo(OWNER, REPO);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = axum::Router::new().nest("/github", sim.clone().router());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            sim,
-            api_base: format!("http://{address}/github"),
-        }
-    }
-
-    fn config(&self, environments: &[&str], source: GithubSource) -> GithubClientConfig {
+impl GithubKit for Harness {
+    fn config_for(&self, environments: &[&str], source: GithubSource) -> GithubClientConfig {
         GithubClientConfig {
-            api_base: self.api_base.clone(),
-            token: Secret::new(TOKEN),
-            owner: OWNER.into(),
-            repo: REPO.into(),
             environments: environments.iter().map(|e| e.to_string()).collect(),
             source,
+            ..self.config()
         }
-    }
-
-    fn client_with(&self, http: reqwest::Client, config: GithubClientConfig) -> GithubClient {
-        GithubClient::new(http, config)
-    }
-
-    /// The Deployments source, every environment.
-    fn client(&self) -> GithubClient {
-        self.client_with(
-            server::providers::http::build_client(),
-            self.config(&[], GithubSource::Deployments),
-        )
     }
 
     fn runs_client(&self) -> GithubClient {
-        self.client_with(
-            server::providers::http::build_client(),
-            self.config(&[], runs_source()),
-        )
+        self.client_for(self.config_for(&[], runs_source()))
     }
 
     fn deploy(&self, environment: &str, minute: u32, outcome: SimOutcome) -> String {
         self.sim
-            .push_deployment(OWNER, REPO, environment, &spec(minute, outcome, "main"))
+            .push_deployment(OWNER, REPO, environment, &spec(minute, outcome))
     }
 
     fn run(&self, branch: &str, minute: u32, outcome: SimOutcome, pr: Option<u32>) -> String {
-        let mut spec = spec(minute, outcome, branch);
+        let mut spec = spec_on(branch, minute, outcome);
         spec.pr_number = pr;
         self.sim.push_workflow_run(OWNER, REPO, WORKFLOW, &spec)
     }
@@ -91,30 +65,6 @@ fn runs_source() -> GithubSource {
             ("release".into(), "staging".into()),
         ],
     }
-}
-
-fn created(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
-}
-
-fn spec(minute: u32, outcome: SimOutcome, branch: &str) -> SimDeploymentSpec {
-    SimDeploymentSpec {
-        commit_sha: format!("{minute:040x}"),
-        commit_message: format!("change number {minute}"),
-        author: "Jane Doe".into(),
-        branch: branch.into(),
-        pr_number: None,
-        outcome,
-        created_at: created(minute),
-    }
-}
-
-fn ids(deployments: &[ProviderDeployment]) -> Vec<&str> {
-    deployments.iter().map(|d| d.id.as_str()).collect()
-}
-
-fn named(name: &str) -> ProviderEnvironment {
-    ProviderEnvironment::Named(name.into())
 }
 
 #[tokio::test]
@@ -139,19 +89,6 @@ async fn deployments_are_paged_newest_first_across_pages() {
     pushed.sort_by_key(|(minute, _)| std::cmp::Reverse(*minute));
     let expected: Vec<&str> = pushed.iter().map(|(_, id)| id.as_str()).collect();
     let client = harness.client();
-
-    let before = harness.sim.requests.get();
-    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
-    assert_eq!(ids(&five), expected[..5]);
-    assert_eq!(
-        harness.sim.requests.get() - before,
-        3 + 6,
-        "three list pages of two, and one status call per deployment listed (N+1)"
-    );
-    assert!(five
-        .windows(2)
-        .all(|pair| pair[0].created_at > pair[1].created_at));
-
     let all = list_recent_deployments(&client, 100, 3).await.unwrap();
     assert_eq!(
         ids(&all),
@@ -178,11 +115,11 @@ async fn deployments_are_paged_newest_first_across_pages() {
 
     let building = &all[0];
     assert_eq!(building.environment, named("production"));
-    assert_eq!(building.commit.sha, Some(format!("{:040x}", 25)));
+    assert_eq!(building.commit.sha, Some(sha(25)));
     assert_eq!(building.commit.branch.as_deref(), Some("main"));
     assert_eq!(building.commit.message, None, "not on a GitHub deployment");
     assert_eq!(building.commit.author, None, "not on a GitHub deployment");
-    assert_eq!(building.creator.as_deref(), Some("janedoe"));
+    assert_eq!(building.creator.as_deref(), Some("adalovelace"));
     assert_eq!(building.created_at, Some(created(25)));
     assert_eq!(building.finished_at, None);
     assert_eq!(
@@ -244,7 +181,7 @@ async fn configured_environments_filter_the_list() {
     // One environment: GitHub filters (`environment=staging`).
     let one = harness.client_with(
         server::providers::http::build_client(),
-        harness.config(&["Staging"], GithubSource::Deployments),
+        harness.config_for(&["Staging"], GithubSource::Deployments),
     );
     let found = list_recent_deployments(&one, 10, 1).await.unwrap();
     assert_eq!(
@@ -255,7 +192,7 @@ async fn configured_environments_filter_the_list() {
     // Several: filtered here, reading on past pages with no match instead of stopping.
     let several = harness.client_with(
         server::providers::http::build_client(),
-        harness.config(&["staging", "qa"], GithubSource::Deployments),
+        harness.config_for(&["staging", "qa"], GithubSource::Deployments),
     );
     let found = list_recent_deployments(&several, 10, 2).await.unwrap();
     let environments: Vec<&ProviderEnvironment> = found.iter().map(|d| &d.environment).collect();
@@ -292,7 +229,7 @@ async fn live_is_the_newest_success_per_environment() {
     // Configured environments are looked up one by one.
     let only_staging = harness.client_with(
         server::providers::http::build_client(),
-        harness.config(&["staging"], GithubSource::Deployments),
+        harness.config_for(&["staging"], GithubSource::Deployments),
     );
     assert_eq!(
         ids(&only_staging.live_deployments().await.unwrap()),
@@ -415,7 +352,7 @@ async fn a_deployment_by_id_unknown_ids_and_one_without_statuses() {
         OWNER,
         REPO,
         "production",
-        &spec(2, SimOutcome::Ready, "main"),
+        &spec(2, SimOutcome::Ready),
     );
     let bare = client.deployment(&bare).await.unwrap();
     assert_eq!(bare.state, DeployState::Queued, "no status yet: queued");
@@ -433,7 +370,7 @@ async fn a_deployment_by_id_unknown_ids_and_one_without_statuses() {
         client.deployment("not-a-number").await,
         Err(ProviderError::NotFound { .. })
     ));
-    let mut config = harness.config(&[], GithubSource::Deployments);
+    let mut config = harness.config_for(&[], GithubSource::Deployments);
     config.repo = "missing".into();
     let missing_repo = harness.client_with(server::providers::http::build_client(), config);
     assert!(matches!(
@@ -452,7 +389,7 @@ async fn statuses_listed_oldest_first_still_give_the_latest() {
         OWNER,
         REPO,
         "production",
-        &spec(1, SimOutcome::Ready, "main"),
+        &spec(1, SimOutcome::Ready),
     );
     for state in [
         "pending",
@@ -507,7 +444,7 @@ async fn workflow_runs_are_paged_and_mapped_by_branch() {
     // Another workflow's runs are not deployments.
     harness
         .sim
-        .push_workflow_run(OWNER, REPO, "ci.yml", &spec(8, SimOutcome::Ready, "main"));
+        .push_workflow_run(OWNER, REPO, "ci.yml", &spec(8, SimOutcome::Ready));
     pushed.reverse();
     let client = harness.runs_client();
 
@@ -528,9 +465,9 @@ async fn workflow_runs_are_paged_and_mapped_by_branch() {
     assert_eq!(newest.provider_state, "in_progress");
     assert_eq!(newest.environment, named("production"));
     assert_eq!(newest.commit.message.as_deref(), Some("change number 7"));
-    assert_eq!(newest.commit.author.as_deref(), Some("Jane Doe"));
+    assert_eq!(newest.commit.author.as_deref(), Some(AUTHOR));
     assert_eq!(newest.commit.branch.as_deref(), Some("main"));
-    assert_eq!(newest.creator.as_deref(), Some("janedoe"));
+    assert_eq!(newest.creator.as_deref(), Some("adalovelace"));
     assert_eq!(newest.finished_at, None);
     assert_eq!(
         newest.dashboard_url,
@@ -542,21 +479,9 @@ async fn workflow_runs_are_paged_and_mapped_by_branch() {
     let canceled = &all[1];
     assert_eq!(canceled.state, DeployState::Canceled);
     assert_eq!(canceled.provider_state, "cancelled");
-    assert_eq!(
-        canceled.environment,
-        ProviderEnvironment::Preview {
-            branch: Some("fix/typo".into()),
-            pr_number: None
-        }
-    );
-    let preview = &all[2];
-    assert_eq!(
-        preview.environment,
-        ProviderEnvironment::Preview {
-            branch: Some("feature/login".into()),
-            pr_number: Some(12)
-        }
-    );
+    assert_eq!(canceled.environment, preview("fix/typo", None));
+    let pull_request = &all[2];
+    assert_eq!(pull_request.environment, preview("feature/login", Some(12)));
     assert_eq!(all[3].state, DeployState::Failed);
     assert_eq!(all[6].finished_at, Some(created(3)));
 
@@ -589,7 +514,7 @@ async fn a_mapped_branch_without_a_recent_success_is_asked_for_by_name() {
     harness.run("release", 2, SimOutcome::Failed, None);
     let client = harness.client_with(
         server::providers::http::build_client(),
-        harness.config(&["production", "staging"], runs_source()),
+        harness.config_for(&["production", "staging"], runs_source()),
     );
     let before = harness.sim.requests.get();
     let live = client.live_deployments().await.unwrap();
@@ -603,53 +528,12 @@ async fn a_mapped_branch_without_a_recent_success_is_asked_for_by_name() {
     // `environments` leaves out the other mapped environment.
     let production_only = harness.client_with(
         server::providers::http::build_client(),
-        harness.config(&["production"], runs_source()),
+        harness.config_for(&["production"], runs_source()),
     );
     let list = list_recent_deployments(&production_only, 10, 10)
         .await
         .unwrap();
     assert_eq!(ids(&list), [production.as_str()]);
-}
-
-#[tokio::test]
-async fn a_wrong_token_is_unauthorized_and_never_echoed() {
-    let harness = Harness::start().await;
-    harness.deploy("production", 1, SimOutcome::Ready);
-    let mut config = harness.config(&[], GithubSource::Deployments);
-    config.token = Secret::new("ghp_wrong_token_5678");
-    let client = harness.client_with(server::providers::http::build_client(), config);
-    let error = client.live_deployments().await.unwrap_err();
-    assert_eq!(
-        error,
-        ProviderError::Unauthorized {
-            message: "Bad credentials".into()
-        }
-    );
-    assert!(!format!("{error:?} {error}").contains("ghp_wrong_token_5678"));
-    assert!(!format!("{client:?}").contains("ghp_wrong_token_5678"));
-
-    harness.sim.faults.push_once(SimFault::Unauthorized);
-    assert!(matches!(
-        harness.client().live_deployments().await,
-        Err(ProviderError::Unauthorized { .. })
-    ));
-}
-
-#[tokio::test]
-async fn a_rate_limit_is_followed_by_success_after_the_wait() {
-    let harness = Harness::start().await;
-    let id = harness.deploy("production", 1, SimOutcome::Ready);
-    let client = harness.client();
-    harness.sim.faults.push_once(SimFault::RateLimited {
-        retry_after_secs: 1,
-    });
-    let error = client.deployment(&id).await.unwrap_err();
-    assert!(
-        matches!(error, ProviderError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_secs(1)),
-        "{error:?}"
-    );
-    tokio::time::sleep(error.retry_after().unwrap()).await;
-    assert_eq!(client.deployment(&id).await.unwrap().id, id);
 }
 
 #[tokio::test]
@@ -669,52 +553,21 @@ async fn a_spent_hourly_budget_is_a_403_rate_limit_not_a_refusal() {
 }
 
 #[tokio::test]
-async fn faults_map_to_typed_errors() {
+async fn the_status_call_and_the_runs_source_fail_typed_too() {
     let harness = Harness::start().await;
     let id = harness.deploy("production", 1, SimOutcome::Ready);
     let client = harness.client();
-
-    harness.sim.faults.push_once(SimFault::ServerError);
-    assert!(matches!(
-        client.live_deployments().await,
-        Err(ProviderError::Unavailable {
-            status: Some(503),
-            ..
-        })
-    ));
-
-    harness.sim.faults.push_once(SimFault::Garbage);
-    assert!(matches!(
-        client.list_deployments(None, 10).await,
-        Err(ProviderError::Malformed { .. })
-    ));
-    // Garbage on the status call of a listed deployment is malformed too.
+    // Garbage on the status call of a deployment (the second request) is malformed too.
     harness.sim.faults.push_once(SimFault::Slow { millis: 0 });
     harness.sim.faults.push_once(SimFault::Garbage);
     assert!(matches!(
         client.deployment(&id).await,
         Err(ProviderError::Malformed { .. })
     ));
-
-    harness
-        .sim
-        .faults
-        .push_once(SimFault::Slow { millis: 1_500 });
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let impatient = harness.client_with(impatient, harness.config(&[], GithubSource::Deployments));
-    assert_eq!(
-        impatient.live_deployments().await.unwrap_err(),
-        ProviderError::Timeout
-    );
+    // The workflow-runs source times out like the Deployments source.
     let impatient_runs = harness.client_with(
-        reqwest::Client::builder()
-            .timeout(Duration::from_millis(300))
-            .build()
-            .unwrap(),
-        harness.config(&[], runs_source()),
+        common::providers::impatient_http(),
+        harness.config_for(&[], runs_source()),
     );
     harness
         .sim
@@ -724,8 +577,6 @@ async fn faults_map_to_typed_errors() {
         impatient_runs.live_deployments().await.unwrap_err(),
         ProviderError::Timeout
     );
-
-    // Faults are used once: the next call answers normally.
     assert_eq!(client.deployment(&id).await.unwrap().id, id);
 }
 
@@ -738,7 +589,7 @@ async fn the_simulator_speaks_github_http() {
     }
     let http = reqwest::Client::new();
     let get = |path: &str| {
-        http.get(format!("{}/repos/{OWNER}/{REPO}/{path}", harness.api_base))
+        http.get(format!("{}/repos/{OWNER}/{REPO}/{path}", harness.base))
             .bearer_auth(TOKEN)
             .header("accept", "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28")
@@ -756,7 +607,7 @@ async fn the_simulator_speaks_github_http() {
         assert!(response.headers().contains_key(name), "{name}");
     }
     let link = response.headers()["link"].to_str().unwrap().to_string();
-    let base = format!("{}/repos/{OWNER}/{REPO}/deployments", harness.api_base);
+    let base = format!("{}/repos/{OWNER}/{REPO}/deployments", harness.base);
     assert!(
         link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"next\"")),
         "{link}"
@@ -774,7 +625,7 @@ async fn the_simulator_speaks_github_http() {
     assert_eq!(page.len(), 2);
     assert_eq!(page[0]["created_at"], "2026-03-01T09:03:00Z");
     assert_eq!(page[0]["production_environment"], true);
-    assert_eq!(page[0]["creator"]["login"], "janedoe");
+    assert_eq!(page[0]["creator"]["login"], "adalovelace");
     let id = page[0]["id"].as_u64().unwrap();
     assert_eq!(
         page[0]["statuses_url"],
@@ -802,7 +653,7 @@ async fn the_simulator_speaks_github_http() {
 
     harness
         .sim
-        .push_workflow_run(OWNER, REPO, WORKFLOW, &spec(9, SimOutcome::Ready, "main"));
+        .push_workflow_run(OWNER, REPO, WORKFLOW, &spec(9, SimOutcome::Ready));
     let runs: serde_json::Value = get(&format!(
         "actions/workflows/{WORKFLOW}/runs?status=success&branch=main"
     ))
@@ -840,10 +691,7 @@ async fn the_simulator_speaks_github_http() {
     assert_eq!(body["documentation_url"], "https://docs.github.com/rest");
 
     let response = http
-        .get(format!(
-            "{}/repos/{OWNER}/{REPO}/deployments",
-            harness.api_base
-        ))
+        .get(format!("{}/repos/{OWNER}/{REPO}/deployments", harness.base))
         .bearer_auth(TOKEN)
         .header("x-github-api-version", "1999-01-01")
         .send()
@@ -859,10 +707,7 @@ async fn the_simulator_speaks_github_http() {
     assert_eq!(response.headers()["retry-after"], "9");
 
     let response = http
-        .get(format!(
-            "{}/repos/{OWNER}/{REPO}/deployments",
-            harness.api_base
-        ))
+        .get(format!("{}/repos/{OWNER}/{REPO}/deployments", harness.base))
         .send()
         .await
         .unwrap();
@@ -875,34 +720,8 @@ async fn the_simulator_speaks_github_http() {
 
 use server::providers::rollback::progress_until_settled as settled;
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest};
+use server::providers::rollback::RollbackProgress;
 use server::simulators::SimRollbackOutcome;
-
-/// Three production deployments live in turn; returns (the previous one, the live one).
-async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
-    harness.deploy("production", 1, SimOutcome::Ready);
-    let previous = harness.deploy("production", 2, SimOutcome::Ready);
-    let live = harness.deploy("production", 3, SimOutcome::Ready);
-    let client = harness.client();
-    (
-        client.deployment(&previous).await.unwrap(),
-        client.deployment(&live).await.unwrap(),
-    )
-}
-
-fn request<'a>(
-    environment: &'a ProviderEnvironment,
-    target: &'a ProviderDeployment,
-    live: &'a ProviderDeployment,
-) -> RollbackRequest<'a> {
-    RollbackRequest {
-        environment,
-        target,
-        live,
-        reason: "checkout is broken",
-        place_hold: true,
-    }
-}
 
 #[tokio::test]
 async fn a_rollback_creates_a_deployment_of_the_target_sha_that_the_cd_makes_live() {
@@ -911,7 +730,7 @@ async fn a_rollback_creates_a_deployment_of_the_target_sha_that_the_cd_makes_liv
         .sim
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
     let method = client.rollback_method().unwrap();
     assert!(
@@ -925,7 +744,12 @@ async fn a_rollback_creates_a_deployment_of_the_target_sha_that_the_cd_makes_liv
 
     let environment = named("production");
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &environment,
+            "checkout is broken",
+        ))
         .await
         .unwrap();
     let created = started.new_deployment_id.clone().unwrap();
@@ -961,17 +785,22 @@ async fn a_rollback_creates_a_deployment_of_the_target_sha_that_the_cd_makes_liv
 #[tokio::test]
 async fn the_rollback_request_is_the_contracts_body() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let started = harness
         .client()
-        .roll_back(request(&named("production"), &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &named("production"),
+            "checkout is broken",
+        ))
         .await
         .unwrap();
     let created = started.new_deployment_id.unwrap();
     let body: serde_json::Value = reqwest::Client::new()
         .get(format!(
             "{}/repos/{OWNER}/{REPO}/deployments/{created}",
-            harness.api_base
+            harness.base
         ))
         .bearer_auth(TOKEN)
         .send()
@@ -991,11 +820,11 @@ async fn the_rollback_request_is_the_contracts_body() {
     // Without `auto_merge: false` an old sha (the first deployment's) is a merge conflict;
     // a ref never seen is a 422.
     let http = reqwest::Client::new();
-    let url = format!("{}/repos/{OWNER}/{REPO}/deployments", harness.api_base);
+    let url = format!("{}/repos/{OWNER}/{REPO}/deployments", harness.base);
     let response = http
         .post(&url)
         .bearer_auth(TOKEN)
-        .json(&serde_json::json!({ "ref": format!("{:040x}", 1) }))
+        .json(&serde_json::json!({ "ref": sha(1) }))
         .send()
         .await
         .unwrap();
@@ -1020,14 +849,19 @@ async fn the_rollback_request_is_the_contracts_body() {
 #[tokio::test]
 async fn github_refusals_carry_githubs_reason() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     harness
         .sim
         .rollbacks
         .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
     let client = harness.client();
     let error = client
-        .roll_back(request(&named("production"), &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &named("production"),
+            "checkout is broken",
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -1042,11 +876,16 @@ async fn github_refusals_carry_githubs_reason() {
 #[tokio::test]
 async fn workflow_run_sources_have_no_rollback() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.runs_client();
     assert_eq!(client.rollback_method(), None);
     let error = client
-        .roll_back(request(&named("production"), &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &named("production"),
+            "checkout is broken",
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -1059,21 +898,17 @@ async fn workflow_run_sources_have_no_rollback() {
 #[tokio::test]
 async fn a_github_rollback_that_fails_or_never_goes_live_is_reported_so() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
     let environment = named("production");
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
-    let started = client
-        .roll_back(request(&environment, &target, &live))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
+            held_rollback_request(&target, &live, &environment, "checkout is broken"),
+            Duration::from_secs(5),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failure")),
         "{progress:?}"
@@ -1083,17 +918,13 @@ async fn a_github_rollback_that_fails_or_never_goes_live_is_reported_so() {
         [live.id.as_str()]
     );
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
-    let started = client
-        .roll_back(request(&environment, &target, &live))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_millis(600))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::NeverLive, Duration::from_millis(100)),
+            held_rollback_request(&target, &live, &environment, "checkout is broken"),
+            Duration::from_millis(600),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("in_progress")),
         "{progress:?}"

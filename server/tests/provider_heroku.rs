@@ -1,84 +1,24 @@
-//! The real Heroku client against the Heroku simulator, over HTTP on loopback.
+//! The real Heroku client against the Heroku simulator: what is Heroku's own (`Range` /
+//! `Next-Range` paging, releases and their slugs, versions as ids, the current release, its
+//! HTTP surface, rollback as a new release). Paging depth, auth, faults and "live is not the
+//! newest" are the conformance suite's (`provider_conformance.rs`).
+
+mod common;
+
+use common::providers::heroku::{APP, TOKEN};
+use common::providers::{created, held_rollback_request, named, sha, Kit, AUTHOR};
 
 use app::model::DeployState;
-use chrono::{DateTime, TimeZone, Utc};
-use server::providers::heroku::{HerokuClient, HerokuClientConfig, ACCEPT_V3};
-use server::providers::{
-    list_recent_deployments, DeploymentProvider, PageCursor, ProviderEnvironment, ProviderError,
-};
-use server::secret::Secret;
+use server::providers::heroku::{HerokuClientConfig, ACCEPT_V3};
+use server::providers::{list_recent_deployments, DeploymentProvider, PageCursor, ProviderError};
 use server::simulators::heroku::HerokuSimulator;
-use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
-use std::sync::Arc;
+use server::simulators::{SimFault, SimOutcome};
 use std::time::Duration;
 
-const TOKEN: &str = "HRKU-sim-token-1234";
-const APP: &str = "shop-api";
-
-struct Harness {
-    sim: Arc<HerokuSimulator>,
-    api_base: String,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        let sim = Arc::new(HerokuSimulator::new(TOKEN));
-        sim.add_app(APP);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = axum::Router::new().nest("/heroku", sim.clone().router());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            sim,
-            api_base: format!("http://{address}/heroku"),
-        }
-    }
-
-    fn client_with(&self, http: reqwest::Client, token: &str, app: &str) -> HerokuClient {
-        HerokuClient::new(
-            http,
-            HerokuClientConfig {
-                api_base: self.api_base.clone(),
-                token: Secret::new(token),
-                app: app.into(),
-                environment: "production".into(),
-            },
-        )
-    }
-
-    fn client(&self) -> HerokuClient {
-        self.client_with(server::providers::http::build_client(), TOKEN, APP)
-    }
-
-    fn push(&self, minute: u32, outcome: SimOutcome) -> String {
-        self.sim.push_deployment(APP, &spec(minute, outcome))
-    }
-}
-
-fn created(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
-}
-
-fn sha(minute: u32) -> String {
-    format!("{:07x}{:033x}", 0xabc0000 + minute, minute)
-}
-
-fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-    SimDeploymentSpec {
-        commit_sha: sha(minute),
-        commit_message: format!("change number {minute}"),
-        author: "ada".into(),
-        branch: "main".into(),
-        pr_number: None,
-        outcome,
-        created_at: created(minute),
-    }
-}
+type Harness = Kit<HerokuSimulator>;
 
 #[tokio::test]
-async fn pages_follow_next_range_newest_first() {
+async fn pages_follow_next_range_and_releases_map_onto_lookouts() {
     let harness = Harness::start().await;
     let outcomes = [
         SimOutcome::Ready,
@@ -97,32 +37,9 @@ async fn pages_follow_next_range_newest_first() {
         .collect();
     expected.reverse();
     let client = harness.client();
-
-    let before = harness.sim.requests.get();
-    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
-    let ids: Vec<&str> = five.iter().map(|d| d.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        expected[..5].iter().map(String::as_str).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        harness.sim.requests.get() - before,
-        3 + 6,
-        "three ranges of two, and the slugs of the six releases they held"
-    );
-    assert!(five
-        .windows(2)
-        .all(|pair| pair[0].created_at > pair[1].created_at));
-
-    let before = harness.sim.requests.get();
     let all = list_recent_deployments(&client, 100, 3).await.unwrap();
     let ids: Vec<String> = all.iter().map(|d| d.id.clone()).collect();
     assert_eq!(ids, expected, "every release once");
-    assert_eq!(
-        harness.sim.requests.get() - before,
-        3 + 2,
-        "three ranges (206, 206, 200); only the two new slugs are looked up"
-    );
 
     // By hand: the cursor is Heroku's own Next-Range, and a 200 ends the listing.
     let page = client.list_deployments(None, 5).await.unwrap();
@@ -154,11 +71,11 @@ async fn pages_follow_next_range_newest_first() {
         "a plain deploy shows the slug's commit description"
     );
     assert_eq!(pending.commit.author, None);
-    assert_eq!(pending.creator.as_deref(), Some("ada@example.com"));
     assert_eq!(
-        pending.environment,
-        ProviderEnvironment::Named("production".into())
+        pending.creator.as_deref(),
+        Some(format!("{AUTHOR}@example.com").as_str())
     );
+    assert_eq!(pending.environment, named("production"));
     let states: Vec<DeployState> = all.iter().map(|d| d.state).collect();
     assert_eq!(
         states,
@@ -198,10 +115,7 @@ async fn the_live_release_is_the_current_one() {
             "https://dashboard.heroku.com/apps/{APP}/activity/releases/{live}"
         ))
     );
-    assert_eq!(
-        found.environment,
-        ProviderEnvironment::Named("production".into())
-    );
+    assert_eq!(found.environment, named("production"));
 
     // A config change is a release of its own, on the same slug: same commit, its own text.
     let config = harness.sim.push_config_release(
@@ -248,17 +162,6 @@ async fn a_pushed_ready_release_goes_live_and_the_old_one_is_superseded() {
     let superseded = client.deployment(&old).await.unwrap();
     assert_eq!(superseded.state, DeployState::Superseded);
     assert_eq!(superseded.provider_state, "succeeded");
-
-    let failed = harness.push(9, SimOutcome::Failed);
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(
-        live[0].id, new,
-        "a failed release leaves the current one alone"
-    );
-    assert_eq!(
-        client.deployment(&failed).await.unwrap().state,
-        DeployState::Failed
-    );
 }
 
 #[tokio::test]
@@ -292,7 +195,7 @@ async fn a_release_by_id_or_version_and_unknown_ids() {
         client.deployment("v99").await,
         Err(ProviderError::NotFound { .. })
     ));
-    let other_app = harness.client_with(server::providers::http::build_client(), TOKEN, "nope");
+    let other_app = harness.client_elsewhere();
     assert_eq!(
         other_app.list_deployments(None, 10).await.unwrap_err(),
         ProviderError::NotFound {
@@ -300,11 +203,10 @@ async fn a_release_by_id_or_version_and_unknown_ids() {
         }
     );
     // The app's id works as well as its name.
-    let by_app_id = harness.client_with(
-        server::providers::http::build_client(),
-        TOKEN,
-        &harness.sim.app_id(APP).unwrap(),
-    );
+    let by_app_id = harness.client_for(HerokuClientConfig {
+        app: harness.sim.app_id(APP).unwrap(),
+        ..harness.config()
+    });
     assert_eq!(by_app_id.deployment("v2").await.unwrap().id, second);
     // A cursor that is not a range Heroku understands is a 416.
     assert!(matches!(
@@ -313,56 +215,6 @@ async fn a_release_by_id_or_version_and_unknown_ids() {
             .await,
         Err(ProviderError::Rejected { status: 416, .. })
     ));
-}
-
-#[tokio::test]
-async fn a_wrong_token_is_unauthorized_and_never_echoed() {
-    let harness = Harness::start().await;
-    harness.push(1, SimOutcome::Ready);
-    let client = harness.client_with(
-        server::providers::http::build_client(),
-        "HRKU-wrong-token-5678",
-        APP,
-    );
-    let error = client.live_deployments().await.unwrap_err();
-    assert_eq!(
-        error,
-        ProviderError::Unauthorized {
-            message: "Invalid credentials provided.".into()
-        }
-    );
-    assert!(!format!("{error:?} {error}").contains("HRKU-wrong-token-5678"));
-    assert!(!format!("{client:?}").contains("HRKU-wrong-token-5678"));
-
-    harness.sim.faults.push_once(SimFault::Unauthorized);
-    assert!(matches!(
-        harness.client().list_deployments(None, 5).await,
-        Err(ProviderError::Unauthorized { .. })
-    ));
-}
-
-#[tokio::test]
-async fn a_429_is_honoured_and_followed_by_success() {
-    let harness = Harness::start().await;
-    let id = harness.push(1, SimOutcome::Ready);
-    let client = harness.client();
-    harness.sim.faults.push_once(SimFault::RateLimited {
-        retry_after_secs: 1,
-    });
-    let error = client.live_deployments().await.unwrap_err();
-    match &error {
-        ProviderError::RateLimited {
-            retry_after,
-            message,
-        } => {
-            assert_eq!(*retry_after, Some(Duration::from_secs(1)));
-            assert!(message.starts_with("Your account reached the API rate limit"));
-        }
-        other => panic!("expected RateLimited, got {other:?}"),
-    }
-    tokio::time::sleep(error.retry_after().unwrap()).await;
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(live[0].id, id);
 }
 
 #[tokio::test]
@@ -382,35 +234,11 @@ async fn an_empty_token_pool_is_a_429() {
 }
 
 #[tokio::test]
-async fn faults_map_to_typed_errors() {
+async fn a_failing_slug_look_up_fails_the_call_and_is_retried_later() {
     let harness = Harness::start().await;
-    let id = harness.push(1, SimOutcome::Ready);
-    let client = harness.client();
-
-    harness.sim.faults.push_once(SimFault::ServerError);
-    assert!(matches!(
-        client.list_deployments(None, 10).await,
-        Err(ProviderError::Unavailable {
-            status: Some(503),
-            ..
-        })
-    ));
-
-    harness.sim.faults.set_sticky(SimFault::Garbage);
-    for error in [
-        client.list_deployments(None, 10).await.unwrap_err(),
-        client.live_deployments().await.unwrap_err(),
-        client.deployment(&id).await.unwrap_err(),
-    ] {
-        assert!(
-            matches!(error, ProviderError::Malformed { .. }),
-            "{error:?}"
-        );
-    }
-    harness.sim.faults.clear();
-
-    // A failing slug look-up fails the call (so the monitor backs off) and is retried later.
+    harness.push(1, SimOutcome::Ready);
     let fresh = harness.client();
+    // The range answers, then the slug look-up fails: the call fails (so the monitor backs off).
     harness.sim.faults.push_once(SimFault::Slow { millis: 0 });
     harness.sim.faults.push_once(SimFault::ServerError);
     assert!(matches!(
@@ -424,23 +252,6 @@ async fn faults_map_to_typed_errors() {
             .as_deref(),
         Some("change number 1")
     );
-
-    harness
-        .sim
-        .faults
-        .push_once(SimFault::Slow { millis: 1_500 });
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let impatient = harness.client_with(impatient, TOKEN, APP);
-    assert_eq!(
-        impatient.live_deployments().await.unwrap_err(),
-        ProviderError::Timeout
-    );
-
-    // Faults are used once: the next call answers normally.
-    assert_eq!(client.deployment(&id).await.unwrap().id, id);
 }
 
 /// The simulator's own HTTP surface, for what the client never gets wrong.
@@ -451,7 +262,7 @@ async fn the_simulator_speaks_heroku_http() {
         harness.push(minute, SimOutcome::Ready);
     }
     let http = reqwest::Client::new();
-    let url = format!("{}/apps/{APP}/releases", harness.api_base);
+    let url = format!("{}/apps/{APP}/releases", harness.base);
 
     let response = http
         .get(&url)
@@ -533,35 +344,8 @@ async fn the_simulator_speaks_heroku_http() {
 
 use server::providers::rollback::progress_until_settled as settled;
 
-use server::providers::rollback::{RollbackProgress, RollbackRequest};
-use server::providers::ProviderDeployment;
+use server::providers::rollback::RollbackProgress;
 use server::simulators::SimRollbackOutcome;
-
-/// Three releases live in turn; returns (the previous one, the live one).
-async fn two_releases(harness: &Harness) -> (ProviderDeployment, ProviderDeployment) {
-    harness.push(1, SimOutcome::Ready);
-    let previous = harness.push(2, SimOutcome::Ready);
-    let live = harness.push(3, SimOutcome::Ready);
-    let client = harness.client();
-    (
-        client.deployment(&previous).await.unwrap(),
-        client.deployment(&live).await.unwrap(),
-    )
-}
-
-fn request<'a>(
-    environment: &'a ProviderEnvironment,
-    target: &'a ProviderDeployment,
-    live: &'a ProviderDeployment,
-) -> RollbackRequest<'a> {
-    RollbackRequest {
-        environment,
-        target,
-        live,
-        reason: "bad release",
-        place_hold: true,
-    }
-}
 
 #[tokio::test]
 async fn a_rollback_creates_a_release_of_the_target_slug_that_becomes_current() {
@@ -570,15 +354,20 @@ async fn a_rollback_creates_a_release_of_the_target_slug_that_becomes_current() 
         .sim
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
     let method = client.rollback_method().unwrap();
     assert_eq!(method.hold, None, "Heroku has no hold");
     assert!(method.caveats.iter().any(|c| c.contains("add-ons")));
 
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let started = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &environment,
+            "bad release",
+        ))
         .await
         .unwrap();
     let created = started.new_deployment_id.clone().unwrap();
@@ -613,10 +402,10 @@ async fn a_rollback_creates_a_release_of_the_target_slug_that_becomes_current() 
 #[tokio::test]
 async fn heroku_refusals_carry_herokus_reason() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let failed = harness.push(4, SimOutcome::Failed);
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let failed = client.deployment(&failed).await.unwrap();
     assert!(
         failed
@@ -628,7 +417,12 @@ async fn heroku_refusals_carry_herokus_reason() {
     );
     assert_eq!(target.rollback_refusal, None);
     let error = client
-        .roll_back(request(&environment, &failed, &live))
+        .roll_back(held_rollback_request(
+            &failed,
+            &live,
+            &environment,
+            "bad release",
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -641,7 +435,12 @@ async fn heroku_refusals_carry_herokus_reason() {
         .rollbacks
         .set(SimRollbackOutcome::Refused, Duration::from_millis(10));
     let error = client
-        .roll_back(request(&environment, &target, &live))
+        .roll_back(held_rollback_request(
+            &target,
+            &live,
+            &environment,
+            "bad release",
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -654,38 +453,30 @@ async fn heroku_refusals_carry_herokus_reason() {
 #[tokio::test]
 async fn a_heroku_rollback_that_fails_or_never_goes_live_is_reported_so() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
-    let started = client
-        .roll_back(request(&environment, &target, &live))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
+            held_rollback_request(&target, &live, &environment, "bad release"),
+            Duration::from_secs(5),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
         "{progress:?}"
     );
     assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
-    let started = client
-        .roll_back(request(&environment, &target, &live))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_millis(600))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::NeverLive, Duration::from_millis(100)),
+            held_rollback_request(&target, &live, &environment, "bad release"),
+            Duration::from_millis(600),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("pending")),
         "{progress:?}"
@@ -696,9 +487,9 @@ async fn a_heroku_rollback_that_fails_or_never_goes_live_is_reported_so() {
 #[tokio::test]
 async fn the_simulator_speaks_heroku_rollback_http() {
     let harness = Harness::start().await;
-    let (target, _live) = two_releases(&harness).await;
+    let [_, target, _live] = harness.live_in_turn().await;
     let http = reqwest::Client::new();
-    let url = format!("{}/apps/{APP}/releases", harness.api_base);
+    let url = format!("{}/apps/{APP}/releases", harness.base);
     let response = http
         .post(&url)
         .bearer_auth(TOKEN)

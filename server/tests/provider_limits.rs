@@ -3,20 +3,23 @@
 //! endpoint streaming a body without end fails with a typed error at the cap instead of
 //! filling memory.
 
+mod common;
+
+use common::providers::{serve_on_loopback, Simulated};
+
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use futures::StreamExt;
-use server::providers::github::{GithubClient, GithubClientConfig, GithubSource};
+use server::providers::github::GithubClient;
 use server::providers::health::{HealthCheckSpec, HealthChecker};
 use server::providers::http::{build_client, MAX_HEALTH_BODY, MAX_PROVIDER_BODY};
-use server::providers::railway::{
-    RailwayClient, RailwayClientConfig, RailwayEnvironmentRef, RailwayTokenKind,
-};
+use server::providers::railway::{RailwayClient, RailwayClientConfig, RailwayTokenKind};
 use server::providers::{DeploymentProvider, ProviderError};
-use server::secret::Secret;
+use server::simulators::github::GithubSimulator;
+use server::simulators::railway::RailwaySimulator;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,11 +45,7 @@ impl Spy {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let base = serve_on_loopback(app).await;
         Self { base, seen }
     }
 
@@ -79,12 +78,7 @@ async fn redirector(target: &str) -> String {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    base
+    serve_on_loopback(app).await
 }
 
 /// `bytes` of JSON-ish text (an array of zeros), streamed in 64 KiB chunks without a length.
@@ -107,35 +101,18 @@ fn endless(bytes: usize) -> Response {
         .into_response()
 }
 
+/// The kit's GitHub client (every environment, the Deployments source), aimed at `api_base`.
 fn github(api_base: &str) -> GithubClient {
-    GithubClient::new(
-        build_client(),
-        GithubClientConfig {
-            api_base: api_base.to_string(),
-            token: Secret::new(TOKEN),
-            owner: "acme".into(),
-            repo: "shop".into(),
-            environments: Vec::new(),
-            source: GithubSource::Deployments,
-        },
-    )
+    GithubSimulator::build(build_client(), GithubSimulator::config(api_base, TOKEN))
 }
 
+/// The kit's Railway client, with a project access token, aimed at `api_base`.
 fn railway(api_base: &str) -> RailwayClient {
-    RailwayClient::new(
-        build_client(),
-        RailwayClientConfig {
-            api_base: format!("{api_base}/graphql/v2"),
-            token: Secret::new(TOKEN),
-            token_kind: RailwayTokenKind::ProjectAccessToken,
-            project_id: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d".into(),
-            service_id: "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c".into(),
-            environments: vec![RailwayEnvironmentRef {
-                environment_id: "0b8e3a1c-6f0d-4b1e-9d2a-2f5c7e9a1b3c".into(),
-                name: "production".into(),
-            }],
-        },
-    )
+    let config = RailwayClientConfig {
+        token_kind: RailwayTokenKind::ProjectAccessToken,
+        ..RailwaySimulator::config(api_base, TOKEN)
+    };
+    RailwaySimulator::build(build_client(), config)
 }
 
 #[tokio::test]

@@ -1,125 +1,30 @@
-//! The real Render client against the Render simulator, over HTTP on loopback.
+//! The real Render client against the Render simulator: what is Render's own (cursor paging,
+//! the deploy with status `live`, deactivated deploys, its HTTP surface, rollback as a new
+//! deploy with the auto-deploy hold). Paging depth, auth, faults and "live is not the newest"
+//! are the conformance suite's (`provider_conformance.rs`).
+
+mod common;
+
+use common::providers::render::{SERVICE, SERVICE_URL, TOKEN};
+use common::providers::{created, ids, named, sha, Kit, PushOrder};
 
 use app::model::DeployState;
-use chrono::{DateTime, TimeZone, Utc};
-use server::providers::render::{RenderClient, RenderClientConfig};
-use server::providers::{
-    list_recent_deployments, DeploymentProvider, PageCursor, ProviderEnvironment, ProviderError,
-};
-use server::secret::Secret;
+use server::providers::{list_recent_deployments, DeploymentProvider, PageCursor, ProviderError};
 use server::simulators::render::RenderSimulator;
-use server::simulators::{SimDeploymentSpec, SimFault, SimOutcome};
-use std::sync::Arc;
+use server::simulators::{SimFault, SimOutcome};
 use std::time::Duration;
 
-const TOKEN: &str = "rnd_sim_token_1234";
-const SERVICE: &str = "srv-api0001";
-const SERVICE_URL: &str = "https://api.example.test";
-
-struct Harness {
-    sim: Arc<RenderSimulator>,
-    api_base: String,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        let sim = Arc::new(RenderSimulator::new(TOKEN));
-        sim.add_service(SERVICE, "api");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = axum::Router::new().nest("/render", sim.clone().router());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            sim,
-            api_base: format!("http://{address}/render"),
-        }
-    }
-
-    fn client_with(&self, http: reqwest::Client, token: &str, service_id: &str) -> RenderClient {
-        RenderClient::new(
-            http,
-            RenderClientConfig {
-                api_base: self.api_base.clone(),
-                token: Secret::new(token),
-                service_id: service_id.into(),
-                environment: "production".into(),
-                service_url: Some(SERVICE_URL.into()),
-            },
-        )
-    }
-
-    fn client(&self) -> RenderClient {
-        self.client_with(server::providers::http::build_client(), TOKEN, SERVICE)
-    }
-
-    fn push(&self, minute: u32, outcome: SimOutcome) -> String {
-        self.sim.push_deployment(SERVICE, &spec(minute, outcome))
-    }
-}
-
-fn created(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, minute, 0).unwrap()
-}
-
-fn spec(minute: u32, outcome: SimOutcome) -> SimDeploymentSpec {
-    SimDeploymentSpec {
-        commit_sha: format!("{minute:040x}"),
-        commit_message: format!("change number {minute}"),
-        author: "ada".into(),
-        branch: "main".into(),
-        pr_number: None,
-        outcome,
-        created_at: created(minute),
-    }
-}
+type Harness = Kit<RenderSimulator>;
 
 #[tokio::test]
-async fn pages_are_read_newest_first_up_to_the_depth() {
+async fn cursor_pages_and_deploy_states_map_onto_lookouts() {
     let harness = Harness::start().await;
-    let outcomes = [
-        SimOutcome::Ready,
-        SimOutcome::Failed,
-        SimOutcome::Ready,
-        SimOutcome::Canceled,
-        SimOutcome::Ready,
-        SimOutcome::Ready,
-        SimOutcome::Building,
-    ];
-    // Pushed out of time order: the simulator and client must still read newest first.
-    let mut pushed: Vec<(u32, String)> = Vec::new();
-    for (index, outcome) in outcomes.iter().enumerate() {
-        let minute = 10 + index as u32 * 3;
-        pushed.push((minute, harness.push(minute, *outcome)));
-    }
-    pushed.push((5, harness.push(5, SimOutcome::Failed)));
-    pushed.sort_by_key(|(minute, _)| std::cmp::Reverse(*minute));
-    let expected: Vec<String> = pushed.into_iter().map(|(_, id)| id).collect();
+    let newest_first = harness.push_mixed_history(PushOrder::OldestLast);
     let client = harness.client();
-
-    let before = harness.sim.requests.get();
-    let five = list_recent_deployments(&client, 5, 2).await.unwrap();
-    let ids: Vec<&str> = five.iter().map(|d| d.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        expected[..5].iter().map(String::as_str).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        harness.sim.requests.get() - before,
-        3,
-        "pages of 2, 2 and 2"
-    );
-    assert!(five
-        .windows(2)
-        .all(|pair| pair[0].created_at > pair[1].created_at));
-
+    // Depth and states over this history are the conformance suite's; the order by creation
+    // time, not push order, is this API's.
     let all = list_recent_deployments(&client, 100, 3).await.unwrap();
-    let ids: Vec<String> = all.iter().map(|d| d.id.clone()).collect();
-    assert_eq!(
-        ids, expected,
-        "every deploy once, stopping at the short last page"
-    );
+    assert_eq!(ids(&all), newest_first);
 
     // The first page by hand: a full page hands back a cursor, the last one none.
     let page = client.list_deployments(None, 8).await.unwrap();
@@ -135,30 +40,13 @@ async fn pages_are_read_newest_first_up_to_the_depth() {
     assert_eq!(building.finished_at, None);
     assert_eq!(building.created_at, Some(created(28)));
     assert_eq!(building.commit.message.as_deref(), Some("change number 28"));
-    assert_eq!(building.commit.sha, Some(format!("{:040x}", 28)));
+    assert_eq!(building.commit.sha, Some(sha(28)));
     assert_eq!(
         building.commit.author, None,
         "Render deploys carry no author"
     );
-    assert_eq!(
-        building.environment,
-        ProviderEnvironment::Named("production".into())
-    );
+    assert_eq!(building.environment, named("production"));
     assert_eq!(building.url, None);
-    let states: Vec<DeployState> = all.iter().map(|d| d.state).collect();
-    assert_eq!(
-        states,
-        vec![
-            DeployState::Building,
-            DeployState::Ready,
-            DeployState::Superseded,
-            DeployState::Canceled,
-            DeployState::Superseded,
-            DeployState::Failed,
-            DeployState::Superseded,
-            DeployState::Failed,
-        ]
-    );
 }
 
 #[tokio::test]
@@ -175,10 +63,7 @@ async fn the_live_deploy_is_the_one_with_status_live() {
     assert_eq!(found.id, live);
     assert_eq!(found.state, DeployState::Ready);
     assert_eq!(found.url.as_deref(), Some(SERVICE_URL));
-    assert_eq!(
-        found.environment,
-        ProviderEnvironment::Named("production".into())
-    );
+    assert_eq!(found.environment, named("production"));
     assert_eq!(
         found.finished_at,
         Some(created(3)),
@@ -208,17 +93,6 @@ async fn a_pushed_ready_deploy_goes_live_and_the_old_one_is_deactivated() {
     assert_eq!(superseded.state, DeployState::Superseded);
     assert_eq!(superseded.provider_state, "deactivated");
     assert_eq!(superseded.url, None);
-
-    let failed = harness.push(9, SimOutcome::Failed);
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(
-        live[0].id, new,
-        "a failed build leaves the live deploy alone"
-    );
-    assert_eq!(
-        client.deployment(&failed).await.unwrap().state,
-        DeployState::Failed
-    );
 }
 
 #[tokio::test]
@@ -238,11 +112,7 @@ async fn a_deploy_by_id_and_unknown_ids() {
             message: "deploy not found".into()
         }
     );
-    let other_service = harness.client_with(
-        server::providers::http::build_client(),
-        TOKEN,
-        "srv-missing",
-    );
+    let other_service = harness.client_elsewhere();
     assert!(matches!(
         other_service.list_deployments(None, 10).await,
         Err(ProviderError::NotFound { message }) if message == "service not found"
@@ -253,80 +123,6 @@ async fn a_deploy_by_id_and_unknown_ids() {
             .await,
         Err(ProviderError::Rejected { status: 400, .. })
     ));
-}
-
-#[tokio::test]
-async fn a_wrong_token_is_unauthorized_and_never_echoed() {
-    let harness = Harness::start().await;
-    harness.push(1, SimOutcome::Ready);
-    let client = harness.client_with(
-        server::providers::http::build_client(),
-        "rnd_wrong_token_5678",
-        SERVICE,
-    );
-    let error = client.live_deployments().await.unwrap_err();
-    assert!(
-        matches!(error, ProviderError::Unauthorized { .. }),
-        "{error:?}"
-    );
-    assert!(!format!("{error:?} {error}").contains("rnd_wrong_token_5678"));
-    assert!(!format!("{client:?}").contains("rnd_wrong_token_5678"));
-
-    harness.sim.faults.push_once(SimFault::Unauthorized);
-    assert!(matches!(
-        harness.client().live_deployments().await,
-        Err(ProviderError::Unauthorized { .. })
-    ));
-}
-
-#[tokio::test]
-async fn faults_map_to_typed_errors() {
-    let harness = Harness::start().await;
-    let id = harness.push(1, SimOutcome::Ready);
-    let client = harness.client();
-
-    harness.sim.faults.push_once(SimFault::RateLimited {
-        retry_after_secs: 17,
-    });
-    let error = client.list_deployments(None, 10).await.unwrap_err();
-    assert_eq!(
-        error.retry_after(),
-        Some(Duration::from_secs(17)),
-        "{error:?}"
-    );
-    assert!(matches!(error, ProviderError::RateLimited { .. }));
-
-    harness.sim.faults.push_once(SimFault::ServerError);
-    assert!(matches!(
-        client.live_deployments().await,
-        Err(ProviderError::Unavailable {
-            status: Some(503),
-            ..
-        })
-    ));
-
-    harness.sim.faults.push_once(SimFault::Garbage);
-    assert!(matches!(
-        client.deployment(&id).await,
-        Err(ProviderError::Malformed { .. })
-    ));
-
-    harness
-        .sim
-        .faults
-        .push_once(SimFault::Slow { millis: 1_500 });
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let impatient = harness.client_with(impatient, TOKEN, SERVICE);
-    assert_eq!(
-        impatient.live_deployments().await.unwrap_err(),
-        ProviderError::Timeout
-    );
-
-    // Faults are used once: the next call answers normally.
-    assert_eq!(client.deployment(&id).await.unwrap().id, id);
 }
 
 #[tokio::test]
@@ -352,7 +148,7 @@ async fn the_simulator_speaks_render_http() {
     let failed = harness.push(2, SimOutcome::Failed);
     harness.push(3, SimOutcome::Building);
     let http = reqwest::Client::new();
-    let url = format!("{}/services/{SERVICE}/deploys", harness.api_base);
+    let url = format!("{}/services/{SERVICE}/deploys", harness.base);
 
     let response = http
         .get(&url)
@@ -432,23 +228,6 @@ use server::providers::rollback::progress_until_settled as settled;
 use server::providers::rollback::{HoldKind, HoldRelease, RollbackProgress, RollbackRequest};
 use server::simulators::SimRollbackOutcome;
 
-/// Three deploys live in turn; returns (the previous one, the live one).
-async fn two_releases(
-    harness: &Harness,
-) -> (
-    server::providers::ProviderDeployment,
-    server::providers::ProviderDeployment,
-) {
-    harness.push(1, SimOutcome::Ready);
-    let previous = harness.push(2, SimOutcome::Ready);
-    let live = harness.push(3, SimOutcome::Ready);
-    let client = harness.client();
-    (
-        client.deployment(&previous).await.unwrap(),
-        client.deployment(&live).await.unwrap(),
-    )
-}
-
 #[tokio::test]
 async fn a_rollback_starts_a_new_deploy_of_the_target_commit_that_goes_live() {
     let harness = Harness::start().await;
@@ -456,9 +235,9 @@ async fn a_rollback_starts_a_new_deploy_of_the_target_commit_that_goes_live() {
         .sim
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_millis(200));
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let started = client
         .roll_back(RollbackRequest {
             environment: &environment,
@@ -504,8 +283,8 @@ async fn a_rollback_starts_a_new_deploy_of_the_target_commit_that_goes_live() {
 #[tokio::test]
 async fn without_the_hold_auto_deploy_stays_on() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
-    let environment = ProviderEnvironment::Named("production".into());
+    let [_, target, live] = harness.live_in_turn().await;
+    let environment = named("production");
     let started = harness
         .client()
         .roll_back(RollbackRequest {
@@ -524,10 +303,10 @@ async fn without_the_hold_auto_deploy_stays_on() {
 #[tokio::test]
 async fn refusals_carry_renders_reason() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let failed = harness.push(4, SimOutcome::Failed);
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let failed = client.deployment(&failed).await.unwrap();
     let error = client
         .roll_back(RollbackRequest {
@@ -576,7 +355,7 @@ async fn deploys_past_artifact_retention_are_refused() {
     let live = client.live_deployments().await.unwrap().remove(0);
     let error = client
         .roll_back(RollbackRequest {
-            environment: &ProviderEnvironment::Named("production".into()),
+            environment: &named("production"),
             target: &oldest,
             live: &live,
             reason: "",
@@ -590,9 +369,9 @@ async fn deploys_past_artifact_retention_are_refused() {
 #[tokio::test]
 async fn a_rollback_that_fails_or_never_goes_live_is_reported_so() {
     let harness = Harness::start().await;
-    let (target, live) = two_releases(&harness).await;
+    let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
-    let environment = ProviderEnvironment::Named("production".into());
+    let environment = named("production");
     let request = RollbackRequest {
         environment: &environment,
         target: &target,
@@ -601,27 +380,25 @@ async fn a_rollback_that_fails_or_never_goes_live_is_reported_so() {
         place_hold: false,
     };
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::Fails, Duration::from_millis(100));
-    let started = client.roll_back(request).await.unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
+            request,
+            Duration::from_secs(5),
+        )
+        .await;
     assert!(
         matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("update_failed")),
         "{progress:?}"
     );
 
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
-    let started = client.roll_back(request).await.unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_millis(600))
-        .await
-        .unwrap();
+    let progress = harness
+        .settle_rollback(
+            (SimRollbackOutcome::NeverLive, Duration::from_millis(100)),
+            request,
+            Duration::from_millis(600),
+        )
+        .await;
     assert!(
         matches!(progress, RollbackProgress::Waiting { .. }),
         "{progress:?}"

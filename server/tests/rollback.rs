@@ -4,60 +4,30 @@
 //! clicks, stale views refused, provider refusals and timeouts reported, and a server killed
 //! mid-rollback reconciling on restart.
 
+mod common;
+
+use common::app::{loopback, serve, LocalServer};
+use common::cli::{lookout, with_demo_tokens};
+use common::http::encode;
+use common::status::{environment, row};
+use common::wait::{settle, wait_until};
+use common::{Browser, Page, Site, TestApp};
 use serde_json::Value;
-use server::config::{self, Config};
-use server::demo::{demo_config_text, DemoScenario, DemoWorld, DEMO_TOKENS};
+use server::config;
+use server::demo::{DemoScenario, DemoWorld};
 use server::simulators::SimRollbackOutcome;
-use std::path::Path;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 const API_PRODUCTION: &str = "srv-demoapiprod01";
 
-struct TestApp {
-    base: String,
-    http: reqwest::Client,
-    world: DemoWorld,
-    _data_dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
-}
-
-fn test_config_text(world: &DemoWorld, timeout_secs: u64) -> String {
-    demo_config_text(DemoScenario::Basic, &world.base_url, Duration::from_secs(1))
-        .replace(
-            "rollback_timeout_secs = 60",
-            &format!("rollback_timeout_secs = {timeout_secs}"),
-        )
-        .replace("rollback_poll_millis = 300", "rollback_poll_millis = 100")
-}
-
-fn config_from(text: &str, data_dir: &Path, extra_env: &[(&str, String)]) -> Config {
-    let store_url = format!("sqlite://{}", data_dir.join("lookout.db").display());
-    let lookup = |name: &str| {
-        DEMO_TOKENS
-            .iter()
-            .find(|(variable, _)| *variable == name)
-            .map(|(_, token)| token.to_string())
-            .or_else(|| (name == "DATABASE_URL").then(|| store_url.clone()))
-            .or_else(|| {
-                extra_env
-                    .iter()
-                    .find(|(variable, _)| *variable == name)
-                    .map(|(_, value)| value.clone())
-            })
-    };
-    match config::parse(text, "rollback-test", &lookup) {
-        Ok(config) => config,
-        Err(errors) => panic!("test config invalid:\n{errors}"),
-    }
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+/// The demo's config text with rollbacks timing out after `timeout_secs` and polled every
+/// 100 ms.
+fn with_rollback_timing(text: String, timeout_secs: u64) -> String {
+    text.replace(
+        "rollback_timeout_secs = 60",
+        &format!("rollback_timeout_secs = {timeout_secs}"),
+    )
+    .replace("rollback_poll_millis = 300", "rollback_poll_millis = 100")
 }
 
 async fn spawn(timeout_secs: u64) -> TestApp {
@@ -68,249 +38,119 @@ async fn spawn_scenario(scenario: DemoScenario, timeout_secs: u64) -> TestApp {
     spawn_with(scenario, timeout_secs, "", &[]).await
 }
 
+/// The demo of `scenario` read as a user's config file, with `extra_text` appended and
+/// `extra_env` set, once api has been polled.
 async fn spawn_with(
     scenario: DemoScenario,
     timeout_secs: u64,
     extra_text: &str,
     extra_env: &[(&str, String)],
 ) -> TestApp {
-    let world = DemoWorld::start(TcpListener::bind("127.0.0.1:0").await.unwrap(), scenario)
-        .await
-        .unwrap();
-    let text = demo_config_text(scenario, &world.base_url, Duration::from_secs(1))
-        .replace(
-            "rollback_timeout_secs = 60",
-            &format!("rollback_timeout_secs = {timeout_secs}"),
-        )
-        .replace("rollback_poll_millis = 300", "rollback_poll_millis = 100");
-    let text = format!("{text}\n{extra_text}");
-    let data_dir = tempfile::tempdir().unwrap();
-    let config = config_from(&text, data_dir.path(), extra_env);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::startup::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let app = TestApp {
-        base,
-        http: no_redirects(),
-        world,
-        _data_dir: data_dir,
-        _stop: stop,
-    };
-    app.wait_until_polled().await;
+    let extra_text = extra_text.to_string();
+    let mut app = TestApp::demo(scenario).config_text(move |text| {
+        format!("{}\n{extra_text}", with_rollback_timing(text, timeout_secs))
+    });
+    for (name, value) in extra_env {
+        app = app.env(name, value.clone());
+    }
+    let app = app.start().await;
+    wait_until_polled(&app).await;
     app
 }
 
-/// A signed-in browser: its cookies and form token.
-#[derive(Clone)]
-struct Browser {
-    csrf: String,
-    session: String,
+/// Until the monitor has seen what is live for api in production.
+async fn wait_until_polled(site: &Site) {
+    site.wait_until_serving().await;
+    site.wait_for_status("api polled", |status| {
+        row(status, "production", "api")["live"]["id"].is_string()
+    })
+    .await;
 }
 
-impl Browser {
-    fn cookies(&self) -> String {
-        format!(
-            "lookout_csrf={}; lookout_session={}",
-            self.csrf, self.session
-        )
-    }
+async fn rollback_plan(site: &Site, browser: &Browser, target: &str) -> Value {
+    site.json(
+        &format!(
+            "/api/rollback_plan?service=api&environment=production&target={}",
+            encode(target)
+        ),
+        Some(browser),
+    )
+    .await
 }
 
-fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            let (pair, _) = value.split_once(';').unwrap_or((value, ""));
-            let (key, value) = pair.split_once('=')?;
-            (key == name).then(|| value.to_string())
-        })
+/// The confirmation form as the page fills it.
+fn form(plan: &Value, reason: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("form[service]", "api".into()),
+        ("form[environment]", "production".into()),
+        ("form[target]", plan["to"]["id"].as_str().unwrap().into()),
+        (
+            "form[expected_live]",
+            plan["from"]["id"].as_str().unwrap().into(),
+        ),
+        (
+            "form[idempotency_key]",
+            plan["idempotency_key"].as_str().unwrap().into(),
+        ),
+        ("form[reason]", reason.into()),
+        ("form[typed_name]", "api".into()),
+        ("form[place_hold]", "on".into()),
+    ]
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+/// Confirms a rollback of api in production to `target` as the page does (its plan, then the
+/// form it fills) with `reason`: the operation started.
+async fn start_api_rollback(site: &Site, browser: &Browser, target: &str, reason: &str) -> i64 {
+    let plan = rollback_plan(site, browser, target).await;
+    let response = site
+        .submit("/api/roll_back_service", browser, &form(&plan, reason))
+        .await;
+    operation_id(&response)
 }
 
-fn encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+/// As [`start_api_rollback`], then waits for the outcome: the operation and its final view.
+async fn roll_back_api(site: &Site, browser: &Browser, target: &str, reason: &str) -> (i64, Value) {
+    let id = start_api_rollback(site, browser, target, reason).await;
+    (id, wait_finished(site, browser, id).await)
 }
 
-impl TestApp {
-    async fn wait_until_polled(&self) {
-        for _ in 0..200 {
-            if let Ok(response) = self
-                .http
-                .get(format!("{}/api/v1/status", self.base))
-                .send()
+async fn previous_target(site: &Site, browser: &Browser) -> String {
+    let status = site.status_as(Some(browser)).await;
+    let offer = &row(&status, "production", "api")["rollback_offer"];
+    assert_eq!(offer["kind"], "previous", "{offer}");
+    offer["target"]["id"].as_str().unwrap().to_string()
+}
+
+async fn wait_finished(site: &Site, browser: &Browser, id: i64) -> Value {
+    let view = settle(
+        Duration::from_secs(30),
+        || async {
+            site.json(&format!("/api/v1/rollbacks/{id}"), Some(browser))
                 .await
-            {
-                if let Ok(status) = response.json::<Value>().await {
-                    if api_row(&status, "production")["live"]["id"].is_string() {
-                        return;
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the monitor never polled api");
-    }
+        },
+        |view| matches!(view["state"].as_str(), Some("succeeded" | "failed")),
+    )
+    .await;
+    assert!(
+        matches!(view["state"].as_str(), Some("succeeded" | "failed")),
+        "rollback {id} did not finish: {view}"
+    );
+    view
+}
 
-    async fn sign_in(&self, user: &str, password: &str) -> Browser {
-        let page = self
-            .http
-            .get(format!("{}/login", self.base))
-            .send()
-            .await
-            .unwrap();
-        let csrf = cookie(&page, "lookout_csrf").unwrap();
-        let response = self
-            .http
-            .post(format!("{}/login", self.base))
-            .header("origin", &self.base)
-            .header("cookie", format!("lookout_csrf={csrf}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "csrf_token={csrf}&username={user}&password={password}&next=%2F"
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303, "sign in as {user}");
-        Browser {
-            csrf,
-            session: cookie(&response, "lookout_session").unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str, browser: &Browser) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", browser.cookies())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn get_json(&self, path: &str, browser: &Browser) -> Value {
-        let response = self.get(path, browser).await;
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-
-    /// Posts a form the way a browser without JavaScript does (Accept: text/html).
-    async fn post_form(
-        &self,
-        path: &str,
-        browser: &Browser,
-        fields: &[(&str, String)],
-    ) -> reqwest::Response {
-        let mut body = format!("csrf_token={}", browser.csrf);
-        for (key, value) in fields {
-            body.push_str(&format!("&{}={}", encode(key), encode(value)));
-        }
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header("origin", &self.base)
-            .header("cookie", browser.cookies())
-            .header("accept", "text/html")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn plan(&self, browser: &Browser, target: &str) -> Value {
-        self.get_json(
-            &format!(
-                "/api/rollback_plan?service=api&environment=production&target={}",
-                encode(target)
-            ),
-            browser,
-        )
-        .await
-    }
-
-    /// The confirmation form as the page fills it.
-    fn form(plan: &Value, reason: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("form[service]", "api".into()),
-            ("form[environment]", "production".into()),
-            ("form[target]", plan["to"]["id"].as_str().unwrap().into()),
-            (
-                "form[expected_live]",
-                plan["from"]["id"].as_str().unwrap().into(),
-            ),
-            (
-                "form[idempotency_key]",
-                plan["idempotency_key"].as_str().unwrap().into(),
-            ),
-            ("form[reason]", reason.into()),
-            ("form[typed_name]", "api".into()),
-            ("form[place_hold]", "on".into()),
-        ]
-    }
-
-    async fn previous_target(&self, browser: &Browser) -> String {
-        let status = self.get_json("/api/v1/status", browser).await;
-        let offer = &api_row(&status, "production")["rollback_offer"];
-        assert_eq!(offer["kind"], "previous", "{offer}");
-        offer["target"]["id"].as_str().unwrap().to_string()
-    }
-
-    async fn wait_finished(&self, browser: &Browser, id: i64) -> Value {
-        for _ in 0..300 {
-            let view = self
-                .get_json(&format!("/api/v1/rollbacks/{id}"), browser)
-                .await;
-            if matches!(view["state"].as_str(), Some("succeeded" | "failed")) {
-                return view;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("rollback {id} did not finish");
-    }
-
-    async fn audit(&self, admin: &Browser, query: &str) -> Vec<Value> {
-        let page = self
-            .get_json(&format!("/api/v1/audit?{query}"), admin)
-            .await;
-        page["entries"].as_array().unwrap().clone()
-    }
+async fn audit(site: &Site, admin: &Browser, query: &str) -> Vec<Value> {
+    let page = site
+        .json(&format!("/api/v1/audit?{query}"), Some(admin))
+        .await;
+    page["entries"].as_array().unwrap().clone()
 }
 
 fn api_row<'a>(status: &'a Value, environment: &str) -> &'a Value {
-    status["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|candidate| candidate["name"] == environment)
-        .and_then(|environment| {
-            environment["services"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|row| row["service"] == "api")
-        })
-        .unwrap_or(&Value::Null)
+    row(status, environment, "api")
 }
 
-fn operation_id(response: &reqwest::Response) -> i64 {
-    let location = location(response);
+fn operation_id(response: &Page) -> i64 {
+    let location = response.location();
     location
         .strip_prefix("/rollbacks/")
         .and_then(|id| id.parse().ok())
@@ -320,10 +160,10 @@ fn operation_id(response: &reqwest::Response) -> i64 {
 #[tokio::test]
 async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_released() {
     let app = spawn(30).await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let admin = app.sign_in("admin", "admin-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let plan = app.plan(&deployer, &target).await;
+    let deployer = app.sign_in("deployer").await;
+    let admin = app.sign_in("admin").await;
+    let target = previous_target(&app, &deployer).await;
+    let plan = rollback_plan(&app, &deployer, &target).await;
     assert_eq!(plan["refusal"], Value::Null, "{plan}");
     assert_eq!(plan["requires_typed_name"], true);
     assert!(plan["action"].as_str().unwrap().contains("Render"));
@@ -331,27 +171,25 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
 
     // The confirmation page names both ends without JavaScript.
     let page = app
-        .get(
+        .page_as(
             &format!("/rollback?service=api&environment=production&target={target}"),
             &deployer,
         )
         .await
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(page.contains("Roll back api in production?"), "{page}");
     assert!(page.contains(&live_before) && page.contains(&target));
 
     let response = app
-        .post_form(
+        .submit(
             "/api/roll_back_service",
             &deployer,
-            &TestApp::form(&plan, "checkout errors"),
+            &form(&plan, "checkout errors"),
         )
         .await;
-    assert_eq!(response.status(), 302);
+    assert_eq!(response.status, 302);
     let id = operation_id(&response);
-    let done = app.wait_finished(&deployer, id).await;
+    let done = wait_finished(&app, &deployer, id).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert!(
         done["detail"]
@@ -363,13 +201,13 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
     let created = done["new_deployment_id"].as_str().unwrap();
 
     // The provider's live deployment is the new deploy of the target's commit.
-    let live = app.world.render.live_deployment(API_PRODUCTION).unwrap();
+    let live = app.world().render.live_deployment(API_PRODUCTION).unwrap();
     assert_eq!(live.0, created);
     assert_eq!(Some(live.1.as_str()), plan["to"]["commit_sha"].as_str());
-    assert_eq!(app.world.render.auto_deploy(API_PRODUCTION), Some("no"));
+    assert_eq!(app.world().render.auto_deploy(API_PRODUCTION), Some("no"));
 
     // Audit: pending before the provider call, the outcome after.
-    let rows = app.audit(&admin, "action=rollback").await;
+    let rows = audit(&app, &admin, "action=rollback").await;
     let outcomes: Vec<&str> = rows
         .iter()
         .map(|row| row["outcome"].as_str().unwrap())
@@ -382,16 +220,14 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
         .contains("checkout errors"));
 
     // The row says so, with the hold, until it is released.
-    let status = app.get_json("/api/v1/status", &deployer).await;
+    let status = app.json("/api/v1/status", Some(&deployer)).await;
     let note = &api_row(&status, "production")["last_rollback"];
     assert_eq!(note["state"], "succeeded");
     assert_eq!(note["hold"], "auto_deploy_paused");
     let result_page = app
-        .get(&format!("/rollbacks/{id}"), &deployer)
+        .page_as(&format!("/rollbacks/{id}"), &deployer)
         .await
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(result_page.contains("Rolled back, verified"));
     assert!(result_page.contains("Resume auto-deploy"));
 
@@ -399,11 +235,11 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
     // the release is claimed in the store by one conditional update first.
     let fields = [("id", id.to_string()), ("release", "resume".into())];
     let responses = futures::future::join_all(
-        (0..5).map(|_| app.post_form("/api/release_rollback_hold", &deployer, &fields)),
+        (0..5).map(|_| app.submit("/api/release_rollback_hold", &deployer, &fields)),
     )
     .await;
-    let locations: Vec<String> = responses.iter().map(location).collect();
-    assert!(responses.iter().all(|response| response.status() == 302));
+    let locations: Vec<String> = responses.iter().map(Page::location).collect();
+    assert!(responses.iter().all(|response| response.status == 302));
     assert_eq!(
         locations
             .iter()
@@ -419,8 +255,8 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
             .all(|to| to.contains("already%20released")),
         "{locations:?}"
     );
-    assert_eq!(app.world.render.auto_deploy(API_PRODUCTION), Some("yes"));
-    let rows = app.audit(&admin, "action=rollback_hold").await;
+    assert_eq!(app.world().render.auto_deploy(API_PRODUCTION), Some("yes"));
+    let rows = audit(&app, &admin, "action=rollback_hold").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["outcome"], "succeeded");
 }
@@ -428,28 +264,28 @@ async fn a_deployer_rolls_back_api_the_result_is_verified_audited_and_the_hold_r
 #[tokio::test]
 async fn twenty_simultaneous_clicks_make_one_provider_call() {
     let app = spawn(30).await;
-    app.world
+    app.world()
         .render
         .rollbacks
         .set(SimRollbackOutcome::GoesLive, Duration::from_secs(2));
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let target = app.previous_target(&deployer).await;
+    let deployer = app.sign_in("deployer").await;
+    let target = previous_target(&app, &deployer).await;
     let mut plans = Vec::new();
     for _ in 0..20 {
-        plans.push(app.plan(&deployer, &target).await);
+        plans.push(rollback_plan(&app, &deployer, &target).await);
     }
     let forms: Vec<_> = plans
         .iter()
-        .map(|plan| TestApp::form(plan, "double clicks"))
+        .map(|plan| form(plan, "double clicks"))
         .collect();
     let posts = forms
         .iter()
-        .map(|form| app.post_form("/api/roll_back_service", &deployer, form));
+        .map(|form| app.submit("/api/roll_back_service", &deployer, form));
     let responses = futures::future::join_all(posts).await;
     let mut started = Vec::new();
     let mut refused = 0;
     for (index, response) in responses.iter().enumerate() {
-        let to = location(response);
+        let to = response.location();
         if to.starts_with("/rollbacks/") {
             started.push((index, operation_id(response)));
         } else {
@@ -462,35 +298,31 @@ async fn twenty_simultaneous_clicks_make_one_provider_call() {
     let (winner, id) = started[0];
     // The winning confirmation posted again (a retry) finds the same operation.
     let again = app
-        .post_form("/api/roll_back_service", &deployer, &forms[winner])
+        .submit("/api/roll_back_service", &deployer, &forms[winner])
         .await;
     assert_eq!(operation_id(&again), id);
-    let done = app.wait_finished(&deployer, id).await;
+    let done = wait_finished(&app, &deployer, id).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    assert_eq!(app.world.render.rollbacks.calls.get(), 1);
+    assert_eq!(app.world().render.rollbacks.calls.get(), 1);
 }
 
 #[tokio::test]
 async fn a_stale_view_is_refused_with_who_did_what_and_audited() {
     let app = spawn(30).await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let admin = app.sign_in("admin", "admin-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let mut plan = app.plan(&deployer, &target).await;
+    let deployer = app.sign_in("deployer").await;
+    let admin = app.sign_in("admin").await;
+    let target = previous_target(&app, &deployer).await;
+    let mut plan = rollback_plan(&app, &deployer, &target).await;
     plan["from"]["id"] = Value::String("dep-what-the-user-saw".into());
     let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &deployer,
-            &TestApp::form(&plan, "stale"),
-        )
+        .submit("/api/roll_back_service", &deployer, &form(&plan, "stale"))
         .await;
-    assert_eq!(response.status(), 302);
-    let back = location(&response);
+    assert_eq!(response.status, 302);
+    let back = response.location();
     assert!(back.starts_with("/rollback?service=api"), "{back}");
     assert!(back.contains("meanwhile"), "{back}");
-    assert_eq!(app.world.render.rollbacks.calls.get(), 0);
-    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    assert_eq!(app.world().render.rollbacks.calls.get(), 0);
+    let rows = audit(&app, &admin, "action=rollback&outcome=refused").await;
     assert_eq!(rows.len(), 1);
     assert!(rows[0]["detail"].as_str().unwrap().contains("meanwhile"));
 }
@@ -498,54 +330,45 @@ async fn a_stale_view_is_refused_with_who_did_what_and_audited() {
 #[tokio::test]
 async fn production_needs_the_typed_name_and_other_environments_need_the_grant() {
     let app = spawn(30).await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let plan = app.plan(&deployer, &target).await;
-    let mut form = TestApp::form(&plan, "typo");
+    let deployer = app.sign_in("deployer").await;
+    let target = previous_target(&app, &deployer).await;
+    let plan = rollback_plan(&app, &deployer, &target).await;
+    let mut form = form(&plan, "typo");
     form.retain(|(key, _)| *key != "form[typed_name]");
     form.push(("form[typed_name]", "apl".into()));
-    let response = app
-        .post_form("/api/roll_back_service", &deployer, &form)
-        .await;
-    assert!(location(&response).contains("type%20the%20service%20name"));
-    assert_eq!(app.world.render.rollbacks.calls.get(), 0);
+    let response = app.submit("/api/roll_back_service", &deployer, &form).await;
+    assert!(response.location().contains("type%20the%20service%20name"));
+    assert_eq!(app.world().render.rollbacks.calls.get(), 0);
 
-    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
+    let staging_only = app.sign_in("staging-deployer").await;
     let response = app
-        .get(
+        .page_as(
             &format!("/api/rollback_plan?service=api&environment=production&target={target}"),
             &staging_only,
         )
         .await;
-    assert_eq!(response.status(), 403);
-    assert!(response
-        .text()
-        .await
-        .unwrap()
-        .contains("may not roll back in production"));
+    assert_eq!(response.status, 403);
+    assert!(response.text().contains("may not roll back in production"));
 }
 
 #[tokio::test]
 async fn provider_refusals_and_rollbacks_that_never_go_live_end_failed_with_the_reason() {
     let app = spawn(2).await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let target = app.previous_target(&deployer).await;
+    let deployer = app.sign_in("deployer").await;
+    let target = previous_target(&app, &deployer).await;
 
-    app.world
-        .render
-        .rollbacks
-        .set(SimRollbackOutcome::Refused, Duration::from_millis(100));
-    let plan = app.plan(&deployer, &target).await;
-    let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &deployer,
-            &TestApp::form(&plan, "refused"),
-        )
-        .await;
-    let done = app.wait_finished(&deployer, operation_id(&response)).await;
-    assert_eq!(done["state"], "failed");
-    let detail = done["detail"].as_str().unwrap();
+    // Each outcome the provider may give, and the failure detail it must end with.
+    let (app, deployer, target) = (&app, &deployer, &target);
+    let failed_with = |outcome, reason| async move {
+        app.world()
+            .render
+            .rollbacks
+            .set(outcome, Duration::from_millis(100));
+        let (_, done) = roll_back_api(app, deployer, target, reason).await;
+        assert_eq!(done["state"], "failed", "{done}");
+        done["detail"].as_str().unwrap().to_string()
+    };
+    let detail = failed_with(SimRollbackOutcome::Refused, "refused").await;
     // Issue #15: readers get the error's summary; Render's own text stays in the log.
     assert!(
         detail.contains("Render refused: provider rejected the request (HTTP"),
@@ -555,22 +378,7 @@ async fn provider_refusals_and_rollbacks_that_never_go_live_end_failed_with_the_
         !detail.contains("another deploy is in progress"),
         "{detail}"
     );
-
-    app.world
-        .render
-        .rollbacks
-        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
-    let plan = app.plan(&deployer, &target).await;
-    let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &deployer,
-            &TestApp::form(&plan, "stuck"),
-        )
-        .await;
-    let done = app.wait_finished(&deployer, operation_id(&response)).await;
-    assert_eq!(done["state"], "failed");
-    let detail = done["detail"].as_str().unwrap();
+    let detail = failed_with(SimRollbackOutcome::NeverLive, "stuck").await;
     assert!(
         detail.contains("within 2 s") && detail.contains("live now"),
         "{detail}"
@@ -581,12 +389,9 @@ async fn provider_refusals_and_rollbacks_that_never_go_live_end_failed_with_the_
 /// before the outcome was recorded, then started again on the same database.
 #[tokio::test]
 async fn a_rollback_interrupted_by_sigkill_is_reconciled_at_the_next_start() {
-    let world = DemoWorld::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        DemoScenario::Basic,
-    )
-    .await
-    .unwrap();
+    let world = DemoWorld::start(loopback().await, DemoScenario::Basic)
+        .await
+        .unwrap();
     world
         .render
         .rollbacks
@@ -600,70 +405,49 @@ async fn a_rollback_interrupted_by_sigkill_is_reconciled_at_the_next_start() {
     };
     let text = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\n\n{}",
-        test_config_text(&world, 60)
+        with_rollback_timing(world.config_text(Duration::from_secs(1)), 60)
     );
     std::fs::write(&config_path, &text).unwrap();
     let start = || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lookout"));
-        command
-            .args(["serve", "--config"])
-            .arg(&config_path)
-            .env("DATABASE_URL", &store_url)
-            .env_remove("PORT")
-            .env_remove("LOOKOUT_CONFIG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (variable, token) in DEMO_TOKENS {
-            command.env(variable, token);
-        }
-        command.spawn().unwrap()
+        with_demo_tokens(
+            lookout()
+                .args(["serve", "--config"])
+                .arg(&config_path)
+                .env("DATABASE_URL", &store_url)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        )
+        .spawn()
+        .unwrap()
     };
     let mut child = start();
-    let app = TestApp {
-        base: format!("http://127.0.0.1:{port}"),
-        http: no_redirects(),
-        world,
-        _data_dir: tempfile::tempdir().unwrap(),
-        _stop: oneshot::channel().0,
-    };
-    app.wait_until_polled().await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let plan = app.plan(&deployer, &target).await;
-    let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &deployer,
-            &TestApp::form(&plan, "crash"),
-        )
-        .await;
-    let id = operation_id(&response);
+    let app = Site::new(format!("http://127.0.0.1:{port}"));
+    wait_until_polled(&app).await;
+    let deployer = app.sign_in("deployer").await;
+    let target = previous_target(&app, &deployer).await;
+    let id = start_api_rollback(&app, &deployer, &target, "crash").await;
     // Wait until the provider has been called (the row is `running`), then kill.
-    for _ in 0..100 {
-        let view = app
-            .get_json(&format!("/api/v1/rollbacks/{id}"), &deployer)
-            .await;
-        if view["state"] == "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(app.world.render.rollbacks.calls.get(), 1);
+    settle(
+        Duration::from_secs(2),
+        || async {
+            app.json(&format!("/api/v1/rollbacks/{id}"), Some(&deployer))
+                .await
+        },
+        |view| view["state"] == "running",
+    )
+    .await;
+    assert_eq!(world.render.rollbacks.calls.get(), 1);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
     let mut child = start();
-    app.wait_until_polled().await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let done = app.wait_finished(&deployer, id).await;
+    wait_until_polled(&app).await;
+    let deployer = app.sign_in("deployer").await;
+    let done = wait_finished(&app, &deployer, id).await;
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(done["state"], "succeeded", "{done}");
-    assert_eq!(
-        app.world.render.rollbacks.calls.get(),
-        1,
-        "never called twice"
-    );
+    assert_eq!(world.render.rollbacks.calls.get(), 1, "never called twice");
     let admin_rows = {
         // Reconciliation writes the outcome as `lookout`.
         let store = server::store::open(&store_url).await.unwrap();
@@ -697,40 +481,30 @@ async fn every_provider_in_the_all_providers_demo_rolls_back_and_verifies() {
         "heroku",
         "fly",
     ] {
-        let response = reqwest::Client::new()
-            .post(format!("{}/_control/rollback", app.world.base_url))
-            .json(&serde_json::json!({"provider": provider, "outcome": "goes_live", "settle_millis": 200}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 204, "{provider}");
+        let (code, _) = app
+            .control(
+                "/_control/rollback",
+                serde_json::json!({"provider": provider, "outcome": "goes_live", "settle_millis": 200}),
+            )
+            .await;
+        assert_eq!(code, 204, "{provider}");
     }
     // The demo's webhooks service has a single production deploy: give it a second one so
     // there is something to go back to.
-    let response = reqwest::Client::new()
-        .post(format!("{}/_control/deploy", app.world.base_url))
-        .json(&serde_json::json!({
-            "service": "webhooks",
-            "environment": "production",
-            "commit_sha": "5e1f0c2d3b4a59687766554433221100ffeeddcc",
-            "message": "Retry webhooks with jitter",
-            "author": "Ada Lovelace",
-            "outcome": "ready",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
+    let (code, _) = app
+        .control_deploy(
+            ("webhooks", "production"),
+            "5e1f0c2d3b4a59687766554433221100ffeeddcc",
+            "Retry webhooks with jitter",
+            "Ada Lovelace",
+        )
+        .await;
+    assert!((200..300).contains(&code), "{code}");
+    let deployer = app.sign_in("deployer").await;
     // Wait until every provider has been polled again.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let status = app.get_json("/api/v1/status", &deployer).await;
-    let production = status["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|environment| environment["name"] == "production")
-        .unwrap();
+    let status = app.json("/api/v1/status", Some(&deployer)).await;
+    let production = environment(&status, "production");
     let mut rolled_back = Vec::new();
     let mut problems = Vec::new();
     for row in production["services"].as_array().unwrap() {
@@ -746,12 +520,12 @@ async fn every_provider_in_the_all_providers_demo_rolls_back_and_verifies() {
         }
         let target = offer["target"]["id"].as_str().unwrap();
         let plan = app
-            .get_json(
+            .json(
                 &format!(
                     "/api/rollback_plan?service={service}&environment=production&target={}",
                     encode(target)
                 ),
-                &deployer,
+                Some(&deployer),
             )
             .await;
         if !plan["refusal"].is_null() {
@@ -761,16 +535,14 @@ async fn every_provider_in_the_all_providers_demo_rolls_back_and_verifies() {
             ));
             continue;
         }
-        let mut form = TestApp::form(&plan, "all providers");
+        let mut form = form(&plan, "all providers");
         for field in form.iter_mut() {
             if matches!(field.0, "form[service]" | "form[typed_name]") {
                 field.1 = service.to_string();
             }
         }
-        let response = app
-            .post_form("/api/roll_back_service", &deployer, &form)
-            .await;
-        let to = location(&response);
+        let response = app.submit("/api/roll_back_service", &deployer, &form).await;
+        let to = response.location();
         let Some(id) = to
             .strip_prefix("/rollbacks/")
             .and_then(|id| id.parse::<i64>().ok())
@@ -778,7 +550,7 @@ async fn every_provider_in_the_all_providers_demo_rolls_back_and_verifies() {
             problems.push(format!("{service} ({provider}): not started: {to}"));
             continue;
         };
-        let done = app.wait_finished(&deployer, id).await;
+        let done = wait_finished(&app, &deployer, id).await;
         if done["state"] == "succeeded" {
             rolled_back.push(provider);
         } else {
@@ -810,7 +582,7 @@ async fn every_provider_in_the_all_providers_demo_rolls_back_and_verifies() {
 type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
 
 /// A local webhook receiver: every POST body, by path.
-async fn webhook_receiver() -> (String, Received) {
+async fn webhook_receiver() -> (LocalServer, Received) {
     use axum::extract::{Path as UrlPath, State};
     let received: Received = Default::default();
     let app = axum::Router::new()
@@ -826,10 +598,7 @@ async fn webhook_receiver() -> (String, Received) {
             ),
         )
         .with_state(received.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, received)
+    (serve(app).await, received)
 }
 
 #[tokio::test]
@@ -843,32 +612,22 @@ async fn slack_and_json_webhooks_hear_when_a_rollback_starts_and_ends() {
         30,
         extra,
         &[
-            ("TEST_SLACK_WEBHOOK", format!("{hooks}/slack")),
-            ("TEST_JSON_WEBHOOK", format!("{hooks}/json")),
+            ("TEST_SLACK_WEBHOOK", format!("{}/slack", hooks.base)),
+            ("TEST_JSON_WEBHOOK", format!("{}/json", hooks.base)),
         ],
     )
     .await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let plan = app.plan(&deployer, &target).await;
-    let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &deployer,
-            &TestApp::form(&plan, "errors"),
-        )
-        .await;
-    let done = app.wait_finished(&deployer, operation_id(&response)).await;
+    let deployer = app.sign_in("deployer").await;
+    let target = previous_target(&app, &deployer).await;
+    let (_, done) = roll_back_api(&app, &deployer, &target, "errors").await;
     assert_eq!(done["state"], "succeeded");
     // The sends are their own tasks: give them a moment.
-    let mut messages = Vec::new();
-    for _ in 0..50 {
-        messages = received.lock().unwrap().clone();
-        if messages.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let messages = settle(
+        Duration::from_millis(2500),
+        || async { received.lock().unwrap().clone() },
+        |messages| messages.len() >= 2,
+    )
+    .await;
     let texts: Vec<String> = messages
         .iter()
         .map(|(name, body)| {
@@ -911,22 +670,6 @@ fn notification_config_errors_name_the_key_and_line() {
     );
 }
 
-fn service_row<'a>(status: &'a Value, environment: &str, service: &str) -> &'a Value {
-    status["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|candidate| candidate["name"] == environment)
-        .and_then(|environment| {
-            environment["services"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|row| row["service"] == service)
-        })
-        .unwrap_or(&Value::Null)
-}
-
 /// The confirmation form for `service` in `environment`, filled by hand (the way a crafted
 /// post would be): `target` need not be anything the page offered.
 fn crafted_form(
@@ -947,6 +690,27 @@ fn crafted_form(
     ]
 }
 
+/// Posts [`crafted_form`] and expects it refused: sent back to the confirmation page of
+/// `service`. Returns where it was sent (the reason is in the query).
+async fn refused_crafted_post(
+    site: &Site,
+    browser: &Browser,
+    (service, environment): (&str, &str),
+    (target, expected_live): (&str, &str),
+    key: &str,
+) -> String {
+    let form = crafted_form(service, environment, target, expected_live, key);
+    let back = site
+        .submit("/api/roll_back_service", browser, &form)
+        .await
+        .location();
+    assert!(
+        back.starts_with(&format!("/rollback?service={service}")),
+        "expected a refusal, got {back:?}"
+    );
+    back
+}
+
 /// Issue #15 (high): Railway has one client per service across its environments, so a
 /// deployer granted only `staging` could name an older *production* deployment as the target
 /// of a staging rollback and Railway rolled back production (audited as staging). The target
@@ -954,54 +718,43 @@ fn crafted_form(
 #[tokio::test]
 async fn a_staging_deployer_cannot_roll_back_production_by_naming_a_production_target() {
     let app = spawn(30).await;
-    let admin = app.sign_in("admin", "admin-demo").await;
-    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
-    let mut production_target = None;
-    let mut staging_live = None;
-    for _ in 0..100 {
-        let status = app.get_json("/api/v1/status", &staging_only).await;
-        production_target = service_row(&status, "production", "worker")["rollback_offer"]
-            ["target"]["id"]
-            .as_str()
-            .map(str::to_string);
-        staging_live = service_row(&status, "staging", "worker")["live"]["id"]
-            .as_str()
-            .map(str::to_string);
-        if production_target.is_some() && staging_live.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let production_target = production_target.expect("worker has a production target");
-    let staging_live = staging_live.expect("worker has something live in staging");
+    let admin = app.sign_in("admin").await;
+    let staging_only = app.sign_in("staging-deployer").await;
+    let worker = |status: &Value, environment: &str, at: &str| {
+        row(status, environment, "worker")
+            .pointer(at)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let status = wait_until(
+        "worker's production target and staging deployment",
+        || app.status_as(Some(&staging_only)),
+        |status| {
+            worker(status, "production", "/rollback_offer/target/id").is_some()
+                && worker(status, "staging", "/live/id").is_some()
+        },
+    )
+    .await;
+    let production_target = worker(&status, "production", "/rollback_offer/target/id").unwrap();
+    let staging_live = worker(&status, "staging", "/live/id").unwrap();
 
     // A crafted post is refused: no provider call, and an audit row that says why.
-    let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &staging_only,
-            &crafted_form(
-                "worker",
-                "staging",
-                &production_target,
-                &staging_live,
-                "issue-15-cross-environment-target",
-            ),
-        )
-        .await;
-    let back = location(&response);
-    assert!(
-        back.starts_with("/rollback?service=worker"),
-        "expected a refusal, got {back:?}"
-    );
+    let back = refused_crafted_post(
+        &app,
+        &staging_only,
+        ("worker", "staging"),
+        (&production_target, &staging_live),
+        "issue-15-cross-environment-target",
+    )
+    .await;
     assert!(
         back.contains("not%20a%20deployment%20of%20worker"),
         "{back}"
     );
-    assert_eq!(app.world.railway.rollbacks.calls.get(), 0);
+    assert_eq!(app.world().railway.rollbacks.calls.get(), 0);
     // The confirmation page refuses it too.
     let plan = app
-        .get(
+        .page_as(
             &format!(
                 "/api/rollback_plan?service=worker&environment=staging&target={}",
                 encode(&production_target)
@@ -1009,9 +762,9 @@ async fn a_staging_deployer_cannot_roll_back_production_by_naming_a_production_t
             &staging_only,
         )
         .await;
-    let plan_status = plan.status();
-    let plan_body = plan.text().await.unwrap();
-    let plan_refused = if plan_status.is_success() {
+    let plan_status = plan.status;
+    let plan_body = plan.text();
+    let plan_refused = if (200..300).contains(&plan_status) {
         let plan: Value = serde_json::from_str(&plan_body).unwrap();
         plan["refusal"]
             .as_str()
@@ -1021,7 +774,7 @@ async fn a_staging_deployer_cannot_roll_back_production_by_naming_a_production_t
     };
     assert!(plan_refused, "{plan_status}: {plan_body}");
 
-    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    let rows = audit(&app, &admin, "action=rollback&outcome=refused").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["actor"], "staging-deployer");
     assert_eq!(rows[0]["target"], "worker/staging");
@@ -1042,9 +795,9 @@ async fn a_staging_deployer_cannot_roll_back_production_by_naming_a_production_t
 async fn a_github_preview_deployment_is_not_a_production_target() {
     use server::simulators::{SimDeploymentSpec, SimOutcome};
     let app = spawn_scenario(DemoScenario::AllProviders, 30).await;
-    let admin = app.sign_in("admin", "admin-demo").await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let preview = app.world.github.push_deployment(
+    let admin = app.sign_in("admin").await;
+    let deployer = app.sign_in("deployer").await;
+    let preview = app.world().github.push_deployment(
         "acme",
         "search",
         "pr-12",
@@ -1058,25 +811,22 @@ async fn a_github_preview_deployment_is_not_a_production_target() {
             created_at: chrono::Utc::now() - chrono::Duration::minutes(30),
         },
     );
-    let mut live = None;
-    for _ in 0..100 {
-        let status = app.get_json("/api/v1/status", &deployer).await;
-        live = service_row(&status, "production", "search")["live"]["id"]
-            .as_str()
-            .map(str::to_string);
-        if live.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let live = live.expect("search has something live in production");
+    let search = app
+        .settle_row(Some(&deployer), "production", "search", |search| {
+            search["live"]["id"].is_string()
+        })
+        .await;
+    let live = search["live"]["id"]
+        .as_str()
+        .expect("search has something live in production")
+        .to_string();
     let plan = app
-        .get_json(
+        .json(
             &format!(
                 "/api/rollback_plan?service=search&environment=production&target={}",
                 encode(&preview)
             ),
-            &deployer,
+            Some(&deployer),
         )
         .await;
     assert!(
@@ -1085,26 +835,16 @@ async fn a_github_preview_deployment_is_not_a_production_target() {
             .is_some_and(|refusal| refusal.contains("not a deployment of search in production")),
         "{plan}"
     );
-    let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &deployer,
-            &crafted_form(
-                "search",
-                "production",
-                &preview,
-                &live,
-                "issue-15-github-preview-target",
-            ),
-        )
-        .await;
-    let back = location(&response);
-    assert!(
-        back.starts_with("/rollback?service=search"),
-        "expected a refusal, got {back:?}"
-    );
-    assert_eq!(app.world.github.rollbacks.calls.get(), 0);
-    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    refused_crafted_post(
+        &app,
+        &deployer,
+        ("search", "production"),
+        (&preview, &live),
+        "issue-15-github-preview-target",
+    )
+    .await;
+    assert_eq!(app.world().github.rollbacks.calls.get(), 0);
+    let rows = audit(&app, &admin, "action=rollback&outcome=refused").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["target"], "search/production");
 }
@@ -1118,15 +858,11 @@ async fn a_github_preview_deployment_is_not_a_production_target() {
 async fn a_pending_rollback_nobody_follows_is_swept_and_frees_the_service() {
     use server::store::{BeginRollback, RollbackRecord};
     let app = spawn(2).await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let plan = app.plan(&deployer, &target).await;
+    let deployer = app.sign_in("deployer").await;
+    let target = previous_target(&app, &deployer).await;
+    let plan = rollback_plan(&app, &deployer, &target).await;
     // What a dropped request used to leave behind: a `pending` row with no task.
-    let store_url = format!(
-        "sqlite://{}",
-        app._data_dir.path().join("lookout.db").display()
-    );
-    let store = server::store::open(&store_url).await.unwrap();
+    let store = app.open_store().await;
     let requested_at = chrono::Utc::now() - chrono::Duration::minutes(1);
     let reference = |side: &str| app::rollback::DeploymentRef {
         id: plan[side]["id"].as_str().unwrap().to_string(),
@@ -1158,15 +894,15 @@ async fn a_pending_rollback_nobody_follows_is_swept_and_frees_the_service() {
     let BeginRollback::Started(id) = store.begin_rollback(&abandoned).await.unwrap() else {
         panic!("the service was free");
     };
-    let done = app.wait_finished(&deployer, id).await;
+    let done = wait_finished(&app, &deployer, id).await;
     assert_eq!(done["state"], "failed", "{done}");
     assert_eq!(
-        app.world.render.rollbacks.calls.get(),
+        app.world().render.rollbacks.calls.get(),
         0,
         "a swept operation never calls the provider"
     );
     // The service is free again.
-    let plan = app.plan(&deployer, &target).await;
+    let plan = rollback_plan(&app, &deployer, &target).await;
     assert_eq!(plan["refusal"], Value::Null, "{plan}");
 }
 
@@ -1176,31 +912,22 @@ async fn a_pending_rollback_nobody_follows_is_swept_and_frees_the_service() {
 #[tokio::test]
 async fn rollbacks_refused_by_authorization_are_audited_for_signed_in_callers_only() {
     let app = spawn(30).await;
-    let admin = app.sign_in("admin", "admin-demo").await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let plan = app.plan(&deployer, &target).await;
-    let staging_only = app.sign_in("staging-deployer", "staging-demo").await;
-    let mut form = TestApp::form(&plan, "not mine to roll back");
+    let admin = app.sign_in("admin").await;
+    let deployer = app.sign_in("deployer").await;
+    let target = previous_target(&app, &deployer).await;
+    let plan = rollback_plan(&app, &deployer, &target).await;
+    let staging_only = app.sign_in("staging-deployer").await;
+    let mut form = form(&plan, "not mine to roll back");
     let response = app
-        .post_form("/api/roll_back_service", &staging_only, &form)
+        .submit("/api/roll_back_service", &staging_only, &form)
         .await;
     assert!(
-        location(&response).is_empty() || !location(&response).starts_with("/rollbacks/"),
+        response.location().is_empty() || !response.location().starts_with("/rollbacks/"),
         "{}",
-        location(&response)
+        response.location()
     );
     // An anonymous caller (a browser with only the form token): refused, not audited.
-    let page = app
-        .http
-        .get(format!("{}/login", app.base))
-        .send()
-        .await
-        .unwrap();
-    let anonymous = Browser {
-        csrf: cookie(&page, "lookout_csrf").unwrap(),
-        session: String::new(),
-    };
+    let anonymous = app.browser().await;
     for field in form.iter_mut() {
         if field.0 == "form[service]" {
             field.1 = "x".repeat(5000);
@@ -1208,18 +935,18 @@ async fn rollbacks_refused_by_authorization_are_audited_for_signed_in_callers_on
     }
     for _ in 0..3 {
         let response = app
-            .post_form("/api/roll_back_service", &anonymous, &form)
+            .submit("/api/roll_back_service", &anonymous, &form)
             .await;
-        assert!(!location(&response).starts_with("/rollbacks/"));
+        assert!(!response.location().starts_with("/rollbacks/"));
     }
     // A signed-in caller's oversized fields are cut.
     let response = app
-        .post_form("/api/roll_back_service", &staging_only, &form)
+        .submit("/api/roll_back_service", &staging_only, &form)
         .await;
-    assert!(!location(&response).starts_with("/rollbacks/"));
-    assert_eq!(app.world.render.rollbacks.calls.get(), 0);
+    assert!(!response.location().starts_with("/rollbacks/"));
+    assert_eq!(app.world().render.rollbacks.calls.get(), 0);
     // Newest first.
-    let rows = app.audit(&admin, "action=rollback&outcome=refused").await;
+    let rows = audit(&app, &admin, "action=rollback&outcome=refused").await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[1]["actor"], "staging-deployer");
     assert_eq!(rows[1]["target"], "api/production");
@@ -1238,42 +965,22 @@ async fn rollbacks_refused_by_authorization_are_audited_for_signed_in_callers_on
 #[tokio::test]
 async fn anonymous_readers_see_a_rollback_happened_but_not_who_or_why() {
     let app = spawn(30).await;
-    let deployer = app.sign_in("deployer", "deployer-demo").await;
-    let viewer = app.sign_in("viewer", "viewer-demo").await;
-    let target = app.previous_target(&deployer).await;
-    let plan = app.plan(&deployer, &target).await;
+    let deployer = app.sign_in("deployer").await;
+    let viewer = app.sign_in("viewer").await;
+    let target = previous_target(&app, &deployer).await;
     let reason = "secret-incident-4711";
-    let response = app
-        .post_form(
-            "/api/roll_back_service",
-            &deployer,
-            &TestApp::form(&plan, reason),
-        )
-        .await;
-    let id = operation_id(&response);
-    let done = app.wait_finished(&deployer, id).await;
+    let (id, done) = roll_back_api(&app, &deployer, &target, reason).await;
     assert_eq!(done["state"], "succeeded", "{done}");
 
-    let anonymous = |path: String| {
-        let http = app.http.clone();
-        let base = app.base.clone();
-        async move {
-            http.get(format!("{base}{path}"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
+    let site = &app.site;
+    let anonymous = |path: String| async move { site.get(&path).await.1 };
     let view: Value =
         serde_json::from_str(&anonymous(format!("/api/v1/rollbacks/{id}")).await).unwrap();
     assert_eq!(view["state"], "succeeded");
     assert_eq!(view["actor"], Value::Null, "{view}");
     assert_eq!(view["reason"], Value::Null, "{view}");
     let seen = app
-        .get_json(&format!("/api/v1/rollbacks/{id}"), &viewer)
+        .json(&format!("/api/v1/rollbacks/{id}"), Some(&viewer))
         .await;
     assert_eq!(seen["actor"], "deployer");
     assert_eq!(seen["reason"], reason);
@@ -1285,26 +992,21 @@ async fn anonymous_readers_see_a_rollback_happened_but_not_who_or_why() {
         "the reason is on the anonymous page"
     );
     let signed_in_page = app
-        .get(&format!("/rollbacks/{id}"), &viewer)
+        .page_as(&format!("/rollbacks/{id}"), &viewer)
         .await
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(signed_in_page.contains(reason));
 
     // The board: the note says a rollback happened, not by whom.
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        status = serde_json::from_str(&anonymous("/api/v1/status".into()).await).unwrap();
-        if api_row(&status, "production")["last_rollback"]["state"] == "succeeded" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let note = &api_row(&status, "production")["last_rollback"];
+    let api = app
+        .settle_row(None, "production", "api", |api| {
+            api["last_rollback"]["state"] == "succeeded"
+        })
+        .await;
+    let note = &api["last_rollback"];
     assert_eq!(note["state"], "succeeded", "{note}");
     assert_eq!(note["actor"], Value::Null, "{note}");
-    let status = app.get_json("/api/v1/status", &viewer).await;
+    let status = app.json("/api/v1/status", Some(&viewer)).await;
     assert_eq!(
         api_row(&status, "production")["last_rollback"]["actor"],
         "deployer"
@@ -1319,26 +1021,13 @@ async fn anonymous_readers_see_a_rollback_happened_but_not_who_or_why() {
         "the home page names the actor"
     );
     // The live stream's first snapshot, read anonymously and signed in.
-    let first_frame = |cookies: Option<String>| {
-        let http = app.http.clone();
-        let base = app.base.clone();
-        async move {
-            let mut request = http.get(format!("{base}/api/events"));
-            if let Some(cookies) = cookies {
-                request = request.header("cookie", cookies);
-            }
-            let mut response = request.send().await.unwrap();
-            let mut text = String::new();
-            while !text.contains("\n\n") {
-                let chunk = response.chunk().await.unwrap().expect("a snapshot frame");
-                text.push_str(&String::from_utf8_lossy(&chunk));
-            }
-            text
-        }
-    };
-    let frame = first_frame(None).await;
+    let frame = app.events("/api/events", None).await.first_frame().await;
     assert!(frame.contains("\"last_rollback\":{"), "{frame}");
     assert!(!frame.contains("\"actor\":\"deployer\""), "{frame}");
-    let frame = first_frame(Some(viewer.cookies())).await;
+    let frame = app
+        .events("/api/events", Some(&viewer))
+        .await
+        .first_frame()
+        .await;
     assert!(frame.contains("\"actor\":\"deployer\""), "{frame}");
 }

@@ -2,126 +2,20 @@
 //! the list, search and filters, a rendered page, images and path traversal, reload without
 //! restart, broken front matter, links from service rows, and sanitized HTML.
 
-use server::config::process_env;
-use server::demo::{DemoScenario, DemoWorld};
-use std::path::Path;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+mod common;
 
-struct TestApp {
-    base: String,
-    dir: tempfile::TempDir,
-    http: reqwest::Client,
-    _world: DemoWorld,
-    _stop: oneshot::Sender<()>,
-    _data_dir: tempfile::TempDir,
-}
+use common::TestApp;
+use server::demo::DemoScenario;
 
 const API_DOWN: &str = "---\ntitle: API down\nservices: [api]\nseverity: critical\ntags: [outage]\nlast_reviewed: 2020-01-01\n---\n## First checks\n\nCurl the `healthz` endpoint.\n\n```bash\ncurl -sS https://api.example.com/healthz\n```\n\nSee [rollback](rollback.md#render) and ![diagram](images/flow.png).\n";
 const ROLLBACK: &str = "+++\ntitle = \"Rolling back\"\nservices = [\"api\", \"web\"]\nseverity = \"high\"\ntags = [\"rollback\"]\n+++\n## Render\n\nUse the dashboard's rollback button.\n";
 
-fn write(dir: &Path, name: &str, text: &str) {
-    if let Some(parent) = dir.join(name).parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(dir.join(name), text).unwrap();
-}
-
+/// The basic demo serving `files` as its runbooks (reloaded every 100 ms).
 async fn spawn_app(files: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        write(dir.path(), name, text);
-    }
-    let world = DemoWorld::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        DemoScenario::Basic,
-    )
-    .await
-    .unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let mut config = world
-        .config(Duration::from_secs(1), data_dir.path(), &process_env)
-        .unwrap();
-    config.runbooks_dir = dir.path().to_path_buf();
-    config.runbooks_reload_interval = Duration::from_millis(100);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::startup::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let app = TestApp {
-        base,
-        dir,
-        http: reqwest::Client::new(),
-        _world: world,
-        _stop: stop,
-        _data_dir: data_dir,
-    };
-    for _ in 0..100 {
-        if app
-            .http
-            .get(format!("{}/healthz", app.base))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    app
-}
-
-impl TestApp {
-    async fn get(&self, path: &str) -> (u16, String) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    /// A request with the path sent exactly as written (HTTP clients resolve `..` and `%2e%2e`
-    /// before sending; an attacker's client does not).
-    async fn raw_get(&self, path: &str) -> (u16, String) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let address = self.base.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-        stream
-            .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
-            .await
-            .unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.unwrap();
-        let response = String::from_utf8_lossy(&response).to_string();
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        (status, response)
-    }
-
-    /// Waits until `path`'s body satisfies `done` (reloads are checked every 100 ms).
-    async fn wait_for(&self, path: &str, done: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        for _ in 0..100 {
-            let (_, body) = self.get(path).await;
-            if done(&body) {
-                return body;
-            }
-            last = body;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{path} never matched; last body:\n{last}");
-    }
+    TestApp::demo(DemoScenario::Basic)
+        .runbooks(files)
+        .start()
+        .await
 }
 
 /// The rendered runbook body (between the article tags).
@@ -226,37 +120,23 @@ async fn a_runbook_page_has_its_contents_anchors_and_rewritten_links() {
 #[tokio::test]
 async fn images_are_served_from_the_folder_and_nothing_else_is() {
     let app = spawn_app(&[("api-down.md", API_DOWN)]).await;
-    write(app.dir.path(), "images/flow.png", "\u{89}PNG fake");
-    write(
-        app.dir.path(),
-        "images/bad.svg",
-        "<svg onload=\"alert(1)\"/>",
-    );
-    write(app.dir.path(), "notes.txt", "not an image");
+    app.write_runbook("images/flow.png", "\u{89}PNG fake");
+    app.write_runbook("images/bad.svg", "<svg onload=\"alert(1)\"/>");
+    app.write_runbook("notes.txt", "not an image");
     std::fs::write(
-        app.dir.path().parent().unwrap().join("outside.png"),
+        app.runbooks_dir().parent().unwrap().join("outside.png"),
         "secret",
     )
     .ok();
 
-    let response = app
-        .http
-        .get(format!("{}/runbooks/assets/images/flow.png", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "image/png");
+    let image = app.page("/runbooks/assets/images/flow.png").await;
+    assert_eq!(image.status, 200);
+    assert_eq!(image.header("content-type"), Some("image/png"));
 
     // An SVG opened on its own cannot run its script.
-    let svg = app
-        .http
-        .get(format!("{}/runbooks/assets/images/bad.svg", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(svg.status(), 200);
-    let csp = svg.headers()["content-security-policy"].to_str().unwrap();
+    let svg = app.page("/runbooks/assets/images/bad.svg").await;
+    assert_eq!(svg.status, 200);
+    let csp = svg.header("content-security-policy").unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("sandbox"));
 
     for path in [
@@ -282,36 +162,34 @@ async fn images_are_served_from_the_folder_and_nothing_else_is() {
 #[tokio::test]
 async fn changes_on_disk_show_without_a_restart_and_a_broken_edit_keeps_the_last_good_version() {
     let app = spawn_app(&[("api-down.md", API_DOWN)]).await;
-    write(
-        app.dir.path(),
+    app.write_runbook(
         "new-one.md",
         "---\ntitle: Queue backlog\nservices: [worker]\n---\nDrain it.\n",
     );
-    app.wait_for("/runbooks", |page| page.contains("Queue backlog"))
+    app.wait_for_page("/runbooks", |page| page.contains("Queue backlog"))
         .await;
 
-    write(
-        app.dir.path(),
+    app.write_runbook(
         "new-one.md",
         "---\ntitle: Queue backlog, revised\nservices: [worker]\n---\nDrain it slowly.\n",
     );
-    app.wait_for("/runbooks/new-one", |page| {
+    app.wait_for_page("/runbooks/new-one", |page| {
         page.contains("Queue backlog, revised") && page.contains("Drain it slowly.")
     })
     .await;
 
     // A half-written file (front matter never closed): the last good version stays.
-    write(app.dir.path(), "new-one.md", "---\ntitle: Queue back");
+    app.write_runbook("new-one.md", "---\ntitle: Queue back");
     let page = app
-        .wait_for("/runbooks/new-one", |page| {
+        .wait_for_page("/runbooks/new-one", |page| {
             page.contains("last good version")
         })
         .await;
     assert!(page.contains("Queue backlog, revised"));
     assert!(page.contains("Drain it slowly."));
 
-    std::fs::remove_file(app.dir.path().join("new-one.md")).unwrap();
-    app.wait_for("/runbooks", |page| !page.contains("Queue backlog"))
+    std::fs::remove_file(app.runbooks_dir().join("new-one.md")).unwrap();
+    app.wait_for_page("/runbooks", |page| !page.contains("Queue backlog"))
         .await;
 }
 
@@ -350,7 +228,7 @@ async fn service_rows_link_their_runbooks_and_a_degraded_service_shows_them_firs
     let app = spawn_app(&[("api-down.md", API_DOWN), ("rollback.md", ROLLBACK)]).await;
     // In the basic demo, api in production is degraded.
     let home = app
-        .wait_for("/", |page| page.contains("aria-label=\"Runbooks for api\""))
+        .wait_for_page("/", |page| page.contains("aria-label=\"Runbooks for api\""))
         .await;
     let row_start = home.find("data-service=\"api\"").unwrap();
     let row_end = home[row_start + 1..]

@@ -2,87 +2,44 @@
 //! the authorization matrix over every server function, CSRF refusals, login (right and wrong
 //! password, rate limit, expiry, logout, audit), proxy mode, API tokens and security headers.
 
+mod common;
+
+use common::app::parse_test_config;
+use common::http::SendForPage;
+use common::{Browser, TestApp};
 use server::auth::endpoints::{EndpointMethod, Requirement, SERVER_FUNCTIONS};
 use server::auth::password::sha256_hex;
-use server::config::{self, Config};
-use server::demo::{demo_config_text, DemoScenario, DemoWorld, DEMO_TOKENS};
+use server::config;
+use server::demo::{demo_config_text, DemoScenario, DEMO_TOKENS};
 use server::store::SessionRecord;
-use std::path::Path;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 const API_TOKEN: &str = "lkt_test-token-for-scripts-0123456789abcdef";
 
-struct TestApp {
-    base: String,
-    http: reqwest::Client,
-    data_dir: tempfile::TempDir,
-    _world: DemoWorld,
-    _stop: oneshot::Sender<()>,
-}
-
-fn config_from(text: &str, data_dir: &Path) -> Config {
-    let store_url = format!("sqlite://{}", data_dir.join("lookout.db").display());
-    let lookup = |name: &str| {
-        DEMO_TOKENS
-            .iter()
-            .find(|(variable, _)| *variable == name)
-            .map(|(_, token)| token.to_string())
-            .or_else(|| (name == "DATABASE_URL").then(|| store_url.clone()))
-    };
-    match config::parse(text, "security-test", &lookup) {
-        Ok(config) => config,
-        Err(errors) => panic!("test config invalid:\n{errors}"),
+/// The demo config with its text edited by `edit` (read as a user's config file), the
+/// repository's runbooks (so the runbook server functions have something to serve) and an
+/// API token, started on `data_dir` (a restart keeps the sessions) or a fresh store.
+async fn spawn_on(
+    data_dir: Option<tempfile::TempDir>,
+    edit: impl Fn(String) -> String + Send + Sync + 'static,
+) -> TestApp {
+    let mut app = TestApp::demo(DemoScenario::Basic)
+        .runbooks_dir(common::repo::runbooks())
+        .config_text(move |text| {
+            format!(
+                "{}\n[[auth.api_tokens]]\nname = \"ci\"\nsha256 = \"{}\"\n",
+                edit(text),
+                sha256_hex(API_TOKEN)
+            )
+        });
+    if let Some(data_dir) = data_dir {
+        app = app.data_dir(data_dir);
     }
+    app.start().await
 }
 
-/// The demo config with its `[auth]` section edited by `edit`, plus an API token.
-async fn spawn_with(edit: impl FnOnce(String) -> String) -> TestApp {
-    spawn_in(tempfile::tempdir().unwrap(), edit).await
-}
-
-/// As [`spawn_with`], keeping its store in `data_dir` (a restart keeps the sessions).
-async fn spawn_in(data_dir: tempfile::TempDir, edit: impl FnOnce(String) -> String) -> TestApp {
-    let world = DemoWorld::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        DemoScenario::Basic,
-    )
-    .await
-    .unwrap();
-    let text = demo_config_text(DemoScenario::Basic, &world.base_url, Duration::from_secs(1));
-    // The repository's runbooks, so the runbook server functions have something to serve.
-    let runbooks = concat!(env!("CARGO_MANIFEST_DIR"), "/../runbooks");
-    let text = format!(
-        "runbooks_dir = \"{runbooks}\"\n{}\n[[auth.api_tokens]]\nname = \"ci\"\nsha256 = \"{}\"\n",
-        edit(text),
-        sha256_hex(API_TOKEN)
-    );
-    let config = config_from(&text, data_dir.path());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::startup::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let app = TestApp {
-        base,
-        http,
-        data_dir,
-        _world: world,
-        _stop: stop,
-    };
-    for _ in 0..100 {
-        if app.get("/healthz", None).await.status() == 200 {
-            return app;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start");
+async fn spawn_with(edit: impl Fn(String) -> String + Send + Sync + 'static) -> TestApp {
+    spawn_on(None, edit).await
 }
 
 async fn spawn_public() -> TestApp {
@@ -93,169 +50,40 @@ async fn spawn_private() -> TestApp {
     spawn_with(|text| text.replace("public_status = true", "public_status = false")).await
 }
 
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
+/// The audit log as the admin reads it: (actor, action, outcome, remote_addr).
+async fn audit_rows(app: &TestApp) -> Vec<(String, String, String, String)> {
+    let admin = app.sign_in("admin").await;
+    let audit = app.json("/api/audit", Some(&admin)).await;
+    audit["entries"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            let (pair, _) = value.split_once(';').unwrap_or((value, ""));
-            let (key, value) = pair.split_once('=')?;
-            (key == name).then(|| value.to_string())
+        .map(|row| {
+            let field = |name: &str| row[name].as_str().unwrap_or_default().to_string();
+            (
+                field("actor"),
+                field("action"),
+                field("outcome"),
+                field("remote_addr"),
+            )
         })
+        .collect()
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+/// Logs in as `user` with `password` and expects to be sent back to the login form with
+/// `error` and no session: the form as it then reads.
+async fn refused_login(app: &TestApp, user: &str, password: &str, error: &str) -> String {
+    let (refusal, browser) = app.log_in(user, password).await;
+    assert_eq!(refusal.status, 303);
+    let back = refusal.location();
+    assert!(back.starts_with(&format!("/login?error={error}")), "{back}");
+    assert!(browser.session.is_none());
+    app.page_as(&back, &browser).await.text()
 }
 
-/// A browser: the CSRF cookie it was given and, once signed in, its session cookie.
-#[derive(Clone, Default)]
-struct Browser {
-    csrf: String,
-    session: Option<String>,
-    /// `__Host-` over https.
-    prefix: &'static str,
-}
-
-impl Browser {
-    fn cookie_header(&self) -> String {
-        let prefix = self.prefix;
-        let mut cookie = format!("{prefix}lookout_csrf={}", self.csrf);
-        if let Some(session) = &self.session {
-            cookie.push_str(&format!("; {prefix}lookout_session={session}"));
-        }
-        cookie
-    }
-}
-
-impl TestApp {
-    async fn get(&self, path: &str, browser: Option<&Browser>) -> reqwest::Response {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(browser) = browser {
-            request = request.header("cookie", browser.cookie_header());
-        }
-        request.send().await.unwrap()
-    }
-
-    /// A fresh browser that has loaded the login page (and so holds a CSRF cookie).
-    async fn browser(&self) -> Browser {
-        let response = self.get("/login", None).await;
-        assert_eq!(response.status(), 200);
-        let (prefix, csrf) = match set_cookie(&response, "lookout_csrf") {
-            Some(csrf) => ("", csrf),
-            None => (
-                "__Host-",
-                set_cookie(&response, "__Host-lookout_csrf")
-                    .expect("the login page sets a CSRF cookie"),
-            ),
-        };
-        let html = response.text().await.unwrap();
-        assert!(
-            html.contains(&format!("value=\"{csrf}\"")),
-            "the form carries the cookie's token"
-        );
-        Browser {
-            csrf,
-            session: None,
-            prefix,
-        }
-    }
-
-    async fn post_form(&self, path: &str, browser: &Browser, body: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header("origin", &self.base)
-            .header("cookie", browser.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post_form_with(
-        &self,
-        path: &str,
-        browser: &Browser,
-        body: &str,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("origin", &self.base)
-            .header("cookie", browser.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_string());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// The audit log as the admin reads it: (actor, action, outcome, remote_addr).
-    async fn audit_rows(&self) -> Vec<(String, String, String, String)> {
-        let admin = self.signed_in("admin").await;
-        let audit: serde_json::Value = self
-            .get("/api/audit", Some(&admin))
-            .await
-            .json()
-            .await
-            .unwrap();
-        audit["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| {
-                let field = |name: &str| row[name].as_str().unwrap_or_default().to_string();
-                (
-                    field("actor"),
-                    field("action"),
-                    field("outcome"),
-                    field("remote_addr"),
-                )
-            })
-            .collect()
-    }
-
-    async fn log_in(&self, user: &str, password: &str) -> (reqwest::Response, Browser) {
-        let mut browser = self.browser().await;
-        let body = format!(
-            "csrf_token={}&username={user}&password={password}&next=%2Fhistory",
-            browser.csrf
-        );
-        let response = self.post_form("/login", &browser, &body).await;
-        browser.session = set_cookie(&response, &format!("{}lookout_session", browser.prefix));
-        (response, browser)
-    }
-
-    async fn signed_in(&self, user: &str) -> Browser {
-        let password = match user {
-            "viewer" => "viewer-demo",
-            "deployer" => "deployer-demo",
-            "staging-deployer" => "staging-demo",
-            "admin" => "admin-demo",
-            other => panic!("no demo user {other}"),
-        };
-        let (response, browser) = self.log_in(user, password).await;
-        assert_eq!(response.status(), 303, "login as {user}");
-        assert_eq!(location(&response), "/history");
-        assert!(browser.session.is_some(), "a session cookie is set");
-        browser
-    }
-
-    async fn session(&self, browser: &Browser) -> serde_json::Value {
-        let response = self.get("/api/session", Some(browser)).await;
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
+/// Who `browser` is signed in as, by the server's account.
+async fn session_of(app: &TestApp, browser: &Browser) -> serde_json::Value {
+    app.json("/api/session", Some(browser)).await
 }
 
 /// What the table says a role gets from an endpoint.
@@ -312,7 +140,7 @@ async fn authorization_matrix_for_every_server_function_and_role() {
         };
         let mut browsers: Vec<(Option<&str>, Browser)> = vec![(None, app.browser().await)];
         for role in ["viewer", "deployer", "admin"] {
-            browsers.push((Some(role), app.signed_in(role).await));
+            browsers.push((Some(role), app.sign_in(role).await));
         }
         for endpoint in SERVER_FUNCTIONS {
             let path = if endpoint.sample_query.is_empty() {
@@ -322,15 +150,15 @@ async fn authorization_matrix_for_every_server_function_and_role() {
             };
             for (role, browser) in &browsers {
                 let response = match endpoint.method {
-                    EndpointMethod::Get => app.get(&path, Some(browser)).await,
+                    EndpointMethod::Get => app.page_as(&path, browser).await,
                     EndpointMethod::Post => {
                         let body = format!("csrf_token={}&{}", browser.csrf, endpoint.sample_query);
                         app.post_form(endpoint.path, browser, &body).await
                     }
                 };
-                let status = response.status().as_u16();
+                let status = response.status;
                 let want = expected(endpoint.requirement, *role, public);
-                let body = response.text().await.unwrap();
+                let body = response.text();
                 let refused_on_merits = endpoint.method == EndpointMethod::Post
                     || endpoint.path.starts_with("/api/rollback");
                 if refused_on_merits && want == 200 {
@@ -361,26 +189,26 @@ async fn authorization_matrix_for_every_server_function_and_role() {
 #[tokio::test]
 async fn a_private_dashboard_sends_visitors_to_the_login_page() {
     let app = spawn_private().await;
-    let response = app.get("/history?service=api", None).await;
-    assert_eq!(response.status(), 303);
+    let response = app.page("/history?service=api").await;
+    assert_eq!(response.status, 303);
     assert_eq!(
-        location(&response),
+        response.location(),
         "/login?next=%2Fhistory%3Fservice%3Dapi"
     );
     for path in ["/api/v1/status", "/api/v1/deployments", "/api/events"] {
-        let response = app.get(path, None).await;
-        assert_eq!(response.status(), 401, "{path}");
-        let body: serde_json::Value = response.json().await.unwrap();
+        let response = app.page(path).await;
+        assert_eq!(response.status, 401, "{path}");
+        let body: serde_json::Value = response.json();
         assert!(
             body["error"].as_str().unwrap().contains("sign in"),
             "{body}"
         );
     }
     // Probes and the bundle stay reachable for the platform and the login page.
-    assert_eq!(app.get("/healthz", None).await.status(), 200);
-    assert_eq!(app.get("/login", None).await.status(), 200);
-    let viewer = app.signed_in("viewer").await;
-    assert_eq!(app.get("/history", Some(&viewer)).await.status(), 200);
+    assert_eq!(app.page("/healthz").await.status, 200);
+    assert_eq!(app.page("/login").await.status, 200);
+    let viewer = app.sign_in("viewer").await;
+    assert_eq!(app.page_as("/history", &viewer).await.status, 200);
 }
 
 #[tokio::test]
@@ -388,35 +216,25 @@ async fn api_tokens_read_the_json_api_and_nothing_else() {
     let app = spawn_private().await;
     let bearer = |path: &str, token: &str| {
         app.http
-            .get(format!("{}{path}", app.base))
+            .get(app.url(path))
             .header("authorization", format!("Bearer {token}"))
-            .send()
+            .page()
     };
-    assert_eq!(
-        bearer("/api/v1/status", API_TOKEN).await.unwrap().status(),
-        200
-    );
-    assert_eq!(
-        bearer("/api/v1/deployments", API_TOKEN)
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let wrong = bearer("/api/v1/status", "lkt_not-a-token").await.unwrap();
-    assert_eq!(wrong.status(), 401);
-    let outside = bearer("/api/status", API_TOKEN).await.unwrap();
-    assert_eq!(outside.status(), 401);
-    let body = outside.text().await.unwrap();
+    assert_eq!(bearer("/api/v1/status", API_TOKEN).await.status, 200);
+    assert_eq!(bearer("/api/v1/deployments", API_TOKEN).await.status, 200);
+    let wrong = bearer("/api/v1/status", "lkt_not-a-token").await;
+    assert_eq!(wrong.status, 401);
+    let outside = bearer("/api/status", API_TOKEN).await;
+    assert_eq!(outside.status, 401);
+    let body = outside.text();
     assert!(body.contains("only on GET /api/v1/"), "{body}");
     let post = app
         .http
-        .post(format!("{}/api/v1/status", app.base))
+        .post(app.url("/api/v1/status"))
         .header("authorization", format!("Bearer {API_TOKEN}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(post.status(), 401);
+        .page()
+        .await;
+    assert_eq!(post.status, 401);
 }
 
 #[tokio::test]
@@ -430,69 +248,61 @@ async fn csrf_cross_origin_text_plain_and_tokenless_posts_are_refused() {
     let post = |origin: Option<&str>, content_type: &str, body: String| {
         let mut request = app
             .http
-            .post(format!("{}/login", app.base))
+            .post(app.url("/login"))
             .header("cookie", browser.cookie_header())
             .header("content-type", content_type.to_string())
             .body(body);
         if let Some(origin) = origin {
             request = request.header("origin", origin.to_string());
         }
-        request.send()
+        request.page()
     };
     let form_type = "application/x-www-form-urlencoded";
 
-    let cross = post(Some("https://evil.example"), form_type, form.clone())
-        .await
-        .unwrap();
-    assert_eq!(cross.status(), 403);
-    assert!(cross.text().await.unwrap().contains("cross-origin"));
+    let cross = post(Some("https://evil.example"), form_type, form.clone()).await;
+    assert_eq!(cross.status, 403);
+    assert!(cross.text().contains("cross-origin"));
 
-    let no_origin = post(None, form_type, form.clone()).await.unwrap();
-    assert_eq!(no_origin.status(), 403);
+    let no_origin = post(None, form_type, form.clone()).await;
+    assert_eq!(no_origin.status, 403);
 
-    let text_plain = post(Some(&app.base), "text/plain", form.clone())
-        .await
-        .unwrap();
-    assert_eq!(text_plain.status(), 403);
-    assert!(text_plain.text().await.unwrap().contains("text/plain"));
+    let text_plain = post(Some(&app.base), "text/plain", form.clone()).await;
+    assert_eq!(text_plain.status, 403);
+    assert!(text_plain.text().contains("text/plain"));
 
     let tokenless = post(
         Some(&app.base),
         form_type,
         "username=viewer&password=viewer-demo".into(),
     )
-    .await
-    .unwrap();
-    assert_eq!(tokenless.status(), 403);
-    assert!(tokenless.text().await.unwrap().contains("CSRF"));
+    .await;
+    assert_eq!(tokenless.status, 403);
+    assert!(tokenless.text().contains("CSRF"));
 
     let foreign_token = post(
         Some(&app.base),
         form_type,
         "csrf_token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&username=viewer&password=viewer-demo"
             .into(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(foreign_token.status(), 403);
+    ).await;
+    assert_eq!(foreign_token.status, 403);
 
     // The same request from our own page succeeds.
-    let same = post(Some(&app.base), form_type, form).await.unwrap();
-    assert_eq!(same.status(), 303);
-    assert!(set_cookie(&same, "lookout_session").is_some());
+    let same = post(Some(&app.base), form_type, form).await;
+    assert_eq!(same.status, 303);
+    assert!(same.set_cookie("lookout_session").is_some());
 
     // Logout is a POST under the same rules.
     let logout = app
         .http
-        .post(format!("{}/logout", app.base))
+        .post(app.url("/logout"))
         .header("origin", "https://evil.example")
         .header("cookie", browser.cookie_header())
         .header("content-type", form_type)
         .body(format!("csrf_token={}", browser.csrf))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 403);
+        .page()
+        .await;
+    assert_eq!(logout.status, 403);
 }
 
 #[tokio::test]
@@ -500,25 +310,12 @@ async fn login_right_and_wrong_password_rate_limit_expiry_logout_and_audit() {
     let app = spawn_public().await;
 
     // Wrong password: back to the form with the reason, no session.
-    let (wrong, browser) = app.log_in("deployer", "not-the-password").await;
-    assert_eq!(wrong.status(), 303);
-    assert!(
-        location(&wrong).starts_with("/login?error=invalid"),
-        "{}",
-        location(&wrong)
-    );
-    assert!(browser.session.is_none());
-    let page = app
-        .get(&location(&wrong), Some(&browser))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = refused_login(&app, "deployer", "not-the-password", "invalid").await;
     assert!(page.contains("Wrong user name or password."));
 
     // Right password: a session that knows the user and role.
-    let deployer = app.signed_in("deployer").await;
-    let session = app.session(&deployer).await;
+    let deployer = app.sign_in("deployer").await;
+    let session = session_of(&app, &deployer).await;
     assert_eq!(session["user"]["name"], "deployer");
     assert_eq!(session["user"]["role"], "deployer");
 
@@ -530,16 +327,11 @@ async fn login_right_and_wrong_password_rate_limit_expiry_logout_and_audit() {
             &format!("csrf_token={}", deployer.csrf),
         )
         .await;
-    assert_eq!(logout.status(), 303);
-    assert!(app.session(&deployer).await["user"].is_null());
+    assert_eq!(logout.status, 303);
+    assert!(session_of(&app, &deployer).await["user"].is_null());
 
     // An expired session is worth nothing.
-    let store = server::store::open(&format!(
-        "sqlite://{}",
-        app.data_dir.path().join("lookout.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = app.open_store().await;
     let now = chrono::Utc::now();
     let expired_token = "expired-session-token";
     store
@@ -555,37 +347,20 @@ async fn login_right_and_wrong_password_rate_limit_expiry_logout_and_audit() {
         .unwrap();
     let mut expired = app.browser().await;
     expired.session = Some(expired_token.into());
-    assert!(app.session(&expired).await["user"].is_null());
-    assert_eq!(app.get("/api/audit", Some(&expired)).await.status(), 401);
+    assert!(session_of(&app, &expired).await["user"].is_null());
+    assert_eq!(app.page_as("/api/audit", &expired).await.status, 401);
 
     // Five failures for one user engage the limit, even with the right password after.
     for _ in 0..5 {
         let (response, _) = app.log_in("viewer", "guess").await;
-        assert!(location(&response).starts_with("/login?error=invalid"));
+        assert!(response.location().starts_with("/login?error=invalid"));
     }
-    let (limited, browser) = app.log_in("viewer", "viewer-demo").await;
-    assert!(
-        location(&limited).starts_with("/login?error=rate_limited&retry="),
-        "{}",
-        location(&limited)
-    );
-    assert!(browser.session.is_none());
-    let page = app
-        .get(&location(&limited), Some(&browser))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = refused_login(&app, "viewer", "viewer-demo", "rate_limited&retry=").await;
     assert!(page.contains("Too many failed attempts"));
 
     // Every attempt is in the audit log, which only the admin reads.
-    let admin = app.signed_in("admin").await;
-    let audit: serde_json::Value = app
-        .get("/api/audit", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let admin = app.sign_in("admin").await;
+    let audit: serde_json::Value = app.page_as("/api/audit", &admin).await.json();
     let outcomes: Vec<(String, String, String)> = audit["entries"]
         .as_array()
         .unwrap()
@@ -616,21 +391,21 @@ async fn login_right_and_wrong_password_rate_limit_expiry_logout_and_audit() {
         .as_str()
         .unwrap()
         .starts_with("127.0.0.1"));
-    let audit_page = app.get("/audit", Some(&admin)).await.text().await.unwrap();
+    let audit_page = app.page_as("/audit", &admin).await.text();
     assert!(audit_page.contains("rate_limited"));
 }
 
 #[tokio::test]
 async fn pages_carry_a_nonce_csp_and_the_security_headers() {
     let app = spawn_public().await;
-    let response = app.get("/", None).await;
-    assert_eq!(response.status(), 200);
-    let headers = response.headers().clone();
+    let response = app.page("/").await;
+    assert_eq!(response.status, 200);
+    let headers = response.headers.clone();
     let csp = headers["content-security-policy"]
         .to_str()
         .unwrap()
         .to_string();
-    let html = response.text().await.unwrap();
+    let html = response.text();
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     let nonce = csp
@@ -682,15 +457,15 @@ async fn pages_carry_a_nonce_csp_and_the_security_headers() {
     );
     // Another render, another nonce. (A stored page is replayed with the nonce it was
     // rendered with, one per cache entry: SECURITY.md, "Content-Security-Policy nonces".)
-    let admin = app.signed_in("admin").await;
-    let again = app.get("/", Some(&admin)).await;
+    let admin = app.sign_in("admin").await;
+    let again = app.page_as("/", &admin).await;
     assert_ne!(
-        again.headers()["content-security-policy"].to_str().unwrap(),
+        again.headers["content-security-policy"].to_str().unwrap(),
         csp
     );
     // JSON gets a policy that allows nothing.
-    let json = app.get("/api/v1/status", None).await;
-    assert!(json.headers()["content-security-policy"]
+    let json = app.page("/api/v1/status").await;
+    assert!(json.headers["content-security-policy"]
         .to_str()
         .unwrap()
         .starts_with("default-src 'none'"));
@@ -706,15 +481,12 @@ async fn https_public_url_gets_hsts_and_secure_host_cookies() {
         )
     })
     .await;
-    let response = app.get("/login", None).await;
-    assert!(response.headers()["strict-transport-security"]
+    let response = app.page("/login").await;
+    assert!(response.headers["strict-transport-security"]
         .to_str()
         .unwrap()
         .contains("max-age="));
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let cookie = response.headers["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(
         cookie.starts_with("__Host-lookout_csrf=") && cookie.contains("SameSite=Strict"),
@@ -732,10 +504,10 @@ async fn https_public_url_gets_hsts_and_secure_host_cookies() {
             ),
         )
         .await;
-    assert_eq!(by_host.status(), 403, "Origin is the test's http address");
+    assert_eq!(by_host.status, 403, "Origin is the test's http address");
     let from_public = app
         .http
-        .post(format!("{}/login", app.base))
+        .post(app.url("/login"))
         .header("origin", "https://status.example.com")
         .header("cookie", browser.cookie_header())
         .header("content-type", "application/x-www-form-urlencoded")
@@ -743,16 +515,15 @@ async fn https_public_url_gets_hsts_and_secure_host_cookies() {
             "csrf_token={}&username=viewer&password=viewer-demo",
             browser.csrf
         ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(from_public.status(), 303);
-    let session = from_public.headers()["set-cookie"].to_str().unwrap();
+        .page()
+        .await;
+    assert_eq!(from_public.status, 303);
+    let session = from_public.headers["set-cookie"].to_str().unwrap();
     assert!(session.starts_with("__Host-lookout_session="), "{session}");
     assert!(session.contains("SameSite=Strict") && session.contains("HttpOnly"));
 }
 
-fn proxy_auth(trusted: &str) -> impl FnOnce(String) -> String + '_ {
+fn proxy_auth(trusted: &'static str) -> impl Fn(String) -> String + Send + Sync {
     move |text: String| {
         let (before, _) = text.split_once("[auth]").unwrap();
         format!(
@@ -769,38 +540,26 @@ async fn proxy_mode_trusts_the_user_header_only_from_trusted_proxies() {
     let app = spawn_with(proxy_auth("127.0.0.1/32")).await;
     let as_user = |email: &'static str| {
         app.http
-            .get(format!("{}/api/session", app.base))
+            .get(app.url("/api/session"))
             .header("x-forwarded-email", email)
-            .send()
+            .page()
     };
-    let lead: serde_json::Value = as_user("lead@example.com")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lead: serde_json::Value = as_user("lead@example.com").await.json();
     assert_eq!(lead["user"]["role"], "admin");
-    let someone: serde_json::Value = as_user("dev@example.com")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let someone: serde_json::Value = as_user("dev@example.com").await.json();
     assert_eq!(someone["user"]["role"], "viewer", "the default role");
-    let anonymous = app.get("/api/status", None).await;
-    assert_eq!(anonymous.status(), 401);
+    let anonymous = app.page("/api/status").await;
+    assert_eq!(anonymous.status, 401);
 
     let untrusted = spawn_with(proxy_auth("10.0.0.0/8")).await;
     let forged = untrusted
         .http
         .get(format!("{}/api/audit", untrusted.base))
         .header("x-forwarded-email", "lead@example.com")
-        .send()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert_eq!(
-        forged.status(),
-        401,
+        forged.status, 401,
         "the header is ignored from an untrusted peer"
     );
 }
@@ -856,9 +615,9 @@ async fn spoofed_forwarded_for_entries_neither_escape_the_address_limit_nor_forg
             )
             .await;
         assert!(
-            location(&response).starts_with("/login?error=invalid"),
+            response.location().starts_with("/login?error=invalid"),
             "attempt {index}: {}",
-            location(&response)
+            response.location()
         );
     }
     let body = format!(
@@ -874,11 +633,11 @@ async fn spoofed_forwarded_for_entries_neither_escape_the_address_limit_nor_forg
         )
         .await;
     assert!(
-        location(&limited).starts_with("/login?error=rate_limited"),
+        limited.location().starts_with("/login?error=rate_limited"),
         "a fresh leftmost entry is not a fresh address: {}",
-        location(&limited)
+        limited.location()
     );
-    let rows = app.audit_rows().await;
+    let rows = audit_rows(&app).await;
     let failures: Vec<_> = rows
         .iter()
         .filter(|(actor, _, outcome, _)| actor.starts_with("nobody") && outcome == "failed")
@@ -901,14 +660,14 @@ async fn parallel_wrong_passwords_get_no_more_guesses_than_the_limit() {
     let responses = futures::future::join_all(posts).await;
     let mut verified = 0;
     for response in &responses {
-        let target = location(response);
+        let target = response.location();
         if target.starts_with("/login?error=invalid") {
             verified += 1;
         } else {
             assert!(
-                target.starts_with("/login?error=rate_limited") || response.status() == 429,
+                target.starts_with("/login?error=rate_limited") || response.status == 429,
                 "{} {target}",
-                response.status()
+                response.status
             );
         }
     }
@@ -930,9 +689,9 @@ async fn rate_limited_attempts_are_audited_once_with_the_name_cut_short() {
     );
     for _ in 0..15 {
         let response = app.post_form("/login", &browser, &body).await;
-        assert_eq!(response.status(), 303);
+        assert_eq!(response.status, 303);
     }
-    let rows = app.audit_rows().await;
+    let rows = audit_rows(&app).await;
     let flood: Vec<_> = rows
         .iter()
         .filter(|(actor, ..)| actor.starts_with("xxx"))
@@ -971,13 +730,13 @@ async fn wrong_passwords_from_elsewhere_do_not_lock_out_the_real_user() {
             &[("x-forwarded-for", "198.51.100.66")],
         )
         .await;
-    assert!(location(&attacker).starts_with("/login?error=rate_limited"));
+    assert!(attacker.location().starts_with("/login?error=rate_limited"));
     // The real user, from their own address, still signs in.
     let (response, _) = app.log_in("viewer", "viewer-demo").await;
-    assert_eq!(location(&response), "/history");
+    assert_eq!(response.location(), "/history");
 }
 
-fn with_server_section(lines: &'static str) -> impl FnOnce(String) -> String {
+fn with_server_section(lines: &'static str) -> impl Fn(String) -> String + Send + Sync {
     move |text: String| text.replacen("[monitor]", &format!("[server]\n{lines}\n\n[monitor]"), 1)
 }
 
@@ -988,13 +747,12 @@ async fn a_rebound_host_name_is_refused_and_probes_still_answer() {
     let rebound = format!("rebind.attacker.example:{port}");
     let page = app
         .http
-        .get(format!("{}/", app.base))
+        .get(app.url("/"))
         .header("host", &rebound)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 421);
-    let reason: serde_json::Value = page.json().await.unwrap();
+        .page()
+        .await;
+    assert_eq!(page.status, 421);
+    let reason: serde_json::Value = page.json();
     assert!(
         reason["error"]
             .as_str()
@@ -1006,7 +764,7 @@ async fn a_rebound_host_name_is_refused_and_probes_still_answer() {
     let browser = app.browser().await;
     let login = app
         .http
-        .post(format!("{}/login", app.base))
+        .post(app.url("/login"))
         .header("host", &rebound)
         .header("origin", format!("http://{rebound}"))
         .header("cookie", browser.cookie_header())
@@ -1015,18 +773,16 @@ async fn a_rebound_host_name_is_refused_and_probes_still_answer() {
             "csrf_token={}&username=admin&password=admin-demo",
             browser.csrf
         ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 421);
+        .page()
+        .await;
+    assert_eq!(login.status, 421);
     let probe = app
         .http
-        .get(format!("{}/healthz", app.base))
+        .get(app.url("/healthz"))
         .header("host", "internal-probe.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(probe.status(), 200);
+        .page()
+        .await;
+    assert_eq!(probe.status, 200);
     for host in [
         format!("localhost:{port}"),
         format!("127.0.0.1:{port}"),
@@ -1034,12 +790,11 @@ async fn a_rebound_host_name_is_refused_and_probes_still_answer() {
     ] {
         let response = app
             .http
-            .get(format!("{}/", app.base))
+            .get(app.url("/"))
             .header("host", &host)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{host}");
+            .page()
+            .await;
+        assert_eq!(response.status, 200, "{host}");
     }
 
     let public = spawn_with(with_server_section(
@@ -1050,18 +805,16 @@ async fn a_rebound_host_name_is_refused_and_probes_still_answer() {
         .http
         .get(format!("{}/", public.base))
         .header("host", "status.example.com")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(named.status(), 200);
+        .page()
+        .await;
+    assert_eq!(named.status, 200);
     let other = public
         .http
         .get(format!("{}/", public.base))
         .header("host", "lookout.internal")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other.status(), 421);
+        .page()
+        .await;
+    assert_eq!(other.status, 421);
 }
 
 #[test]
@@ -1135,7 +888,7 @@ async fn live_streams_are_capped_per_address_and_in_all() {
     .await;
     let open = |address: &'static str| {
         app.http
-            .get(format!("{}/api/events", app.base))
+            .get(app.url("/api/events"))
             .header("x-forwarded-for", address)
             .send()
     };
@@ -1184,7 +937,7 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
         "the server still holds the half-sent request after 5 s"
     );
     // A normal request on a new connection is unaffected.
-    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    assert_eq!(app.page("/healthz").await.status, 200);
 }
 
 #[tokio::test]
@@ -1192,12 +945,7 @@ async fn a_finished_rollbacks_stream_ends_at_once() {
     use app::rollback::{DeploymentRef, RollbackState};
     use server::store::RollbackRecord;
     let app = spawn_public().await;
-    let store = server::store::open(&format!(
-        "sqlite://{}",
-        app.data_dir.path().join("lookout.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = app.open_store().await;
     let now = chrono::Utc::now();
     let deployment = |id: &str| DeploymentRef {
         id: id.into(),
@@ -1231,14 +979,14 @@ async fn a_finished_rollbacks_stream_ends_at_once() {
         .await
         .unwrap()
         .expect("inserted");
-    let response = app
-        .get(&format!("/api/v1/rollbacks/{id}/events"), None)
-        .await;
-    assert_eq!(response.status(), 200);
-    let body = tokio::time::timeout(Duration::from_secs(5), response.text())
-        .await
-        .expect("the stream of a finished rollback stays open")
-        .unwrap();
+    let response = tokio::time::timeout(
+        Duration::from_secs(5),
+        app.page(&format!("/api/v1/rollbacks/{id}/events")),
+    )
+    .await
+    .expect("the stream of a finished rollback stays open");
+    assert_eq!(response.status, 200);
+    let body = response.text();
     assert_eq!(body.matches("event: ").count(), 1, "{body}");
     assert!(body.contains("succeeded"), "{body}");
 }
@@ -1252,9 +1000,9 @@ async fn a_non_ascii_next_redirects_percent_encoded_instead_of_panicking() {
         browser.csrf
     );
     let response = app.post_form("/login", &browser, &body).await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(location(&response), "/services/caf%C3%A9");
-    assert!(set_cookie(&response, "lookout_session").is_some());
+    assert_eq!(response.status, 303);
+    assert_eq!(response.location(), "/services/caf%C3%A9");
+    assert!(response.set_cookie("lookout_session").is_some());
     for evil in [
         "%2F%2Fevil.example",
         "%2F%5Cevil.example",
@@ -1266,25 +1014,23 @@ async fn a_non_ascii_next_redirects_percent_encoded_instead_of_panicking() {
             browser.csrf
         );
         let response = app.post_form("/login", &browser, &body).await;
-        assert_eq!(location(&response), "/", "{evil}");
+        assert_eq!(response.location(), "/", "{evil}");
     }
 }
 
 #[tokio::test]
 async fn the_continue_link_passes_the_same_redirect_check() {
     let app = spawn_public().await;
-    let viewer = app.signed_in("viewer").await;
+    let viewer = app.sign_in("viewer").await;
     for (next, evil) in [
         ("%2F%2Fevil.example%2F", "//evil.example"),
         ("javascript%3Aalert(1)", "javascript:"),
         ("%2F%5Cevil.example", "/\\evil.example"),
     ] {
         let html = app
-            .get(&format!("/login?next={next}"), Some(&viewer))
+            .page_as(&format!("/login?next={next}"), &viewer)
             .await
-            .text()
-            .await
-            .unwrap();
+            .text();
         assert!(html.contains("You are signed in as"), "signed in");
         assert!(
             !html.contains(&format!("href=\"{evil}")),
@@ -1292,55 +1038,50 @@ async fn the_continue_link_passes_the_same_redirect_check() {
         );
         assert!(html.contains("<a href=\"/\">Continue</a>"), "{next}");
     }
-    let html = app
-        .get("/login?next=%2Fhistory", Some(&viewer))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_as("/login?next=%2Fhistory", &viewer).await.text();
     assert!(html.contains("<a href=\"/history\">Continue</a>"));
 }
 
 #[tokio::test]
 async fn private_responses_are_marked_no_store_and_public_pages_are_not() {
     let app = spawn_public().await;
-    let cache_control = |response: &reqwest::Response| {
+    let cache_control = |response: &common::Page| {
         response
-            .headers()
+            .headers
             .get("cache-control")
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default()
             .to_string()
     };
-    let public = app.get("/", None).await;
-    assert_eq!(public.status(), 200);
+    let public = app.page("/").await;
+    assert_eq!(public.status, 200);
     assert!(
         !cache_control(&public).contains("no-store"),
         "the public page may be kept offline"
     );
-    assert!(cache_control(&app.get("/login", None).await).contains("no-store"));
-    let admin = app.signed_in("admin").await;
+    assert!(cache_control(&app.page("/login").await).contains("no-store"));
+    let admin = app.sign_in("admin").await;
     for path in ["/", "/history", "/audit", "/api/session", "/runbooks"] {
-        let response = app.get(path, Some(&admin)).await;
+        let response = app.page_as(path, &admin).await;
         assert!(
             cache_control(&response).contains("no-store"),
             "{path} for a signed-in user: {:?}",
-            response.headers().get("cache-control")
+            response.headers.get("cache-control")
         );
     }
     // The bundle keeps its own caching.
     let private = spawn_private().await;
-    let redirect = private.get("/history", None).await;
+    let redirect = private.page("/history").await;
     assert!(cache_control(&redirect).contains("no-store"));
-    assert!(cache_control(&private.get("/api/v1/status", None).await).contains("no-store"));
+    assert!(cache_control(&private.page("/api/v1/status").await).contains("no-store"));
 }
 
 #[tokio::test]
 async fn the_csrf_cookie_is_strict() {
     let app = spawn_public().await;
-    let response = app.get("/login", None).await;
+    let response = app.page("/login").await;
     let cookie = response
-        .headers()
+        .headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -1357,17 +1098,14 @@ async fn the_csrf_cookie_is_strict() {
 async fn a_changed_password_hash_ends_existing_sessions() {
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().to_path_buf();
-    let first = spawn_in(dir, |text| text).await;
-    let viewer = first.signed_in("viewer").await;
-    let admin = first.signed_in("admin").await;
-    assert_eq!(first.session(&viewer).await["user"]["name"], "viewer");
+    let first = spawn_on(Some(dir), |text| text).await;
+    let viewer = first.sign_in("viewer").await;
+    let admin = first.sign_in("admin").await;
+    assert_eq!(session_of(&first, &viewer).await["user"]["name"], "viewer");
     // Restart on the same store with viewer's hash changed (admin's unchanged).
-    let TestApp {
-        data_dir, _stop, ..
-    } = first;
-    drop(_stop);
+    let data_dir = first.into_data_dir().await;
     assert_eq!(data_dir.path(), kept);
-    let second = spawn_in(data_dir, |text| {
+    let second = spawn_on(Some(data_dir), |text| {
         text.replacen(
             "j2p9u+HrM0/SSbWSO764Aw$O/zntDjI6a4c0JZgAXLdCgyAPB/mjJobEqJipk7a6vw",
             "xIK4KI1CFIc998TwnIIpVQ$5R5AcfkxoUbycoNZJ/3PmggK7T6lKMDsrPDywZsIqR0",
@@ -1376,11 +1114,11 @@ async fn a_changed_password_hash_ends_existing_sessions() {
     })
     .await;
     assert!(
-        second.session(&viewer).await["user"].is_null(),
+        session_of(&second, &viewer).await["user"].is_null(),
         "the old session is over"
     );
     assert_eq!(
-        second.session(&admin).await["user"]["name"],
+        session_of(&second, &admin).await["user"]["name"],
         "admin",
         "others keep theirs"
     );
@@ -1394,9 +1132,10 @@ async fn the_store_urls_password_is_not_in_the_startup_error() {
         "http://127.0.0.1:9",
         Duration::from_secs(1),
     );
-    let mut config = config_from(&text, data_dir.path());
+    let store_url = format!("sqlite://{}", data_dir.path().join("lookout.db").display());
+    let mut config = parse_test_config(&text, &store_url, &[]);
     config.store_url = "postgres://lookout:s3cr/et@127.0.0.1:1/lookout".into();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = common::app::loopback().await;
     let error = server::startup::run(config, listener, std::future::pending())
         .await
         .unwrap_err();

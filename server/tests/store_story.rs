@@ -5,6 +5,8 @@
 //! one); each run works in its own schema. Without the variable the PostgreSQL test is skipped
 //! with a note, except in CI, where it fails.
 
+mod common;
+
 use app::model::{DeployState, EnvironmentKind, HealthState, ProviderKind};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use server::store::{
@@ -596,28 +598,27 @@ async fn story(store: Arc<dyn Store>) -> Facts {
         assert_eq!(list(store, filter).await, strings(expected), "{what}");
     }
 
-    assert_eq!(
-        store
-            .latest_deployment_time(ProviderKind::Render, "api")
+    for (provider, service, latest, what) in [
+        (
+            ProviderKind::Render,
+            "api",
+            Some(now() - minutes(30)),
+            "newest api",
+        ),
+        (
+            ProviderKind::Vercel,
+            "web",
+            Some(now() - hours(1)),
+            "newest web",
+        ),
+        (ProviderKind::Vercel, "api", None, "never seen: backfill"),
+    ] {
+        let found = store
+            .latest_deployment_time(provider, service)
             .await
-            .unwrap(),
-        Some(now() - minutes(30))
-    );
-    assert_eq!(
-        store
-            .latest_deployment_time(ProviderKind::Vercel, "web")
-            .await
-            .unwrap(),
-        Some(now() - hours(1))
-    );
-    assert_eq!(
-        store
-            .latest_deployment_time(ProviderKind::Vercel, "api")
-            .await
-            .unwrap(),
-        None,
-        "never seen: backfill"
-    );
+            .unwrap();
+        assert_eq!(found, latest, "{what}");
+    }
 
     // --- Pagination boundaries ----------------------------------------------------------------
     let one_by_one = walk(store, &f(), 1).await;
@@ -1214,40 +1215,18 @@ async fn sqlite_story() {
 
 #[tokio::test]
 async fn postgres_story() {
-    let Ok(base) = std::env::var("LOOKOUT_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "PostgreSQL is required in CI: set LOOKOUT_TEST_POSTGRES_URL \
-                 (scripts/test-postgres.sh start prints one)"
-            );
-        }
-        eprintln!(
-            "note: postgres_story skipped; run `scripts/test-postgres.sh start` and set \
-             LOOKOUT_TEST_POSTGRES_URL=$(scripts/test-postgres.sh url)"
-        );
+    let Some(schema) = common::postgres::TestSchema::create("story").await else {
         return;
     };
-    // A schema of its own, so runs (and parallel test binaries) never see each other's rows.
-    let schema = format!(
-        "lookout_story_{}_{}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    let admin = sqlx::PgPool::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let url = schema.url.clone();
 
     let store = store::open(&url).await.unwrap();
     assert_eq!(store.backend(), store::Backend::Postgres);
     let tables: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1",
     )
-    .bind(&schema)
-    .fetch_one(&admin)
+    .bind(&schema.name)
+    .fetch_one(schema.admin())
     .await
     .unwrap();
     assert!(tables >= 5, "the schema is created in the run's own schema");
@@ -1269,9 +1248,5 @@ async fn postgres_story() {
     }
     raw.close().await;
 
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
+    schema.drop().await;
 }

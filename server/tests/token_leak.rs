@@ -5,16 +5,18 @@
 //! bundles (JS, wasm, CSS). No response body, header, log line or bundle may contain any token,
 //! nor its base64 in any alignment.
 
+mod common;
+
 use base64::Engine;
+use common::status::rows;
+use common::TestApp;
 use server::auth::endpoints::SERVER_FUNCTIONS;
 use server::config::process_env;
-use server::demo::{DemoScenario, DemoWorld, DEMO_TOKENS};
+use server::demo::{DemoScenario, DEMO_TOKENS};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 #[derive(Clone, Default)]
 struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
@@ -116,36 +118,24 @@ async fn no_token_reaches_a_page_response_stream_log_or_bundle() {
     )
     .expect("the only subscriber in this test binary");
 
-    let world = DemoWorld::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        DemoScenario::AllProviders,
-    )
-    .await
-    .unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let runbooks = concat!(env!("CARGO_MANIFEST_DIR"), "/../runbooks");
-    let lookup = |name: &str| match name {
-        "LOOKOUT_RUNBOOKS_DIR" => Some(runbooks.to_string()),
-        other => process_env(other),
-    };
-    let config = world
-        .config(Duration::from_secs(1), data_dir.path(), &lookup)
-        .unwrap();
-    let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(server::startup::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let mut app = TestApp::demo(DemoScenario::AllProviders)
+        .env(
+            "LOOKOUT_RUNBOOKS_DIR",
+            common::repo::runbooks().display().to_string(),
+        )
+        .start()
+        .await;
     let mut findings = Findings::new();
 
     // Let every provider be polled, then fail each in every way, then recover.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut services: Vec<String> = Vec::new();
+    for (_, row) in rows(&app.status().await) {
+        let service = row["service"].as_str().unwrap().to_string();
+        if !services.contains(&service) {
+            services.push(service);
+        }
+    }
     let providers = [
         "vercel",
         "render",
@@ -165,56 +155,26 @@ async fn no_token_reaches_a_page_response_stream_log_or_bundle() {
         serde_json::json!({"kind": "rate_limited", "retry_after_secs": 1}),
     ] {
         for provider in providers {
-            let response = http
-                .post(format!("{}/_control/fault", world.base_url))
-                .json(&serde_json::json!({"provider": provider, "fault": fault, "once": false}))
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success(), "fault for {provider}");
+            let (code, _) = app
+                .control(
+                    "/_control/fault",
+                    serde_json::json!({"provider": provider, "fault": fault, "once": false}),
+                )
+                .await;
+            assert!((200..300).contains(&code), "fault for {provider}");
         }
         tokio::time::sleep(Duration::from_millis(2500)).await;
         for provider in providers {
-            http.post(format!("{}/_control/fault", world.base_url))
-                .json(&serde_json::json!({"provider": provider, "fault": null}))
-                .send()
-                .await
-                .unwrap();
+            app.control(
+                "/_control/fault",
+                serde_json::json!({"provider": provider, "fault": null}),
+            )
+            .await;
         }
     }
 
     // Sign in as admin so the admin-only pages are crawled too.
-    let login = http.get(format!("{base}/login")).send().await.unwrap();
-    let csrf = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| value.strip_prefix("lookout_csrf="))
-        .and_then(|value| value.split(';').next())
-        .unwrap()
-        .to_string();
-    let signed_in = http
-        .post(format!("{base}/login"))
-        .header("origin", &base)
-        .header("cookie", format!("lookout_csrf={csrf}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "csrf_token={csrf}&username=admin&password=admin-demo&next=%2F"
-        ))
-        .send()
-        .await
-        .unwrap();
-    let session = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| value.strip_prefix("lookout_session="))
-        .and_then(|value| value.split(';').next())
-        .expect("admin signed in")
-        .to_string();
-    let admin_cookie = format!("lookout_csrf={csrf}; lookout_session={session}");
+    let admin = app.sign_in("admin").await;
 
     let mut paths: Vec<String> = vec![
         "/".into(),
@@ -243,28 +203,19 @@ async fn no_token_reaches_a_page_response_stream_log_or_bundle() {
         paths.push(format!("{}?{}", endpoint.path, endpoint.sample_query));
     }
     for path in &paths {
-        for cookie in [None, Some(admin_cookie.as_str())] {
-            let mut request = http.get(format!("{base}{path}"));
-            if let Some(cookie) = cookie {
-                request = request.header("cookie", cookie);
-            }
-            let response = request.send().await.unwrap();
-            let headers = format!("{:?}", response.headers());
+        for reader in [None, Some(&admin)] {
+            let page = app.fetch(path, reader, &[]).await;
+            let headers = format!("{:?}", page.headers);
             findings.check(&format!("headers of {path}"), headers.as_bytes());
-            let body = response.bytes().await.unwrap();
-            findings.check(&format!("GET {path}"), &body);
+            findings.check(&format!("GET {path}"), &page.body);
         }
     }
 
     // The live stream for a few seconds (snapshots, heartbeats, history changes).
-    let mut stream = http.get(format!("{base}/api/events")).send().await.unwrap();
-    let mut streamed = Vec::new();
-    let until = tokio::time::Instant::now() + Duration::from_secs(3);
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, stream.chunk()).await {
-        streamed.extend_from_slice(&chunk);
-    }
+    let mut stream = app.events("/api/events", None).await;
+    let streamed = stream.read_for(Duration::from_secs(3)).await;
     assert!(!streamed.is_empty(), "the stream sent something");
-    findings.check("the live stream", &streamed);
+    findings.check("the live stream", streamed.as_bytes());
 
     // The client bundles, as built for the browser.
     let pkg = site_root().join("pkg");
@@ -283,8 +234,7 @@ async fn no_token_reaches_a_page_response_stream_log_or_bundle() {
         eprintln!("skipping the bundle check: build the client first (trunk build --release)");
     }
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    let _ = app.shut_down(Duration::from_secs(10)).await;
     let captured = logs.0.lock().unwrap().clone();
     assert!(
         captured.len() > 10_000 && String::from_utf8_lossy(&captured).contains("DEBUG"),

@@ -1,0 +1,516 @@
+//! What every provider client must do against its simulator, as one table: a row per client
+//! (every provider with a client in `server::providers`), the same cases for each. A row says
+//! where its provider genuinely differs, with the reason. Each `provider_*.rs` keeps only
+//! what is that provider's own (API shapes, live markers, rollback semantics, previews).
+//!
+//! Cases: paging newest-first up to the depth; the live deployment against a newer failed
+//! decoy; a wrong token and an injected 401 (typed, the token never echoed); a resource the
+//! token cannot see (403 where the provider says so); 429 with its wait; 5xx; a timeout;
+//! garbage JSON. A failure names its (provider, case) pair.
+
+mod common;
+
+use app::model::DeployState;
+use common::providers::{ids, named, Kit, PushOrder, Simulated};
+use futures::future::LocalBoxFuture;
+use server::providers::{list_recent_deployments, DeploymentProvider, ProviderError};
+use server::simulators::cloudflare::CloudflarePagesSimulator;
+use server::simulators::digitalocean::DigitalOceanSimulator;
+use server::simulators::fly::FlySimulator;
+use server::simulators::github::GithubSimulator;
+use server::simulators::heroku::HerokuSimulator;
+use server::simulators::netlify::NetlifySimulator;
+use server::simulators::railway::RailwaySimulator;
+use server::simulators::render::RenderSimulator;
+use server::simulators::supabase::SupabaseSimulator;
+use server::simulators::vercel::VercelSimulator;
+use server::simulators::{SimFault, SimOutcome};
+use std::time::Duration;
+
+/// The typed error a case expects, by variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Timeout,
+    Unavailable,
+    Malformed,
+    Other,
+}
+
+fn kind(error: &ProviderError) -> Kind {
+    match error {
+        ProviderError::Unauthorized { .. } => Kind::Unauthorized,
+        ProviderError::Forbidden { .. } => Kind::Forbidden,
+        ProviderError::NotFound { .. } => Kind::NotFound,
+        ProviderError::RateLimited { .. } => Kind::RateLimited,
+        ProviderError::Timeout => Kind::Timeout,
+        ProviderError::Unavailable { .. } => Kind::Unavailable,
+        ProviderError::Malformed { .. } => Kind::Malformed,
+        _ => Kind::Other,
+    }
+}
+
+fn message(error: &ProviderError) -> &str {
+    match error {
+        ProviderError::Unauthorized { message }
+        | ProviderError::Forbidden { message }
+        | ProviderError::NotFound { message }
+        | ProviderError::RateLimited { message, .. }
+        | ProviderError::Unavailable { message, .. } => message,
+        _ => "",
+    }
+}
+
+/// An expected error: its variant and, where the provider's body is worth pinning, the text
+/// the client must carry from it.
+#[derive(Clone, Copy, Debug)]
+struct Want {
+    kind: Kind,
+    says: Option<&'static str>,
+}
+
+const fn want(kind: Kind) -> Want {
+    Want { kind, says: None }
+}
+
+const fn saying(kind: Kind, says: &'static str) -> Want {
+    Want {
+        kind,
+        says: Some(says),
+    }
+}
+
+/// How a provider's history reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum History {
+    /// Deployments in pages (every deployment provider pages).
+    Paged,
+    /// No deployments at all (the provider is a health source).
+    None,
+}
+
+struct Row {
+    provider: &'static str,
+    run: for<'a> fn(&'a Row) -> LocalBoxFuture<'a, Vec<String>>,
+    history: History,
+    /// A token the provider does not know.
+    wrong_token: Want,
+    /// An injected 401.
+    unauthorized: Want,
+    /// A resource (team, account, app, …) the token cannot see; `None` where the API answers
+    /// it with an empty list rather than an error.
+    elsewhere: Option<Want>,
+    /// The states of the mixed history (`MIXED_HISTORY`), newest first, in Lookout's terms.
+    states: [DeployState; 8],
+    /// API requests for a depth of five in pages of two, then for the whole history of eight
+    /// in pages of three (on the same client).
+    paging_requests: [u64; 2],
+    rate_limited: Want,
+    /// How far below the announced wait the reported one may be (a reset clock rounds).
+    retry_after_slack: Duration,
+}
+
+use DeployState::{Building, Canceled, Deploying, Failed, Ready, Superseded};
+
+/// Newest first: building, live, and each earlier ready one superseded.
+const SUPERSEDING: [DeployState; 8] = [
+    Building, Ready, Superseded, Canceled, Superseded, Failed, Superseded, Failed,
+];
+
+/// Where the provider has no superseded state: a replaced deployment stays ready, only no
+/// longer live.
+const REPLACED_STAY_READY: [DeployState; 8] = [
+    Building, Ready, Ready, Canceled, Ready, Failed, Ready, Failed,
+];
+
+const DEFAULTS: Row = Row {
+    provider: "",
+    run: |_| Box::pin(async { vec!["a row without a runner".into()] }),
+    history: History::Paged,
+    wrong_token: want(Kind::Unauthorized),
+    unauthorized: want(Kind::Unauthorized),
+    elsewhere: Some(want(Kind::NotFound)),
+    paging_requests: [3, 3],
+    states: SUPERSEDING,
+    rate_limited: want(Kind::RateLimited),
+    retry_after_slack: Duration::ZERO,
+};
+
+fn rows() -> Vec<Row> {
+    vec![
+        Row {
+            provider: "cloudflare",
+            run: |row| Box::pin(run::<CloudflarePagesSimulator>(row)),
+            states: REPLACED_STAY_READY,
+            // Cloudflare answers a bad token with 403 and its error code 10000.
+            wrong_token: saying(Kind::Forbidden, "Authentication error (code 10000)"),
+            // Another account's project is refused, not hidden.
+            elsewhere: Some(want(Kind::Forbidden)),
+            rate_limited: saying(Kind::RateLimited, "code 971"),
+            ..DEFAULTS
+        },
+        Row {
+            provider: "digitalocean",
+            run: |row| Box::pin(run::<DigitalOceanSimulator>(row)),
+            wrong_token: saying(Kind::Unauthorized, "Unable to authenticate you."),
+            rate_limited: saying(Kind::RateLimited, "API rate limit exceeded."),
+            ..DEFAULTS
+        },
+        Row {
+            provider: "fly",
+            run: |row| Box::pin(run::<FlySimulator>(row)),
+            // GraphQL answers a wrong token with 200 and an error body; the body decides.
+            // A release being rolled out onto the machines is `running`: deploying, not building.
+            states: [
+                Deploying, Ready, Superseded, Canceled, Superseded, Failed, Superseded, Failed,
+            ],
+            ..DEFAULTS
+        },
+        Row {
+            provider: "github",
+            run: |row| Box::pin(run::<GithubSimulator>(row)),
+            // N+1: a status call per deployment listed, on top of the list pages; a terminal
+            // status other than `success` is cached per client (success can still turn
+            // `inactive`), so the second read asks again only for the rest.
+            paging_requests: [9, 7],
+            wrong_token: saying(Kind::Unauthorized, "Bad credentials"),
+            // `in_progress` is deploying; GitHub has no canceled state (it goes `inactive`).
+            states: [
+                Deploying, Ready, Superseded, Superseded, Superseded, Failed, Superseded, Failed,
+            ],
+            ..DEFAULTS
+        },
+        Row {
+            provider: "heroku",
+            run: |row| Box::pin(run::<HerokuSimulator>(row)),
+            // Each release's slug is looked up once per client (the commit lives there).
+            paging_requests: [9, 5],
+            wrong_token: saying(Kind::Unauthorized, "Invalid credentials provided."),
+            rate_limited: saying(Kind::RateLimited, "Your account reached the API rate limit"),
+            // A release is `pending` until it is current, and Heroku has no canceled release.
+            states: [
+                Deploying, Ready, Superseded, Failed, Superseded, Failed, Superseded, Failed,
+            ],
+            ..DEFAULTS
+        },
+        Row {
+            provider: "netlify",
+            run: |row| Box::pin(run::<NetlifySimulator>(row)),
+            states: REPLACED_STAY_READY,
+            // Netlify announces a reset time (`X-RateLimit-Reset`), not a wait: by the time
+            // the client reads it, up to a second of it has passed.
+            retry_after_slack: Duration::from_secs(1),
+            wrong_token: saying(Kind::Unauthorized, "Access Denied"),
+            rate_limited: saying(Kind::RateLimited, "Rate limit exceeded"),
+            ..DEFAULTS
+        },
+        Row {
+            provider: "railway",
+            run: |row| Box::pin(run::<RailwaySimulator>(row)),
+            // GraphQL: an unknown token is an error in a 200 body, which the client still
+            // types as Unauthorized.
+            wrong_token: saying(Kind::Unauthorized, "Not Authorized"),
+            // Deployments are filtered by project and service: another's reads as empty.
+            elsewhere: None,
+            ..DEFAULTS
+        },
+        Row {
+            provider: "render",
+            run: |row| Box::pin(run::<RenderSimulator>(row)),
+            ..DEFAULTS
+        },
+        Row {
+            provider: "supabase",
+            run: |row| Box::pin(run::<SupabaseSimulator>(row)),
+            // A health source: no deployments to page or to find live; the cases read the
+            // project's health.
+            history: History::None,
+            wrong_token: saying(Kind::Unauthorized, "Unauthorized"),
+            // Another organisation's project is refused, not hidden.
+            elsewhere: Some(saying(Kind::Forbidden, "does not have access")),
+            ..DEFAULTS
+        },
+        Row {
+            provider: "vercel",
+            run: |row| Box::pin(run::<VercelSimulator>(row)),
+            states: REPLACED_STAY_READY,
+            // Vercel documents `forbidden` (403) for a bad token.
+            wrong_token: want(Kind::Forbidden),
+            unauthorized: saying(Kind::Unauthorized, "Not authorized"),
+            // Another team's project is refused, not hidden.
+            elsewhere: Some(want(Kind::Forbidden)),
+            rate_limited: saying(Kind::RateLimited, "rate limit"),
+            ..DEFAULTS
+        },
+    ]
+}
+
+#[tokio::test]
+async fn every_provider_client_passes_every_case() {
+    let rows = rows();
+    let failures: Vec<String> = futures::future::join_all(rows.iter().map(|row| (row.run)(row)))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failing (provider, case) pairs:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+type Outcome = Result<(), String>;
+
+/// Every case of the table for one row; the failures, each named `(provider, case)`.
+async fn run<S: Simulated>(row: &Row) -> Vec<String> {
+    let mut outcomes = vec![
+        ("wrong token", wrong_token::<S>(row).await),
+        ("401", unauthorized::<S>(row).await),
+        ("403 elsewhere", elsewhere::<S>(row).await),
+        ("429", rate_limited::<S>(row).await),
+        ("5xx", server_error::<S>().await),
+        ("timeout", timeout::<S>().await),
+        ("garbage", garbage::<S>().await),
+    ];
+    if row.history == History::Paged {
+        outcomes.push(("paging", paging::<S>(row).await));
+        outcomes.push(("live vs a newer failed decoy", live_not_newest::<S>().await));
+    }
+    outcomes
+        .into_iter()
+        .filter_map(|(case, outcome)| {
+            outcome
+                .err()
+                .map(|why| format!("({}, {case}): {why}", row.provider))
+        })
+        .collect()
+}
+
+fn ensure(holds: bool, why: impl FnOnce() -> String) -> Outcome {
+    if holds {
+        Ok(())
+    } else {
+        Err(why())
+    }
+}
+
+/// The read failed as `want` says.
+fn expect_error(result: Result<(), ProviderError>, want: Want) -> Result<ProviderError, String> {
+    let error = match result {
+        Ok(()) => return Err(format!("expected {:?}, the call succeeded", want.kind)),
+        Err(error) => error,
+    };
+    ensure(kind(&error) == want.kind, || {
+        format!("expected {:?}, got {error:?}", want.kind)
+    })?;
+    if let Some(says) = want.says {
+        ensure(message(&error).contains(says), || {
+            format!("expected the message to say {says:?}, got {error:?}")
+        })?;
+    }
+    Ok(error)
+}
+
+/// Neither the error nor the client's `Debug` shows `token`.
+fn never_echoed(error: &ProviderError, client: &impl std::fmt::Debug, token: &str) -> Outcome {
+    ensure(
+        !format!("{error:?} {error} {client:?}").contains(token),
+        || format!("the token {token:?} is echoed in {error:?} or the client"),
+    )
+}
+
+/// A fault is used once: the read after it is served.
+async fn served_after<S: Simulated>(client: &S::Client) -> Outcome {
+    S::read(client)
+        .await
+        .map_err(|error| format!("the call after the fault failed too: {error:?}"))
+}
+
+async fn wrong_token<S: Simulated>(row: &Row) -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let wrong = format!("{}_but_wrong", S::TOKEN);
+    let client = kit.client_with_token(&wrong);
+    let error = expect_error(S::read(&client).await, row.wrong_token)?;
+    never_echoed(&error, &client, &wrong)
+}
+
+async fn unauthorized<S: Simulated>(row: &Row) -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let client = kit.client();
+    kit.faults().push_once(SimFault::Unauthorized);
+    let error = expect_error(S::read(&client).await, row.unauthorized)?;
+    never_echoed(&error, &client, S::TOKEN)?;
+    served_after::<S>(&client).await
+}
+
+async fn elsewhere<S: Simulated>(row: &Row) -> Outcome {
+    let kit = Kit::<S>::start().await;
+    kit.sim.push(&common::providers::spec(1, SimOutcome::Ready));
+    let client = kit.client_elsewhere();
+    let Some(want) = row.elsewhere else {
+        return match S::provider(&client) {
+            Some(provider) => {
+                let page = provider.list_deployments(None, 10).await;
+                ensure(
+                    page.as_ref().is_ok_and(|page| page.deployments.is_empty()),
+                    || format!("expected an empty list for another resource, got {page:?}"),
+                )
+            }
+            None => Err("a row without deployments must say how another resource fails".into()),
+        };
+    };
+    let error = expect_error(S::read(&client).await, want)?;
+    never_echoed(&error, &client, S::TOKEN)
+}
+
+async fn rate_limited<S: Simulated>(row: &Row) -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let client = kit.client();
+    let announced = Duration::from_secs(17);
+    kit.faults().push_once(SimFault::RateLimited {
+        retry_after_secs: announced.as_secs(),
+    });
+    let error = expect_error(S::read(&client).await, row.rate_limited)?;
+    let waits = error.retry_after();
+    ensure(
+        waits.is_some_and(|wait| wait <= announced && wait >= announced - row.retry_after_slack),
+        || format!("expected retry_after {announced:?}, got {waits:?}"),
+    )?;
+    served_after::<S>(&client).await
+}
+
+async fn server_error<S: Simulated>() -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let client = kit.client();
+    kit.faults().push_once(SimFault::ServerError);
+    let error = expect_error(S::read(&client).await, want(Kind::Unavailable))?;
+    ensure(
+        matches!(
+            error,
+            ProviderError::Unavailable {
+                status: Some(503),
+                ..
+            }
+        ),
+        || format!("expected the 503 to be kept, got {error:?}"),
+    )?;
+    served_after::<S>(&client).await
+}
+
+async fn timeout<S: Simulated>() -> Outcome {
+    let kit = Kit::<S>::start().await;
+    kit.faults().push_once(SimFault::Slow { millis: 1_500 });
+    expect_error(S::read(&kit.impatient_client()).await, want(Kind::Timeout)).map(drop)
+}
+
+/// Every read (the list, what is live, one deployment) is Malformed, not a panic or a guess.
+async fn garbage<S: Simulated>() -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let id = kit.sim.push(&common::providers::spec(1, SimOutcome::Ready));
+    let client = kit.client();
+    kit.faults().set_sticky(SimFault::Garbage);
+    expect_error(S::read(&client).await, want(Kind::Malformed))?;
+    if let (Some(provider), Some(id)) = (S::provider(&client), id) {
+        expect_error(
+            provider.live_deployments().await.map(drop),
+            want(Kind::Malformed),
+        )?;
+        expect_error(
+            provider.deployment(&id).await.map(drop),
+            want(Kind::Malformed),
+        )?;
+    }
+    kit.faults().clear();
+    served_after::<S>(&client).await
+}
+
+fn provider_of<S: Simulated>(client: &S::Client) -> &dyn DeploymentProvider {
+    S::provider(client).expect("a row with a history has a deployment provider")
+}
+
+/// Eight deployments read newest first, two a page: a depth of five takes three pages and no
+/// more; the whole history reads once, with no request past the last page.
+async fn paging<S: Simulated>(row: &Row) -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let newest_first = kit.push_mixed_history(PushOrder::OldestFirst);
+    let client = kit.client();
+    let provider = provider_of::<S>(&client);
+
+    let before = kit.requests();
+    let five = list_recent_deployments(provider, 5, 2)
+        .await
+        .map_err(|error| format!("listing failed: {error:?}"))?;
+    ensure(ids(&five) == newest_first[..5], || {
+        format!("expected {:?}, got {:?}", &newest_first[..5], ids(&five))
+    })?;
+    ensure(
+        five.windows(2)
+            .all(|pair| pair[0].created_at > pair[1].created_at),
+        || "not newest first by created_at".into(),
+    )?;
+    let requests = kit.requests() - before;
+    ensure(requests == row.paging_requests[0], || {
+        format!(
+            "expected {} requests (pages 1, 2 and 3 of two each), made {requests}",
+            row.paging_requests[0]
+        )
+    })?;
+
+    let before = kit.requests();
+    let all = list_recent_deployments(provider, 100, 3)
+        .await
+        .map_err(|error| format!("listing failed: {error:?}"))?;
+    ensure(ids(&all) == newest_first, || {
+        format!(
+            "expected every deployment once: {newest_first:?}, got {:?}",
+            ids(&all)
+        )
+    })?;
+    let states: Vec<DeployState> = all.iter().map(|d| d.state).collect();
+    ensure(states == row.states, || {
+        format!("expected the states {:?}, got {states:?}", row.states)
+    })?;
+    let requests = kit.requests() - before;
+    ensure(requests == row.paging_requests[1], || {
+        format!(
+            "expected {} requests (three pages of three, none past the last), made {requests}",
+            row.paging_requests[1]
+        )
+    })
+}
+
+/// The live deployment is the one the provider serves, not the newest: a newer failed build
+/// leaves it alone, and an older ready one is no longer live.
+async fn live_not_newest<S: Simulated>() -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let replaced = kit.push(1, SimOutcome::Ready);
+    let live = kit.push(5, SimOutcome::Ready);
+    let decoy = kit.push(9, SimOutcome::Failed);
+    let client = kit.client();
+    let provider = provider_of::<S>(&client);
+
+    let found = provider
+        .live_deployments()
+        .await
+        .map_err(|error| format!("live failed: {error:?}"))?;
+    let production: Vec<&str> = found
+        .iter()
+        .filter(|d| d.environment == named("production"))
+        .map(|d| d.id.as_str())
+        .collect();
+    ensure(production == [live.as_str()], || {
+        format!("expected {live} live in production (not {replaced} or the decoy {decoy}), got {found:#?}")
+    })?;
+    let decoy = provider
+        .deployment(&decoy)
+        .await
+        .map_err(|error| format!("the decoy by id failed: {error:?}"))?;
+    ensure(decoy.state == DeployState::Failed, || {
+        format!("the decoy should read as failed: {decoy:?}")
+    })
+}
