@@ -1,14 +1,13 @@
-//! What every handler can reach (`AppState`) and the read-access check the JSON API, the
-//! live stream, the rollback API and the runbook files share. It sits below every router
-//! (`routes.rs`, `live_stream.rs`, `rollback/routes.rs`, `runbooks/routes.rs`), so none of
-//! them imports another to get it.
+//! What every handler can reach (`AppState`), and the narrow states the live stream and the
+//! page cache take, cut from it with `FromRef`. It sits below every router (`routes.rs`,
+//! `rollback/routes.rs`, `runbooks/routes.rs`), so none of them imports another to get it;
+//! the read-access check they share is `AuthService::read_refusal`.
 
-use crate::auth::{AuthService, RequestAuth};
+use crate::auth::AuthService;
 use crate::live_stream::LiveStreamState;
 use crate::monitor::Monitor;
 use crate::page_cache::PageCacheState;
 use axum::extract::FromRef;
-use axum::response::Response;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -66,10 +65,4 @@ impl FromRef<AppState> for PageCacheState {
             runbooks: state.runbooks.clone(),
         }
     }
-}
-
-/// The JSON API, the rollback API and the runbook files need read access
-/// ([`AuthService::read_refusal`]).
-pub(crate) fn read_refusal(state: &AppState, request: &RequestAuth) -> Option<Response> {
-    state.auth.read_refusal(request)
 }

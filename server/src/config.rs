@@ -26,8 +26,6 @@ mod services_section;
 mod source;
 mod validate;
 
-/// The shared redactor ([`crate::secret::redact_url`]) under the name startup has used.
-pub use crate::secret::redact_url as redact_url_password;
 pub use defaults::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_ADDRESS,
     DEFAULT_RUNBOOKS_DIR, DEFAULT_RUNBOOKS_RELOAD_INTERVAL,

@@ -2,7 +2,7 @@
 //! and the client bundle. Handlers read the monitor's snapshot; none calls a provider. What
 //! the handlers share is `app_state::AppState`, below every router.
 
-use crate::app_state::{read_refusal, AppState};
+use crate::app_state::AppState;
 use crate::auth::middleware::{auth_layer, refuse};
 use crate::auth::{AuthService, RequestAuth};
 use crate::dashboard::ServerDashboard;
@@ -218,7 +218,7 @@ async fn api_deployments(
     Extension(request): Extension<RequestAuth>,
     axum::extract::Query(query): axum::extract::Query<HistoryQuery>,
 ) -> Response {
-    if let Some(refused) = read_refusal(&state, &request) {
+    if let Some(refused) = state.auth.read_refusal(&request) {
         return refused;
     }
     let dashboard = ServerDashboard::new(state.monitor.clone(), state.rollbacks.clone());
@@ -244,7 +244,7 @@ async fn api_status(
     State(state): State<AppState>,
     Extension(request): Extension<RequestAuth>,
 ) -> Response {
-    if let Some(refused) = read_refusal(&state, &request) {
+    if let Some(refused) = state.auth.read_refusal(&request) {
         return refused;
     }
     let snapshot = state.monitor.current();

@@ -59,7 +59,7 @@ pub async fn run_with_page_cache(
         .map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the store at {}: {error}",
-                crate::config::redact_url_password(&config.store_url)
+                crate::secret::redact_url(&config.store_url)
             )
         })?;
     let auth = Arc::new(AuthService::new(&config, store.clone()));

@@ -2,7 +2,7 @@
 //! its live stream `GET /api/v1/rollbacks/{id}/events` (the result page follows it), and
 //! `GET /api/v1/audit` (admins: the audit log with the page's filters).
 
-use crate::app_state::{read_refusal, AppState};
+use crate::app_state::AppState;
 use crate::auth::RequestAuth;
 use crate::dashboard::audit_view;
 use crate::store::AuditFilter;
@@ -36,7 +36,7 @@ async fn rollback_json(
     Extension(request): Extension<RequestAuth>,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(refused) = read_refusal(&state, &request) {
+    if let Some(refused) = state.auth.read_refusal(&request) {
         return refused;
     }
     let audience = Audience::of(&request.principal);
@@ -60,7 +60,7 @@ async fn rollback_events(
     Extension(request): Extension<RequestAuth>,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(refused) = read_refusal(&state, &request) {
+    if let Some(refused) = state.auth.read_refusal(&request) {
         return refused;
     }
     let permit = match state.stream_limits.open(request.remote_addr.as_deref()) {

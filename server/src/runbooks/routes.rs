@@ -43,7 +43,7 @@ async fn asset(
     Path(path): Path<String>,
 ) -> Response {
     // Images of a private dashboard's runbooks are private too.
-    if let Some(refused) = crate::app_state::read_refusal(&state, &request) {
+    if let Some(refused) = state.auth.read_refusal(&request) {
         return refused;
     }
     let (file, content_type) = match state.runbooks.asset(&path) {

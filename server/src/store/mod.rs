@@ -666,8 +666,7 @@ fn looks_like_url(text: &str) -> bool {
     }
 }
 
-/// The URL with its password and query values hidden, for error messages and logs.
-pub(crate) use crate::secret::redact_url;
+use crate::secret::redact_url;
 
 /// A sentence for the operator about a failed migration.
 pub(crate) fn migration_message(source: &sqlx::migrate::MigrateError) -> String {

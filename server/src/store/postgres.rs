@@ -9,7 +9,8 @@
 
 use super::common::Dialect;
 use super::sql_store::{connect_error, Engine, SqlStore};
-use super::{redact_url, StoreError};
+use super::StoreError;
+use crate::secret::redact_url;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
 use sqlx::{PgConnection, Postgres};
 use std::str::FromStr;

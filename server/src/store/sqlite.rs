@@ -8,7 +8,8 @@
 
 use super::common::Dialect;
 use super::sql_store::{connect_error, Engine, SqlStore};
-use super::{redact_url, StoreError};
+use super::StoreError;
+use crate::secret::redact_url;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
