@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # so node_modules/.bin goes before /usr/bin.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy structure unit e2e screenshots clean fresh-check
+.PHONY: run test release build client client-release server setup setup-test lint fmt-check clippy structure unit e2e screenshots clean prune fresh-check
 
 ## make run: build and serve the demo dashboard (local simulators, no tokens needed);
 ## DEMO=all shows every provider instead of the basic scenario
@@ -75,6 +75,14 @@ screenshots:
 
 clean:
 	cargo clean
+
+## make prune: drop what debug builds leave behind (test executables and incremental caches older
+## than a day; each rebuild leaves the old ones) without touching the compiled dependencies
+prune:
+	@df -h . | awk 'NR==2 {print "prune: " $$4 " free before"}'
+	find target/debug/deps -maxdepth 1 -type f -executable ! -name '*.so' -mtime +0 -delete 2>/dev/null || true
+	find target/debug/incremental -mindepth 1 -maxdepth 1 -type d -mtime +0 -exec rm -rf {} + 2>/dev/null || true
+	@df -h . | awk 'NR==2 {print "prune: " $$4 " free after"}'
 
 ## make bench-store: the store benchmark on SQLite and a throwaway PostgreSQL (BENCHMARKS.md);
 ## larger runs: make bench-store BENCH_ARGS="--deployments 1000000 --samples 10000000"
