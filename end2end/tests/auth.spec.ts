@@ -70,5 +70,15 @@ test('only the admin sees the audit log, which records sign-ins', async ({ page 
   await expect(table.locator('tbody tr').first()).toContainText('admin');
   await expect(table).toContainText('login');
   await expect(table).toContainText('succeeded');
+
+  // The filters are a GET form: choosing "logout" narrows the rows and the choice stays selected.
+  const action = page.getByLabel('Action');
+  await expect(action.locator('option').first()).toHaveText('All');
+  await action.selectOption('logout');
+  await Promise.all([page.waitForURL(/action=logout/), page.getByRole('button', { name: 'Filter' }).click()]);
+  await expect(page.getByLabel('Action')).toHaveValue('logout');
+  const rows = page.locator('table.audit tbody tr');
+  await expect(rows.first()).toContainText('logout');
+  await expect(rows.filter({ hasText: 'login' })).toHaveCount(0);
   expectNoPageErrors(errors);
 });

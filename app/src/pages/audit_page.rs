@@ -3,7 +3,8 @@
 
 use crate::api::list_audit;
 use crate::audit::{AuditQuery, AuditView};
-use crate::components::problem::Problem;
+use crate::components::filters::{FilterOption, FilterSelect};
+use crate::components::problem::shown_or_problem;
 use crate::components::top_bar::{Section, TopBar};
 use crate::time::{absolute, relative};
 use leptos::prelude::*;
@@ -30,12 +31,9 @@ pub fn AuditPage() -> impl IntoView {
             {move || view! { <AuditFilters query=query.get()/> }}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match audit.await {
-                        Ok(view) => view! { <AuditTable view query=query.get_untracked()/> }.into_any(),
-                        Err(error) => view! {
-                            <Problem message=error.to_string()/>
-                        }.into_any(),
-                    }
+                    shown_or_problem(audit.await, |view| {
+                        view! { <AuditTable view query=query.get_untracked()/> }.into_any()
+                    })
                 })}
             </Transition>
         </main>
@@ -101,34 +99,37 @@ fn AuditTable(view: AuditView, query: AuditQuery) -> impl IntoView {
     .into_any()
 }
 
+/// The audit actions one can filter by: the stored value and its label.
+const ACTIONS: &[(&str, &str)] = &[
+    ("rollback", "rollback"),
+    ("rollback_hold", "hold released"),
+    ("login", "login"),
+    ("logout", "logout"),
+];
+
+/// The recorded outcomes one can filter by: the stored value and its label.
+const OUTCOMES: &[(&str, &str)] = &[
+    ("pending", "pending"),
+    ("succeeded", "succeeded"),
+    ("failed", "failed"),
+    ("refused", "refused"),
+    ("rate_limited", "rate limited"),
+];
+
+fn options(table: &[(&str, &str)]) -> Vec<FilterOption> {
+    table
+        .iter()
+        .map(|(value, label)| (value.to_string(), label.to_string()))
+        .collect()
+}
+
 /// Filters as a GET form: they work without JavaScript and make shareable links.
 #[component]
 fn AuditFilters(query: AuditQuery) -> impl IntoView {
-    let option = |value: &'static str, label: &'static str, current: &str| {
-        let selected = value == current;
-        view! { <option value=value selected=selected>{label}</option> }
-    };
     view! {
         <form class="filters" method="get" action="/audit">
-            <label>"Action "
-                <select name="action">
-                    {option("", "any", &query.action)}
-                    {option("rollback", "rollback", &query.action)}
-                    {option("rollback_hold", "hold released", &query.action)}
-                    {option("login", "login", &query.action)}
-                    {option("logout", "logout", &query.action)}
-                </select>
-            </label>
-            <label>"Outcome "
-                <select name="outcome">
-                    {option("", "any", &query.outcome)}
-                    {option("pending", "pending", &query.outcome)}
-                    {option("succeeded", "succeeded", &query.outcome)}
-                    {option("failed", "failed", &query.outcome)}
-                    {option("refused", "refused", &query.outcome)}
-                    {option("rate_limited", "rate limited", &query.outcome)}
-                </select>
-            </label>
+            <FilterSelect label="Action " name="action" options=options(ACTIONS) selected=query.action.clone()/>
+            <FilterSelect label="Outcome " name="outcome" options=options(OUTCOMES) selected=query.outcome.clone()/>
             <label>"Who "
                 <input name="actor" value=query.actor.clone() placeholder="user name" size="12"/>
             </label>

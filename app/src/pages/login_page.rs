@@ -3,7 +3,7 @@
 
 use crate::api::get_session;
 use crate::auth::{safe_next, AuthMode, SessionInfo, CSRF_FIELD};
-use crate::components::problem::Problem;
+use crate::components::problem::shown_or_problem;
 use crate::components::top_bar::{Section, TopBar};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -41,14 +41,9 @@ pub fn LoginPage() -> impl IntoView {
                         params.get("error").unwrap_or_default(),
                         params.get("retry"),
                     ));
-                    match session.await {
-                        Ok(session) => view! {
-                            <LoginBody session next error=error_message(&error, retry)/>
-                        }.into_any(),
-                        Err(error) => view! {
-                            <Problem message=error.to_string()/>
-                        }.into_any(),
-                    }
+                    shown_or_problem(session.await, |session| {
+                        view! { <LoginBody session next error=error_message(&error, retry)/> }.into_any()
+                    })
                 })}
             </Transition>
         </main>

@@ -3,7 +3,7 @@
 //! The body is HTML the server rendered from markdown and sanitized (`server::runbooks`); it is
 //! inserted as it is and never built in the browser.
 
-use crate::components::problem::Problem;
+use crate::components::problem::PageProblem;
 use crate::components::runbook_links::{service_chips, tag_chips, SeverityBadge};
 use crate::components::top_bar::{Section, TopBar};
 use crate::error::AppError;
@@ -34,9 +34,7 @@ pub fn RunbookPage() -> impl IntoView {
                                 "Runbook not shown"
                             };
                             view! {
-                                <h1>{heading}</h1>
-                                <Problem message=error.to_string()/>
-                                <p><a href="/runbooks">"All runbooks"</a></p>
+                                <PageProblem heading message=error.to_string() back_href="/runbooks" back_label="All runbooks"/>
                             }.into_any()
                         }
                     }

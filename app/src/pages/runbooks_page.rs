@@ -4,7 +4,7 @@
 //! (the results region is swapped and the URL follows).
 
 use crate::components::filters::{same_labels, FilterSelect};
-use crate::components::problem::Problem;
+use crate::components::problem::shown_or_problem;
 use crate::components::runbook_links::{service_chips, tag_chips, SeverityBadge};
 use crate::components::top_bar::{Section, TopBar};
 use crate::islands::SearchAsYouType;
@@ -68,12 +68,9 @@ pub fn RunbooksPage() -> impl IntoView {
             <div id=RESULTS_ID>
             <Transition fallback=|| view! { <p class="loading">"Loading runbooks…"</p> }>
                 {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(list) => view! { <RunbookListView list query=query.get_untracked()/> }.into_any(),
-                        Err(error) => view! {
-                            <Problem message=error.to_string()/>
-                        }.into_any(),
-                    }
+                    shown_or_problem(list.await, |list| {
+                        view! { <RunbookListView list query=query.get_untracked()/> }.into_any()
+                    })
                 })}
             </Transition>
             </div>

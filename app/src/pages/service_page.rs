@@ -4,7 +4,7 @@
 use crate::api::get_service;
 use crate::components::history_list::HistoryList;
 use crate::components::no_script_refresh::NoScriptRefresh;
-use crate::components::problem::Problem;
+use crate::components::problem::PageProblem;
 use crate::components::runbook_links::SeverityBadge;
 use crate::components::service_row::ServiceRow;
 use crate::components::sparkline::Sparkline;
@@ -38,11 +38,7 @@ pub fn ServicePage() -> impl IntoView {
                         }
                         Err(error) => {
                             crate::page_status::set_status_for(&error);
-                            view! {
-                                <h1>"Service not shown"</h1>
-                                <Problem message=error.to_string()/>
-                                <p><a href="/">"Back to the status page"</a></p>
-                            }.into_any()
+                            view! { <PageProblem heading="Service not shown" message=error.to_string()/> }.into_any()
                         }
                     }
                 })}
