@@ -25,6 +25,7 @@ mod world;
 
 pub use config::{demo_config_text, DEMO_LOGINS, DEMO_TOKENS};
 pub use seed::seed_health_history;
+pub use simulators::Simulators;
 pub use world::DemoWorld;
 
 use std::fmt;

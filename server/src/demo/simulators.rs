@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 /// Every simulator, empty until a scenario seeds them.
 #[derive(Clone)]
-pub(super) struct Simulators {
+pub struct Simulators {
     pub vercel: Arc<VercelSimulator>,
     pub render: Arc<RenderSimulator>,
     pub railway: Arc<RailwaySimulator>,

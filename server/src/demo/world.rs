@@ -7,43 +7,31 @@ use super::seed::seed_simulators;
 use super::simulators::Simulators;
 use super::{DemoScenario, DEMO_DATABASE};
 use crate::config::{self, Config, ConfigErrors};
-use crate::simulators::cloudflare::CloudflarePagesSimulator;
-use crate::simulators::digitalocean::DigitalOceanSimulator;
-use crate::simulators::fly::FlySimulator;
-use crate::simulators::github::GithubSimulator;
-use crate::simulators::health::HealthSimulator;
-use crate::simulators::heroku::HerokuSimulator;
-use crate::simulators::netlify::NetlifySimulator;
-use crate::simulators::railway::RailwaySimulator;
-use crate::simulators::render::RenderSimulator;
-use crate::simulators::supabase::SupabaseSimulator;
-use crate::simulators::vercel::VercelSimulator;
 use app::auth::DemoLogin;
 use chrono::Utc;
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// The running simulators.
+/// The running simulators: every handle (through `Deref`, so `world.render` is the Render
+/// simulator), the server they are mounted on, and the scenario they were seeded with.
 pub struct DemoWorld {
     pub scenario: DemoScenario,
-    pub vercel: Arc<VercelSimulator>,
-    pub render: Arc<RenderSimulator>,
-    pub railway: Arc<RailwaySimulator>,
-    pub netlify: Arc<NetlifySimulator>,
-    pub cloudflare: Arc<CloudflarePagesSimulator>,
-    pub github: Arc<GithubSimulator>,
-    pub digitalocean: Arc<DigitalOceanSimulator>,
-    pub heroku: Arc<HerokuSimulator>,
-    pub fly: Arc<FlySimulator>,
-    pub supabase: Arc<SupabaseSimulator>,
-    pub health: Arc<HealthSimulator>,
+    pub simulators: Simulators,
     /// `http://127.0.0.1:PORT` of the simulator server.
     pub base_url: String,
     task: JoinHandle<()>,
+}
+
+impl Deref for DemoWorld {
+    type Target = Simulators;
+
+    fn deref(&self) -> &Simulators {
+        &self.simulators
+    }
 }
 
 impl Drop for DemoWorld {
@@ -67,32 +55,9 @@ impl DemoWorld {
                 tracing::error!(%error, "demo simulators stopped");
             }
         });
-        let Simulators {
-            vercel,
-            render,
-            railway,
-            netlify,
-            cloudflare,
-            github,
-            digitalocean,
-            heroku,
-            fly,
-            supabase,
-            health,
-        } = sims;
         Ok(Self {
             scenario,
-            vercel,
-            render,
-            railway,
-            netlify,
-            cloudflare,
-            github,
-            digitalocean,
-            heroku,
-            fly,
-            supabase,
-            health,
+            simulators: sims,
             base_url: format!("http://{address}"),
             task,
         })
