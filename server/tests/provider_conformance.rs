@@ -6,13 +6,16 @@
 //! Cases: paging newest-first up to the depth; the live deployment against a newer failed
 //! decoy; a wrong token and an injected 401 (typed, the token never echoed); a resource the
 //! token cannot see (403 where the provider says so); 429 with its wait; 5xx; a timeout;
-//! garbage JSON. A failure names its (provider, case) pair.
+//! garbage JSON; and, for providers with rollbacks, a rollback the provider fails and one that
+//! never goes live (reported as failed / still waiting, in the provider's words, with the live
+//! deployment left alone). A failure names its (provider, case) pair.
 
 mod common;
 
 use app::model::DeployState;
 use common::providers::{ids, named, Kit, PushOrder, Simulated};
 use futures::future::LocalBoxFuture;
+use server::providers::rollback::{RollbackProgress, RollbackRequest};
 use server::providers::{list_recent_deployments, DeploymentProvider, ProviderError};
 use server::simulators::cloudflare::CloudflarePagesSimulator;
 use server::simulators::digitalocean::DigitalOceanSimulator;
@@ -24,7 +27,7 @@ use server::simulators::railway::RailwaySimulator;
 use server::simulators::render::RenderSimulator;
 use server::simulators::supabase::SupabaseSimulator;
 use server::simulators::vercel::VercelSimulator;
-use server::simulators::{SimFault, SimOutcome};
+use server::simulators::{SimFault, SimOutcome, SimRollbackOutcome};
 use std::time::Duration;
 
 /// The typed error a case expects, by variant.
@@ -92,6 +95,34 @@ enum History {
     None,
 }
 
+/// How a provider words a rollback that fails and one that never goes live.
+#[derive(Clone, Copy, Debug)]
+struct RollbackWords {
+    /// Whether the request places the provider's hold (as the page asks by default where the
+    /// provider has one).
+    place_hold: bool,
+    /// What the failed rollback's reason carries from the provider (its failed state).
+    failed_says: &'static str,
+    /// What the still-waiting rollback's detail carries (the provider's in-progress state);
+    /// `None` where the check is only that it is still waiting.
+    waiting_says: Option<&'static str>,
+    /// Whether the deployment that was live still reads as live while the rollback waits.
+    waiting_keeps_live: bool,
+}
+
+const fn rollback_words(
+    place_hold: bool,
+    failed_says: &'static str,
+    waiting_says: Option<&'static str>,
+) -> RollbackWords {
+    RollbackWords {
+        place_hold,
+        failed_says,
+        waiting_says,
+        waiting_keeps_live: true,
+    }
+}
+
 struct Row {
     provider: &'static str,
     run: for<'a> fn(&'a Row) -> LocalBoxFuture<'a, Vec<String>>,
@@ -111,6 +142,8 @@ struct Row {
     rate_limited: Want,
     /// How far below the announced wait the reported one may be (a reset clock rounds).
     retry_after_slack: Duration,
+    /// `None` where Lookout does not roll the provider back.
+    rollbacks: Option<RollbackWords>,
 }
 
 use DeployState::{Building, Canceled, Deploying, Failed, Ready, Superseded};
@@ -137,6 +170,7 @@ const DEFAULTS: Row = Row {
     states: SUPERSEDING,
     rate_limited: want(Kind::RateLimited),
     retry_after_slack: Duration::ZERO,
+    rollbacks: None,
 };
 
 fn rows() -> Vec<Row> {
@@ -157,6 +191,8 @@ fn rows() -> Vec<Row> {
             run: |row| Box::pin(run::<DigitalOceanSimulator>(row)),
             wrong_token: saying(Kind::Unauthorized, "Unable to authenticate you."),
             rate_limited: saying(Kind::RateLimited, "API rate limit exceeded."),
+            // The deployment's phase: `ERROR`, or still `DEPLOYING`.
+            rollbacks: Some(rollback_words(false, "ERROR", Some("DEPLOYING"))),
             ..DEFAULTS
         },
         Row {
@@ -167,6 +203,13 @@ fn rows() -> Vec<Row> {
             states: [
                 Deploying, Ready, Superseded, Canceled, Superseded, Failed, Superseded, Failed,
             ],
+            // The release's status; a rollback the machines never finish stays `starting`.
+            // While they start, every machine already carries the target's image (updated in
+            // place), so live reads as the target before the rollback settles.
+            rollbacks: Some(RollbackWords {
+                waiting_keeps_live: false,
+                ..rollback_words(true, "failed", Some("starting"))
+            }),
             ..DEFAULTS
         },
         Row {
@@ -181,6 +224,8 @@ fn rows() -> Vec<Row> {
             states: [
                 Deploying, Ready, Superseded, Superseded, Superseded, Failed, Superseded, Failed,
             ],
+            // The new deployment's latest status: `failure`, or still `in_progress`.
+            rollbacks: Some(rollback_words(true, "failure", Some("in_progress"))),
             ..DEFAULTS
         },
         Row {
@@ -194,6 +239,8 @@ fn rows() -> Vec<Row> {
             states: [
                 Deploying, Ready, Superseded, Failed, Superseded, Failed, Superseded, Failed,
             ],
+            // The rollback release's status: `failed`, or still `pending`.
+            rollbacks: Some(rollback_words(true, "failed", Some("pending"))),
             ..DEFAULTS
         },
         Row {
@@ -215,11 +262,16 @@ fn rows() -> Vec<Row> {
             wrong_token: saying(Kind::Unauthorized, "Not Authorized"),
             // Deployments are filtered by project and service: another's reads as empty.
             elsewhere: None,
+            // The redeployed deployment's status: `FAILED`; while waiting the detail is only
+            // checked to be a wait.
+            rollbacks: Some(rollback_words(false, "FAILED", None)),
             ..DEFAULTS
         },
         Row {
             provider: "render",
             run: |row| Box::pin(run::<RenderSimulator>(row)),
+            // The rollback deploy's status: `update_failed`; a wait is only checked as a wait.
+            rollbacks: Some(rollback_words(false, "update_failed", None)),
             ..DEFAULTS
         },
         Row {
@@ -243,6 +295,8 @@ fn rows() -> Vec<Row> {
             // Another team's project is refused, not hidden.
             elsewhere: Some(want(Kind::Forbidden)),
             rate_limited: saying(Kind::RateLimited, "rate limit"),
+            // The promotion's status: `failed`, or still `pending`.
+            rollbacks: Some(rollback_words(false, "failed", Some("pending"))),
             ..DEFAULTS
         },
     ]
@@ -280,6 +334,16 @@ async fn run<S: Simulated>(row: &Row) -> Vec<String> {
     if row.history == History::Paged {
         outcomes.push(("paging", paging::<S>(row).await));
         outcomes.push(("live vs a newer failed decoy", live_not_newest::<S>().await));
+    }
+    if let Some(words) = row.rollbacks {
+        outcomes.push((
+            "rollback fails",
+            failed_rollback::<S>(words, SimRollbackOutcome::Fails).await,
+        ));
+        outcomes.push((
+            "rollback never goes live",
+            failed_rollback::<S>(words, SimRollbackOutcome::NeverLive).await,
+        ));
     }
     outcomes
         .into_iter()
@@ -512,5 +576,60 @@ async fn live_not_newest<S: Simulated>() -> Outcome {
         .map_err(|error| format!("the decoy by id failed: {error:?}"))?;
     ensure(decoy.state == DeployState::Failed, || {
         format!("the decoy should read as failed: {decoy:?}")
+    })
+}
+
+/// A rollback to the previous deployment that the provider fails (reported as failed, with the
+/// provider's state in the reason) or that never goes live (still waiting when patience runs
+/// out, in the provider's words): either way the live deployment is left alone.
+async fn failed_rollback<S: Simulated>(
+    words: RollbackWords,
+    outcome: SimRollbackOutcome,
+) -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let [_, target, live] = kit.live_in_turn::<3>().await;
+    let environment = named("production");
+    let request = RollbackRequest {
+        environment: &environment,
+        target: &target,
+        live: &live,
+        reason: "bad release",
+        place_hold: words.place_hold,
+    };
+    let patience = match outcome {
+        SimRollbackOutcome::NeverLive => Duration::from_millis(600),
+        _ => Duration::from_secs(5),
+    };
+    let progress = kit
+        .settle_rollback((outcome, Duration::from_millis(100)), request, patience)
+        .await;
+    match (outcome, &progress) {
+        (SimRollbackOutcome::Fails, RollbackProgress::Failed { reason }) => {
+            ensure(reason.contains(words.failed_says), || {
+                format!("the reason should say {:?}: {reason:?}", words.failed_says)
+            })?
+        }
+        (SimRollbackOutcome::NeverLive, RollbackProgress::Waiting { detail }) => ensure(
+            words.waiting_says.is_none_or(|says| detail.contains(says)),
+            || format!("the detail should say {:?}: {detail:?}", words.waiting_says),
+        )?,
+        _ => return Err(format!("{outcome:?}: unexpected progress {progress:?}")),
+    }
+    let client = kit.client();
+    let found = provider_of::<S>(&client)
+        .live_deployments()
+        .await
+        .map_err(|error| format!("live failed: {error:?}"))?;
+    let production: Vec<&str> = found
+        .iter()
+        .filter(|d| d.environment == named("production"))
+        .map(|d| d.id.as_str())
+        .collect();
+    let expected = match outcome {
+        SimRollbackOutcome::NeverLive if !words.waiting_keeps_live => &target.id,
+        _ => &live.id,
+    };
+    ensure(production == [expected.as_str()], || {
+        format!("{expected} should be live, got {found:#?}")
     })
 }

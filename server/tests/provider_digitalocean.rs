@@ -444,8 +444,10 @@ async fn digitalocean_warnings_are_kept_with_the_rollback() {
     );
 }
 
+/// How a failed rollback reads (failed, in DigitalOcean's words) is a conformance case; what is
+/// DigitalOcean's own is that the rollback pinned the app, and the pin stays until reverted.
 #[tokio::test]
-async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() {
+async fn a_failed_digitalocean_rollback_still_pins_the_app_until_reverted() {
     let harness = Harness::start().await;
     let [_, target, live] = harness.live_in_turn().await;
     let client = harness.client();
@@ -459,33 +461,13 @@ async fn a_digitalocean_rollback_that_fails_or_never_goes_live_is_reported_so() 
         )
         .await;
     assert!(
-        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("ERROR")),
+        matches!(&progress, RollbackProgress::Failed { .. }),
         "{progress:?}"
     );
-    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
-    // The failed rollback still pins the app until it is reverted.
     client
         .release_hold(&environment, HoldKind::Pinned, HoldRelease::Revert)
         .await
         .unwrap();
-
-    harness
-        .sim
-        .rollbacks
-        .set(SimRollbackOutcome::NeverLive, Duration::from_millis(100));
-    let live = client.live_deployments().await.unwrap().remove(0);
-    let started = client
-        .roll_back(rollback_request(&target, &live, &environment))
-        .await
-        .unwrap();
-    let progress = settled(&client, &target, &started, Duration::from_millis(600))
-        .await
-        .unwrap();
-    assert!(
-        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("DEPLOYING")),
-        "{progress:?}"
-    );
-    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
 }
 
 #[tokio::test]

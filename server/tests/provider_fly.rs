@@ -469,40 +469,6 @@ async fn fly_refusals_carry_flys_reason() {
 }
 
 #[tokio::test]
-async fn a_fly_rollback_that_fails_or_never_goes_live_is_reported_so() {
-    let harness = Harness::start().await;
-    let [_, target, live] = harness.live_in_turn().await;
-    let environment = named("production");
-
-    let progress = harness
-        .settle_rollback(
-            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
-            held_rollback_request(&target, &live, &environment, "bad image"),
-            Duration::from_secs(5),
-        )
-        .await;
-    assert!(
-        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
-        "{progress:?}"
-    );
-
-    // Back on the live image, then a rollback that never settles.
-    harness.sim.roll_machines_to(APP, &live.id);
-    let progress = harness
-        .settle_rollback(
-            (SimRollbackOutcome::NeverLive, Duration::from_millis(100)),
-            held_rollback_request(&target, &live, &environment, "bad image"),
-            Duration::from_millis(600),
-        )
-        .await;
-    assert!(
-        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("starting")),
-        "{progress:?}"
-    );
-    assert_eq!(harness.sim.rollbacks.calls.get(), 2);
-}
-
-#[tokio::test]
 async fn machine_updates_need_the_whole_config() {
     let harness = Harness::start().await;
     let [_, target, _live] = harness.live_in_turn().await;

@@ -451,40 +451,6 @@ async fn heroku_refusals_carry_herokus_reason() {
 }
 
 #[tokio::test]
-async fn a_heroku_rollback_that_fails_or_never_goes_live_is_reported_so() {
-    let harness = Harness::start().await;
-    let [_, target, live] = harness.live_in_turn().await;
-    let client = harness.client();
-    let environment = named("production");
-
-    let progress = harness
-        .settle_rollback(
-            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
-            held_rollback_request(&target, &live, &environment, "bad release"),
-            Duration::from_secs(5),
-        )
-        .await;
-    assert!(
-        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
-        "{progress:?}"
-    );
-    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
-
-    let progress = harness
-        .settle_rollback(
-            (SimRollbackOutcome::NeverLive, Duration::from_millis(100)),
-            held_rollback_request(&target, &live, &environment, "bad release"),
-            Duration::from_millis(600),
-        )
-        .await;
-    assert!(
-        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("pending")),
-        "{progress:?}"
-    );
-    assert_eq!(client.live_deployments().await.unwrap()[0].id, live.id);
-}
-
-#[tokio::test]
 async fn the_simulator_speaks_heroku_rollback_http() {
     let harness = Harness::start().await;
     let [_, target, _live] = harness.live_in_turn().await;

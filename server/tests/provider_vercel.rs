@@ -273,38 +273,3 @@ async fn vercel_refusals_carry_vercels_reason() {
         "{error:?}"
     );
 }
-
-#[tokio::test]
-async fn a_vercel_rollback_that_fails_or_never_finishes_is_reported_so() {
-    let kit = Vercel::start().await;
-    let [oldest, previous, live] = kit.live_in_turn().await;
-    let sim = &kit.sim;
-    let production = named("production");
-    let progress = kit
-        .settle_rollback(
-            (SimRollbackOutcome::Fails, Duration::from_millis(100)),
-            request(&previous, &live, &production),
-            Duration::from_secs(5),
-        )
-        .await;
-    assert!(
-        matches!(&progress, RollbackProgress::Failed { reason } if reason.contains("failed")),
-        "{progress:?}"
-    );
-
-    let progress = kit
-        .settle_rollback(
-            (SimRollbackOutcome::NeverLive, Duration::from_millis(100)),
-            request(&oldest, &live, &production),
-            Duration::from_millis(600),
-        )
-        .await;
-    assert!(
-        matches!(&progress, RollbackProgress::Waiting { detail } if detail.contains("pending")),
-        "{progress:?}"
-    );
-    assert_eq!(
-        sim.live_deployment_id(PROJECT_ID, "production"),
-        Some(live.id.clone())
-    );
-}
