@@ -4,9 +4,9 @@
 //! what is that provider's own (API shapes, live markers, rollback semantics, previews).
 //!
 //! Cases: paging newest-first up to the depth; the live deployment against a newer failed
-//! decoy; a wrong token and an injected 401 (typed, the token never echoed); a resource the
-//! token cannot see (403 where the provider says so); 429 with its wait; 5xx; a timeout;
-//! garbage JSON; and, for providers with rollbacks, a rollback the provider fails and one that
+//! decoy (and how the ready one it replaced reads); a wrong token and an injected 401 (typed,
+//! the token never echoed); a resource the token cannot see (403 where the provider says so);
+//! 429 with its wait; 5xx; a timeout; garbage JSON; and, for providers with rollbacks, a rollback the provider fails and one that
 //! never goes live (reported as failed / still waiting, in the provider's words, with the live
 //! deployment left alone). A failure names its (provider, case) pair.
 
@@ -123,6 +123,25 @@ const fn rollback_words(
     }
 }
 
+/// How a ready deployment reads once a newer one took over (beside its state in `states`).
+#[derive(Clone, Copy, Debug)]
+struct Replaced {
+    /// The provider's own state for it.
+    says: &'static str,
+    /// It no longer names a URL (the address now serves the newer one).
+    url_cleared: bool,
+    /// It keeps the time it finished, not the time it was replaced.
+    finish_kept: bool,
+}
+
+const fn replaced(says: &'static str, url_cleared: bool, finish_kept: bool) -> Option<Replaced> {
+    Some(Replaced {
+        says,
+        url_cleared,
+        finish_kept,
+    })
+}
+
 struct Row {
     provider: &'static str,
     run: for<'a> fn(&'a Row) -> LocalBoxFuture<'a, Vec<String>>,
@@ -142,6 +161,8 @@ struct Row {
     rate_limited: Want,
     /// How far below the announced wait the reported one may be (a reset clock rounds).
     retry_after_slack: Duration,
+    /// `None` where the provider's own file tells the story (no superseded state, or more to it).
+    replaced: Option<Replaced>,
     /// `None` where Lookout does not roll the provider back.
     rollbacks: Option<RollbackWords>,
 }
@@ -170,6 +191,7 @@ const DEFAULTS: Row = Row {
     states: SUPERSEDING,
     rate_limited: want(Kind::RateLimited),
     retry_after_slack: Duration::ZERO,
+    replaced: None,
     rollbacks: None,
 };
 
@@ -192,6 +214,7 @@ fn rows() -> Vec<Row> {
             wrong_token: saying(Kind::Unauthorized, "Unable to authenticate you."),
             rate_limited: saying(Kind::RateLimited, "API rate limit exceeded."),
             // The deployment's phase: `ERROR`, or still `DEPLOYING`.
+            replaced: replaced("SUPERSEDED", false, true),
             rollbacks: Some(rollback_words(false, "ERROR", Some("DEPLOYING"))),
             ..DEFAULTS
         },
@@ -206,6 +229,8 @@ fn rows() -> Vec<Row> {
             // The release's status; a rollback the machines never finish stays `starting`.
             // While they start, every machine already carries the target's image (updated in
             // place), so live reads as the target before the rollback settles.
+            // The replaced release is `complete`; only the live one has the app's URL.
+            replaced: replaced("complete", true, false),
             rollbacks: Some(RollbackWords {
                 waiting_keeps_live: false,
                 ..rollback_words(true, "failed", Some("starting"))
@@ -240,6 +265,8 @@ fn rows() -> Vec<Row> {
                 Deploying, Ready, Superseded, Failed, Superseded, Failed, Superseded, Failed,
             ],
             // The rollback release's status: `failed`, or still `pending`.
+            // A replaced release stays `succeeded`; only `current` moves on.
+            replaced: replaced("succeeded", false, false),
             rollbacks: Some(rollback_words(true, "failed", Some("pending"))),
             ..DEFAULTS
         },
@@ -271,6 +298,7 @@ fn rows() -> Vec<Row> {
             provider: "render",
             run: |row| Box::pin(run::<RenderSimulator>(row)),
             // The rollback deploy's status: `update_failed`; a wait is only checked as a wait.
+            replaced: replaced("deactivated", true, false),
             rollbacks: Some(rollback_words(false, "update_failed", None)),
             ..DEFAULTS
         },
@@ -333,7 +361,10 @@ async fn run<S: Simulated>(row: &Row) -> Vec<String> {
     ];
     if row.history == History::Paged {
         outcomes.push(("paging", paging::<S>(row).await));
-        outcomes.push(("live vs a newer failed decoy", live_not_newest::<S>().await));
+        outcomes.push((
+            "live vs a newer failed decoy",
+            live_not_newest::<S>(row).await,
+        ));
     }
     if let Some(words) = row.rollbacks {
         outcomes.push((
@@ -550,7 +581,7 @@ async fn paging<S: Simulated>(row: &Row) -> Outcome {
 
 /// The live deployment is the one the provider serves, not the newest: a newer failed build
 /// leaves it alone, and an older ready one is no longer live.
-async fn live_not_newest<S: Simulated>() -> Outcome {
+async fn live_not_newest<S: Simulated>(row: &Row) -> Outcome {
     let kit = Kit::<S>::start().await;
     let replaced = kit.push(1, SimOutcome::Ready);
     let live = kit.push(5, SimOutcome::Ready);
@@ -576,7 +607,30 @@ async fn live_not_newest<S: Simulated>() -> Outcome {
         .map_err(|error| format!("the decoy by id failed: {error:?}"))?;
     ensure(decoy.state == DeployState::Failed, || {
         format!("the decoy should read as failed: {decoy:?}")
-    })
+    })?;
+    let Some(expected) = row.replaced else {
+        return Ok(());
+    };
+    let replaced = provider
+        .deployment(&replaced)
+        .await
+        .map_err(|error| format!("the replaced one by id failed: {error:?}"))?;
+    ensure(
+        replaced.state == DeployState::Superseded && replaced.provider_state == expected.says,
+        || {
+            format!(
+                "the replaced one should be superseded ({}): {replaced:?}",
+                expected.says
+            )
+        },
+    )?;
+    ensure(!expected.url_cleared || replaced.url.is_none(), || {
+        format!("the replaced one should name no URL: {replaced:?}")
+    })?;
+    ensure(
+        !expected.finish_kept || replaced.finished_at == Some(common::providers::created(3)),
+        || format!("the replaced one keeps when it finished (minute 3): {replaced:?}"),
+    )
 }
 
 /// A rollback to the previous deployment that the provider fails (reported as failed, with the

@@ -83,28 +83,6 @@ async fn the_live_deployment_is_the_apps_active_deployment() {
 }
 
 #[tokio::test]
-async fn a_pushed_ready_deployment_goes_live_and_the_old_one_is_superseded() {
-    let harness = Harness::start().await;
-    let client = harness.client();
-    let old = harness.push(1, SimOutcome::Ready);
-    let new = harness.push(5, SimOutcome::Ready);
-
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(
-        live.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
-        [new.as_str()]
-    );
-    let superseded = client.deployment(&old).await.unwrap();
-    assert_eq!(superseded.state, DeployState::Superseded);
-    assert_eq!(superseded.provider_state, "SUPERSEDED");
-    assert_eq!(
-        superseded.finished_at,
-        Some(created(3)),
-        "when it finished, not when it was replaced"
-    );
-}
-
-#[tokio::test]
 async fn a_deployment_by_id_and_unknown_ids() {
     let harness = Harness::start().await;
     let client = harness.client();

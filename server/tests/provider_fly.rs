@@ -129,24 +129,6 @@ async fn the_live_release_is_what_the_machines_run() {
 }
 
 #[tokio::test]
-async fn a_pushed_ready_release_goes_live_and_the_old_one_is_superseded() {
-    let harness = Harness::start().await;
-    let client = harness.client();
-    let old = harness.push(1, SimOutcome::Ready);
-    let new = harness.push(5, SimOutcome::Ready);
-
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(
-        live.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
-        [new.as_str()]
-    );
-    let superseded = client.deployment(&old).await.unwrap();
-    assert_eq!(superseded.state, DeployState::Superseded);
-    assert_eq!(superseded.provider_state, "complete");
-    assert_eq!(superseded.url, None);
-}
-
-#[tokio::test]
 async fn machines_rolled_back_through_the_machines_api_win_over_the_current_release() {
     let harness = Harness::start().await;
     let client = harness.client();

@@ -148,23 +148,6 @@ async fn the_current_release_is_found_past_the_first_page() {
 }
 
 #[tokio::test]
-async fn a_pushed_ready_release_goes_live_and_the_old_one_is_superseded() {
-    let harness = Harness::start().await;
-    let client = harness.client();
-    let old = harness.push(1, SimOutcome::Ready);
-    let new = harness.push(5, SimOutcome::Ready);
-
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(
-        live.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
-        [new.as_str()]
-    );
-    let superseded = client.deployment(&old).await.unwrap();
-    assert_eq!(superseded.state, DeployState::Superseded);
-    assert_eq!(superseded.provider_state, "succeeded");
-}
-
-#[tokio::test]
 async fn a_release_by_id_or_version_and_unknown_ids() {
     let harness = Harness::start().await;
     let client = harness.client();

@@ -78,24 +78,6 @@ async fn the_live_deploy_is_the_one_with_status_live() {
 }
 
 #[tokio::test]
-async fn a_pushed_ready_deploy_goes_live_and_the_old_one_is_deactivated() {
-    let harness = Harness::start().await;
-    let client = harness.client();
-    let old = harness.push(1, SimOutcome::Ready);
-    let new = harness.push(5, SimOutcome::Ready);
-
-    let live = client.live_deployments().await.unwrap();
-    assert_eq!(
-        live.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
-        [new.as_str()]
-    );
-    let superseded = client.deployment(&old).await.unwrap();
-    assert_eq!(superseded.state, DeployState::Superseded);
-    assert_eq!(superseded.provider_state, "deactivated");
-    assert_eq!(superseded.url, None);
-}
-
-#[tokio::test]
 async fn a_deploy_by_id_and_unknown_ids() {
     let harness = Harness::start().await;
     let client = harness.client();
