@@ -16,7 +16,7 @@ use app::model::DeployState;
 use common::providers::{ids, named, Kit, PushOrder, Simulated};
 use futures::future::LocalBoxFuture;
 use server::providers::rollback::{RollbackProgress, RollbackRequest};
-use server::providers::{list_recent_deployments, DeploymentProvider, ProviderError};
+use server::providers::{list_recent_deployments, DeploymentProvider, PageCursor, ProviderError};
 use server::simulators::cloudflare::CloudflarePagesSimulator;
 use server::simulators::digitalocean::DigitalOceanSimulator;
 use server::simulators::fly::FlySimulator;
@@ -163,6 +163,10 @@ struct Row {
     retry_after_slack: Duration,
     /// `None` where the provider's own file tells the story (no superseded state, or more to it).
     replaced: Option<Replaced>,
+    /// An id the provider does not know, in its own id format, and how reading it fails.
+    unknown_id: Option<(&'static str, Want)>,
+    /// The status with which a cursor the provider never issued is rejected.
+    bad_cursor: Option<u16>,
     /// `None` where Lookout does not roll the provider back.
     rollbacks: Option<RollbackWords>,
 }
@@ -192,6 +196,8 @@ const DEFAULTS: Row = Row {
     rate_limited: want(Kind::RateLimited),
     retry_after_slack: Duration::ZERO,
     replaced: None,
+    unknown_id: None,
+    bad_cursor: None,
     rollbacks: None,
 };
 
@@ -215,6 +221,14 @@ fn rows() -> Vec<Row> {
             rate_limited: saying(Kind::RateLimited, "API rate limit exceeded."),
             // The deployment's phase: `ERROR`, or still `DEPLOYING`.
             replaced: replaced("SUPERSEDED", false, true),
+            unknown_id: Some((
+                "no-such-deployment",
+                saying(
+                    Kind::NotFound,
+                    "The resource you requested could not be found.",
+                ),
+            )),
+            bad_cursor: Some(400),
             rollbacks: Some(rollback_words(false, "ERROR", Some("DEPLOYING"))),
             ..DEFAULTS
         },
@@ -231,6 +245,9 @@ fn rows() -> Vec<Row> {
             // place), so live reads as the target before the rollback settles.
             // The replaced release is `complete`; only the live one has the app's URL.
             replaced: replaced("complete", true, false),
+            unknown_id: Some(("rel_doesnotexist", want(Kind::NotFound))),
+            // GraphQL: a cursor it cannot read is an error in a 200 body.
+            bad_cursor: Some(200),
             rollbacks: Some(RollbackWords {
                 waiting_keeps_live: false,
                 ..rollback_words(true, "failed", Some("starting"))
@@ -299,6 +316,11 @@ fn rows() -> Vec<Row> {
             run: |row| Box::pin(run::<RenderSimulator>(row)),
             // The rollback deploy's status: `update_failed`; a wait is only checked as a wait.
             replaced: replaced("deactivated", true, false),
+            unknown_id: Some((
+                "dep-doesnotexist",
+                saying(Kind::NotFound, "deploy not found"),
+            )),
+            bad_cursor: Some(400),
             rollbacks: Some(rollback_words(false, "update_failed", None)),
             ..DEFAULTS
         },
@@ -365,6 +387,7 @@ async fn run<S: Simulated>(row: &Row) -> Vec<String> {
             "live vs a newer failed decoy",
             live_not_newest::<S>(row).await,
         ));
+        outcomes.push(("by id and unknown ids", by_id::<S>(row).await));
     }
     if let Some(words) = row.rollbacks {
         outcomes.push((
@@ -686,4 +709,37 @@ async fn failed_rollback<S: Simulated>(
     ensure(production == [expected.as_str()], || {
         format!("{expected} should be live, got {found:#?}")
     })
+}
+
+/// Each deployment of the mixed history read by its id reads as it does in the list; an id the
+/// provider does not know and a cursor it never issued fail as the row says.
+async fn by_id<S: Simulated>(row: &Row) -> Outcome {
+    let kit = Kit::<S>::start().await;
+    let newest_first = kit.push_mixed_history(PushOrder::OldestFirst);
+    let client = kit.client();
+    let provider = provider_of::<S>(&client);
+    for (id, state) in newest_first.iter().zip(row.states) {
+        let found = provider
+            .deployment(id)
+            .await
+            .map_err(|error| format!("{id} by id failed: {error:?}"))?;
+        ensure(found.id == *id && found.state == state, || {
+            format!("{id} should read as {state:?} by id, got {found:?}")
+        })?;
+    }
+    if let Some((unknown, want)) = row.unknown_id {
+        expect_error(provider.deployment(unknown).await.map(drop), want)?;
+    }
+    if let Some(status) = row.bad_cursor {
+        let cursor = PageCursor("not-a-cursor".into());
+        match provider.list_deployments(Some(&cursor), 10).await {
+            Err(ProviderError::Rejected { status: got, .. }) if got == status => {}
+            other => {
+                return Err(format!(
+                    "a cursor never issued should be rejected with {status}, got {other:?}"
+                ))
+            }
+        }
+    }
+    Ok(())
 }

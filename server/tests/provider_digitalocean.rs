@@ -92,13 +92,7 @@ async fn a_deployment_by_id_and_unknown_ids() {
     assert_eq!(deployment.state, DeployState::Canceled);
     assert_eq!(deployment.finished_at, Some(created(3)));
 
-    let missing = client.deployment("no-such-deployment").await.unwrap_err();
-    assert_eq!(
-        missing,
-        ProviderError::NotFound {
-            message: "The resource you requested could not be found.".into()
-        }
-    );
+    // An unknown id and a cursor never issued are conformance cases.
     let other_app = harness.client_elsewhere();
     assert!(matches!(
         other_app.list_deployments(None, 10).await,
@@ -107,12 +101,6 @@ async fn a_deployment_by_id_and_unknown_ids() {
     assert!(matches!(
         other_app.live_deployments().await,
         Err(ProviderError::NotFound { .. })
-    ));
-    assert!(matches!(
-        client
-            .list_deployments(Some(&PageCursor("not-a-page".into())), 10)
-            .await,
-        Err(ProviderError::Rejected { status: 400, .. })
     ));
 }
 

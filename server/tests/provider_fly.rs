@@ -10,7 +10,7 @@ use common::providers::{created, held_rollback_request, named, Kit, AUTHOR};
 
 use app::model::DeployState;
 use server::providers::fly::FlyClientConfig;
-use server::providers::{list_recent_deployments, DeploymentProvider, PageCursor, ProviderError};
+use server::providers::{list_recent_deployments, DeploymentProvider, ProviderError};
 use server::simulators::fly::{FlySimulator, GRAPHQL_PATH, MACHINES_PATH};
 use server::simulators::{SimFault, SimOutcome};
 use std::time::Duration;
@@ -174,10 +174,7 @@ async fn a_release_by_id_by_version_and_unknown_ids() {
     assert_eq!(by_version.id, ids[1]);
     assert_eq!(by_version.state, DeployState::Superseded);
 
-    assert!(matches!(
-        client.deployment("rel_doesnotexist").await,
-        Err(ProviderError::NotFound { .. })
-    ));
+    // An unknown id and a cursor never issued are conformance cases.
     let other_app = harness.client_for(FlyClientConfig {
         app: "ghost-app".into(),
         ..harness.config()
@@ -191,12 +188,6 @@ async fn a_release_by_id_by_version_and_unknown_ids() {
     assert!(matches!(
         other_app.live_deployments().await,
         Err(ProviderError::NotFound { .. })
-    ));
-    assert!(matches!(
-        client
-            .list_deployments(Some(&PageCursor("not-a-cursor".into())), 10)
-            .await,
-        Err(ProviderError::Rejected { status: 200, .. })
     ));
 }
 

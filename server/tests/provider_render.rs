@@ -9,7 +9,7 @@ use common::providers::render::{SERVICE, SERVICE_URL, TOKEN};
 use common::providers::{created, ids, named, sha, Kit, PushOrder};
 
 use app::model::DeployState;
-use server::providers::{list_recent_deployments, DeploymentProvider, PageCursor, ProviderError};
+use server::providers::{list_recent_deployments, DeploymentProvider, ProviderError};
 use server::simulators::render::RenderSimulator;
 use server::simulators::{SimFault, SimOutcome};
 use std::time::Duration;
@@ -87,23 +87,11 @@ async fn a_deploy_by_id_and_unknown_ids() {
     assert_eq!(deploy.state, DeployState::Canceled);
     assert_eq!(deploy.commit.message.as_deref(), Some("change number 1"));
 
-    let missing = client.deployment("dep-doesnotexist").await.unwrap_err();
-    assert_eq!(
-        missing,
-        ProviderError::NotFound {
-            message: "deploy not found".into()
-        }
-    );
+    // An unknown id and a cursor never issued are conformance cases.
     let other_service = harness.client_elsewhere();
     assert!(matches!(
         other_service.list_deployments(None, 10).await,
         Err(ProviderError::NotFound { message }) if message == "service not found"
-    ));
-    assert!(matches!(
-        client
-            .list_deployments(Some(&PageCursor("not-a-cursor".into())), 10)
-            .await,
-        Err(ProviderError::Rejected { status: 400, .. })
     ));
 }
 
